@@ -1,0 +1,72 @@
+"""Exceptions and the problem record shared by every validation step.
+
+A :class:`NeurodxError` is an expected failure caused by the user's input (a bad
+file, an inconsistent cohort). The command line prints its message as one line
+and exits non-zero; anything else is a bug and shows a traceback.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from os import PathLike
+
+__all__ = ["NeurodxError", "CohortError", "RecordingError", "ConfigError", "Problem"]
+
+
+class NeurodxError(Exception):
+    """Base class for errors caused by input data or configuration."""
+
+
+class CohortError(NeurodxError):
+    """A cohort folder or its ``participants.tsv`` cannot be used."""
+
+
+class ConfigError(NeurodxError):
+    """A configuration file or option is invalid."""
+
+
+class RecordingError(NeurodxError):
+    """One recording (file) cannot be read or fails validation.
+
+    Parameters
+    ----------
+    source : str | path-like
+        The file (or subject) the problem belongs to; it starts the message.
+    message : str
+        What is wrong, in one line.
+    """
+
+    def __init__(self, source: str | PathLike, message: str):
+        self.source = str(source)
+        self.message = message
+        super().__init__(f"{self.source}: {message}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a cohort, a subject or a file.
+
+    Attributes
+    ----------
+    source : str
+        Subject ID and/or file name the problem belongs to. Never a patient name.
+    message : str
+        One line saying what is wrong.
+    severity : {"error", "warning"}
+        ``"error"`` stops a study (``neurodx inspect`` exits non-zero);
+        ``"warning"`` is reported and the data are used.
+    """
+
+    source: str
+    message: str
+    severity: str = "error"
+
+    def __post_init__(self):
+        if self.severity not in ("error", "warning"):
+            raise ValueError(f"severity must be 'error' or 'warning', got {self.severity!r}")
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def __str__(self) -> str:
+        return f"{self.severity.upper()}: {self.source}: {self.message}"

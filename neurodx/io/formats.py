@@ -1,0 +1,50 @@
+"""Recognised file formats and the modality each one carries."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import CohortError
+
+__all__ = ["EEG_FORMATS", "REGION_FORMATS", "VOLUME_FORMATS", "MODALITY_OF_FORMAT",
+           "file_format", "is_bids_sidecar"]
+
+EEG_FORMATS = (".edf", ".bdf", ".vhdr", ".set", ".fif", ".fif.gz")
+REGION_FORMATS = (".tsv", ".csv", ".npy", ".1d")
+# "folder" is a DICOM series or a folder of 2-D image slices.
+VOLUME_FORMATS = (".nii", ".nii.gz", ".dcm", ".png", ".jpg", ".jpeg", "folder")
+
+MODALITY_OF_FORMAT = {**{f: "eeg" for f in EEG_FORMATS},
+                      **{f: "regions" for f in REGION_FORMATS},
+                      **{f: "volume" for f in VOLUME_FORMATS}}
+
+# Files that accompany a recording in BIDS (or a multi-file format) but are not one.
+_SIDECAR_SUFFIXES = ("_channels.tsv", "_events.tsv", "_electrodes.tsv", "_scans.tsv",
+                     "_coordsystem.json", "_physio.tsv.gz", "_physio.tsv")
+_SIDECAR_EXTENSIONS = (".json", ".vmrk", ".eeg", ".fdt", ".bval", ".bvec")
+
+
+def file_format(path: str | Path) -> str:
+    """Normalised format of ``path``: its (double) extension, or ``"folder"``.
+
+    Raises
+    ------
+    CohortError
+        If the extension is not one neurodx reads.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return "folder"
+    name = path.name.lower()
+    for ext in sorted(MODALITY_OF_FORMAT, key=len, reverse=True):
+        if ext != "folder" and name.endswith(ext):
+            return ext
+    known = ", ".join(f for f in MODALITY_OF_FORMAT if f != "folder")
+    raise CohortError(f"{path}: unknown file format {''.join(path.suffixes) or '(none)'!r} "
+                      f"(neurodx reads {known}, and DICOM/image folders)")
+
+
+def is_bids_sidecar(path: Path) -> bool:
+    """True for BIDS sidecars and companion files that are not recordings themselves."""
+    name = path.name.lower()
+    return name.startswith(".") or name.endswith(_SIDECAR_SUFFIXES) or \
+        name.endswith(_SIDECAR_EXTENSIONS)

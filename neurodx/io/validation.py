@@ -1,0 +1,223 @@
+"""Checking every recording of a cohort, then the cohort's consistency.
+
+Per file: readability, EEG channel typing, NaN/Inf, flat and saturated channels,
+duration. Across the cohort: the channel set (matched by name) or region count,
+and sampling rates. The result lists one :class:`~neurodx.errors.Problem` per
+finding, each naming the subject and the file.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from ..errors import Problem, RecordingError
+from .cohort import Cohort
+from .eeg import EEGSpec, pick_eeg_channels, read_eeg
+from .quality import quality_problems, scan_signal
+from .regions import RegionSpec, read_region_timeseries
+
+__all__ = ["CohortCheck", "check_cohort", "check_eeg_file", "check_region_file"]
+
+
+@dataclass
+class CohortCheck:
+    """Outcome of :func:`check_cohort`.
+
+    Attributes
+    ----------
+    cohort : Cohort
+        The cohort as loaded.
+    recordings : DataFrame
+        One row per file: participant_id, group, site, file, n_channels, sfreq,
+        n_times, duration_s (NaN where unreadable).
+    problems : list of Problem
+        Loading problems of the cohort followed by those found here.
+    channel_names : list of str or None
+        The EEG channel set used downstream, in order (EEG cohorts).
+    sfreq : float or None
+        The sampling rate used downstream (EEG cohorts).
+    n_regions : int or None
+        The region count used downstream (region cohorts).
+    """
+
+    cohort: Cohort
+    recordings: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    channel_names: list[str] | None = None
+    sfreq: float | None = None
+    n_regions: int | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors)
+
+    def usable_cohort(self) -> Cohort:
+        """The cohort without subjects that have an error; they become excluded."""
+        bad = {pid for pid, rows in self.recordings.groupby("participant_id")
+               if rows["error"].any()}
+        keep = [s.participant_id for s in self.cohort if s.participant_id not in bad]
+        return self.cohort.restricted_to(keep)
+
+
+def _source(cohort_root: Path, pid: str, path: Path) -> str:
+    try:
+        rel = path.relative_to(cohort_root)
+    except ValueError:
+        rel = path
+    return f"{pid} {rel}"
+
+
+def check_eeg_file(path: str | Path, spec: EEGSpec, source: str | None = None
+                   ) -> tuple[dict, list[Problem]]:
+    """Read and scan one EEG file; return its description and its own problems."""
+    path = Path(path)
+    source = source or str(path)
+    info = {"n_channels": np.nan, "sfreq": np.nan, "n_times": np.nan, "duration_s": np.nan,
+            "channel_names": None}
+    try:
+        raw, removed = pick_eeg_channels(read_eeg(path), spec)
+    except RecordingError as err:
+        return info, [Problem(source, err.message)]
+    problems = []
+    if removed:
+        problems.append(Problem(source, f"{len(removed)} non-EEG channel(s) excluded: "
+                                        f"{', '.join(removed[:10])}"
+                                        + (" ..." if len(removed) > 10 else ""), "warning"))
+    sfreq = float(raw.info["sfreq"])
+    info.update(n_channels=len(raw.ch_names), sfreq=sfreq, n_times=raw.n_times,
+                duration_s=raw.n_times / sfreq, channel_names=tuple(raw.ch_names))
+    try:
+        quality = scan_signal(lambda a, b: raw.get_data(start=a, stop=b), raw.ch_names,
+                              raw.n_times)
+    except Exception as err:  # noqa: BLE001 - a reader failing mid-file is the file's problem
+        return info, problems + [Problem(source, f"unreadable data ({type(err).__name__}: {err})")]
+    problems += [Problem(source, m) for m in quality_problems(
+        quality, flat_std=spec.flat_std, flat_ratio=spec.flat_ratio,
+        saturation_fraction=spec.saturation_fraction)]
+    if info["duration_s"] < spec.min_duration:
+        problems.append(Problem(source, f"recording is {info['duration_s']:.1f} s long, shorter "
+                                        f"than the required {spec.min_duration:g} s"))
+    return info, problems
+
+
+def check_region_file(path: str | Path, spec: RegionSpec, source: str | None = None
+                      ) -> tuple[dict, list[Problem]]:
+    """Read and scan one region time-series file."""
+    source = source or str(path)
+    info = {"n_channels": np.nan, "sfreq": np.nan, "n_times": np.nan, "duration_s": np.nan,
+            "channel_names": None}
+    try:
+        ts = read_region_timeseries(path)
+    except RecordingError as err:
+        return info, [Problem(source, err.message)]
+    info.update(n_channels=ts.n_regions, n_times=ts.n_times, channel_names=ts.region_names)
+    quality = scan_signal(lambda a, b: ts.data[:, a:b], ts.region_names, ts.n_times)
+    # Regions are in arbitrary units: only exactly constant series are flat; no clipping test.
+    problems = [Problem(source, m) for m in quality_problems(
+        quality, flat_std=0.0, flat_ratio=1e-8, saturation_fraction=1.0, unit="region")]
+    if ts.n_times < spec.min_timepoints:
+        problems.append(Problem(source, f"{ts.n_times} time points, fewer than the required "
+                                        f"{spec.min_timepoints}"))
+    return info, problems
+
+
+def _most_common(values):
+    counts = Counter(v for v in values if v is not None)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _check_eeg_consistency(rows: list[dict], spec: EEGSpec) -> tuple[list[Problem], list, float]:
+    readable = [r for r in rows if r["channel_names"] is not None]
+    problems = []
+    if spec.channel_names is not None:
+        reference = list(spec.channel_names)
+    else:
+        common = _most_common(frozenset(r["channel_names"]) for r in readable)
+        reference = next((list(r["channel_names"]) for r in readable
+                          if frozenset(r["channel_names"]) == common), None)
+    for r in readable:
+        names = set(r["channel_names"])
+        if spec.n_channels is not None and len(names) != spec.n_channels:
+            problems.append(Problem(r["source"], f"{len(names)} EEG channels, expected "
+                                                 f"{spec.n_channels}"))
+            continue
+        if reference is None:
+            continue
+        missing = [c for c in reference if c not in names]
+        extra = sorted(names - set(reference))
+        if missing:
+            problems.append(Problem(r["source"], f"{len(names)} EEG channels, missing "
+                                    f"{len(missing)} of the cohort's {len(reference)}: "
+                                    f"{', '.join(missing[:8])}" + (" ..." if len(missing) > 8 else "")))
+        elif extra:
+            problems.append(Problem(r["source"], f"{len(extra)} extra EEG channel(s) not in the "
+                                    f"cohort's set will be dropped: {', '.join(extra[:8])}",
+                                    "warning"))
+    sfreq = spec.sfreq if spec.sfreq is not None else _most_common(r["sfreq"] for r in readable)
+    for r in readable:
+        if sfreq is not None and r["sfreq"] != sfreq:
+            if spec.sfreq_policy == "refuse":
+                problems.append(Problem(r["source"], f"sampling rate {r['sfreq']:g} Hz differs "
+                                                     f"from the cohort's {sfreq:g} Hz"))
+            else:
+                problems.append(Problem(r["source"], f"sampling rate {r['sfreq']:g} Hz will be "
+                                                     f"resampled to {sfreq:g} Hz", "warning"))
+    return problems, reference, sfreq
+
+
+def _check_region_consistency(rows: list[dict], spec: RegionSpec) -> tuple[list[Problem], int]:
+    readable = [r for r in rows if r["channel_names"] is not None]
+    n_regions = spec.n_regions or _most_common(len(r["channel_names"]) for r in readable)
+    problems = [Problem(r["source"], f"{len(r['channel_names'])} regions, expected {n_regions}")
+                for r in readable if len(r["channel_names"]) != n_regions]
+    return problems, n_regions
+
+
+def check_cohort(cohort: Cohort, spec: EEGSpec | RegionSpec | None = None, *, n_jobs: int = 1
+                 ) -> CohortCheck:
+    """Check every recording of ``cohort`` and the cohort's consistency.
+
+    Parameters
+    ----------
+    cohort : Cohort
+    spec : EEGSpec | RegionSpec, optional
+        Expectations; defaults to ``EEGSpec()`` or ``RegionSpec()`` by modality.
+    n_jobs : int
+        Files checked in parallel (joblib).
+    """
+    if cohort.modality == "eeg":
+        spec = spec or EEGSpec()
+        check_file = check_eeg_file
+    elif cohort.modality == "regions":
+        spec = spec or RegionSpec()
+        check_file = check_region_file
+    else:
+        raise NotImplementedError(f"checking {cohort.modality} cohorts is not implemented yet "
+                                  "(volume cohorts arrive with the volume data layer)")
+    jobs = [(s, p, _source(cohort.root, s.participant_id, p)) for s in cohort for p in s.paths]
+    results = Parallel(n_jobs=n_jobs)(delayed(check_file)(p, spec, src) for _, p, src in jobs)
+    rows, problems = [], list(cohort.problems)
+    for (subject, path, src), (info, file_problems) in zip(jobs, results):
+        rows.append({"participant_id": subject.participant_id, "group": subject.group,
+                     "site": subject.site, "file": src.split(" ", 1)[1], "source": src, **info})
+        problems += file_problems
+    check = CohortCheck(cohort, pd.DataFrame(), problems)
+    if cohort.modality == "eeg":
+        more, check.channel_names, check.sfreq = _check_eeg_consistency(rows, spec)
+    else:
+        more, check.n_regions = _check_region_consistency(rows, spec)
+    check.problems += more
+    with_error = {p.source for p in check.problems if p.is_error}
+    for r in rows:
+        r["error"] = r["source"] in with_error
+    check.recordings = pd.DataFrame(rows).drop(columns=["source", "channel_names"])
+    return check

@@ -1,0 +1,4 @@
+"""Synthetic cohorts (EEG, fMRI, CT). Everything they write is marked synthetic."""
+from .eeg import group_severity, simulate_eeg_cohort, simulate_eeg_raw
+
+__all__ = ["simulate_eeg_cohort", "simulate_eeg_raw", "group_severity"]
