@@ -51,6 +51,33 @@ def _cmd_inspect(args) -> int:
     return EXIT_PROBLEMS if check.has_errors else 0
 
 
+def _cmd_compare(args) -> int:
+    from .config import load_config
+    from .evaluation.compare import run_comparison
+
+    overrides = {}
+    if args.cohort is not None:
+        overrides["cohort"] = {"path": str(args.cohort.expanduser().resolve())}
+    if args.skip_bad:
+        overrides.setdefault("cohort", {})["skip_bad"] = True
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    config = load_config(args.config, overrides=overrides)
+    out = args.out or Path("runs") / (config["study"] or args.config.stem)
+    result = run_comparison(config, out, n_jobs=args.jobs, routes=args.routes,
+                            argv=["neurodx", *sys.argv[1:]])
+    m = result.metrics
+    label = " (SYNTHETIC data)" if m["synthetic_data"] else ""
+    print(f"{m['study'] or args.config.stem}{label}: {m['n_subjects']} subjects, "
+          f"{m['cv']['n_folds_total']} subject-level splits")
+    for name, r in m["routes"].items():
+        lo, hi = r["ci"]["balanced_accuracy"]
+        print(f"  {name:<22} balanced accuracy {100 * r['balanced_accuracy']:5.1f}% "
+              f"[{100 * lo:.1f}, {100 * hi:.1f}]  {r['per_class_text']}")
+    print(f"report: {result.report}")
+    return 0
+
+
 def _add_cohort_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("cohort")
     g.add_argument("--groups", nargs="+", metavar="LABEL",
@@ -109,6 +136,21 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--jobs", type=int, default=1, metavar="N", help="files checked in parallel")
     _add_cohort_options(ins)
     ins.set_defaults(func=_cmd_inspect)
+
+    cmp_ = sub.add_parser("compare", help="run a study's routes on identical subject-level "
+                                          "folds and write report.html, metrics, predictions")
+    cmp_.add_argument("config", type=Path, help="YAML config (see configs/)")
+    cmp_.add_argument("--cohort", type=Path, metavar="DIR",
+                      help="run on this cohort instead of the config's")
+    cmp_.add_argument("--out", type=Path, metavar="RUN_DIR",
+                      help="run folder (default: runs/<study>)")
+    cmp_.add_argument("--routes", nargs="+", metavar="NAME", help="run only these routes")
+    cmp_.add_argument("--skip-bad", action="store_true",
+                      help="run on usable subjects, listing the others, instead of refusing")
+    cmp_.add_argument("--seed", type=int, help="override the config's seed")
+    cmp_.add_argument("--jobs", type=int, default=1, metavar="N",
+                      help="subjects loaded and featurised in parallel")
+    cmp_.set_defaults(func=_cmd_compare)
     return parser
 
 

@@ -1,0 +1,176 @@
+"""Run configurations: YAML files validated against defaults on load.
+
+An unknown key or a value of the wrong type is reported with its path in the
+file (``cv.n_split: unknown key (did you mean 'n_splits'?)``). Relative paths in
+``cohort.path`` and ``pipeline`` are resolved against the config file's folder.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+from .preprocessing.bands import DEFAULT_BANDS
+
+__all__ = ["DEFAULTS", "Config", "load_config", "FREE_FORM"]
+
+
+class _FreeForm(dict):
+    """Marks a mapping whose keys are the user's own (route names, band names)."""
+
+
+FREE_FORM = _FreeForm
+
+DEFAULTS: dict[str, Any] = {
+    "study": "",
+    "description": "",
+    "pipeline": None,           # path to the study module in pipelines/
+    "cohort": {
+        "path": None,
+        "modality": None,       # eeg | regions | volume (inferred when null)
+        "groups": None,         # allowed labels (null: every label found)
+        "group_column": "group",
+        "site_column": "site",
+        "skip_bad": False,      # run on usable subjects, listing the others, instead of refusing
+    },
+    "eeg": {
+        "n_channels": None,
+        "channel_names": None,
+        "exclude": [],
+        "sfreq": None,
+        "sfreq_policy": "resample",
+        "min_duration": 0.0,
+        "flat_std": 1e-7,
+        "flat_ratio": 1e-2,
+        "saturation_fraction": 0.01,
+    },
+    "regions": {"n_regions": None, "min_timepoints": 20},
+    "preprocessing": {"reference": "average", "notch": None, "l_freq": None, "h_freq": None,
+                      "sfreq": None},
+    "windows": {"length": 2.0, "overlap": 0.5,
+                "bands": _FreeForm({k: list(v) for k, v in DEFAULT_BANDS.items()})},
+    "routes": _FreeForm(),
+    "cv": {"scheme": "stratified_kfold", "n_splits": 5, "n_repeats": 1, "test_size": 0.25},
+    "statistics": {"bootstrap": 1000, "permutations": 100, "level": 0.95},
+    "seed": 0,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration.
+
+    Attributes
+    ----------
+    data : dict
+        Defaults merged with the file.
+    path : Path or None
+        The file it came from.
+    sha256 : str
+        Hash of the file's bytes (recorded in run manifests).
+    """
+
+    data: dict
+    path: Path | None
+    sha256: str
+
+    def __getitem__(self, key):
+        return self.data[key]
+
+    def get(self, key, default=None):
+        return self.data.get(key, default)
+
+
+def _type_name(value) -> str:
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _merge(defaults, given, where: str, source: str):
+    if isinstance(defaults, _FreeForm):
+        if given is None:
+            return copy.deepcopy(dict(defaults))
+        if not isinstance(given, dict):
+            raise ConfigError(f"{source}: {where}: expected a mapping, got {given!r}")
+        return copy.deepcopy(given)
+    if isinstance(defaults, dict):
+        if given is None:
+            given = {}
+        if not isinstance(given, dict):
+            raise ConfigError(f"{source}: {where or 'top level'}: expected a mapping, got {given!r}")
+        out = {}
+        for key in given:
+            if key not in defaults:
+                close = difflib.get_close_matches(str(key), list(defaults), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else \
+                    f" (known keys: {', '.join(defaults)})"
+                raise ConfigError(f"{source}: {where + '.' if where else ''}{key}: unknown key{hint}")
+        for key, default in defaults.items():
+            sub = f"{where}.{key}" if where else key
+            out[key] = _merge(default, given.get(key), sub, source) if key in given or \
+                isinstance(default, dict) else copy.deepcopy(default)
+        return out
+    if given is None or defaults is None:
+        return given
+    expected = type(defaults)
+    ok = isinstance(given, expected) and not (expected is not bool and isinstance(given, bool))
+    if expected is float and isinstance(given, int) and not isinstance(given, bool):
+        ok, given = True, float(given)
+    if not ok:
+        raise ConfigError(f"{source}: {where}: expected {_type_name(defaults)}, got {given!r}")
+    return given
+
+
+def load_config(path: str | Path | None = None, *, text: str | None = None,
+                overrides: dict | None = None) -> Config:
+    """Load and validate a YAML configuration.
+
+    Parameters
+    ----------
+    path : str | Path, optional
+        The YAML file.
+    text : str, optional
+        YAML text instead of a file (relative paths then resolve against the cwd).
+    overrides : dict, optional
+        Nested values applied after the file (e.g. ``{"cohort": {"path": ...}}``).
+    """
+    if (path is None) == (text is None):
+        raise ValueError("give exactly one of path or text")
+    source = str(path) if path is not None else "<config>"
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        raw_bytes = path.read_bytes()
+    else:
+        raw_bytes = text.encode()
+    try:
+        given = yaml.safe_load(raw_bytes) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: not valid YAML ({str(err).splitlines()[0]})") from None
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict):
+            given.setdefault(key, {})
+            given[key] = {**(given[key] or {}), **value}
+        else:
+            given[key] = value
+    data = _merge(DEFAULTS, given, "", source)
+    base = path.parent if path is not None else Path.cwd()
+    for section, key in (("cohort", "path"), (None, "pipeline")):
+        holder = data[section] if section else data
+        value = holder[key]
+        if value is not None:
+            holder[key] = str((base / value).resolve()) if not Path(value).is_absolute() else value
+    if data["cohort"]["modality"] not in (None, "eeg", "regions", "volume"):
+        raise ConfigError(f"{source}: cohort.modality: expected eeg, regions or volume, got "
+                          f"{data['cohort']['modality']!r}")
+    for name, route in data["routes"].items():
+        if not isinstance(route, dict) or "kind" not in route:
+            raise ConfigError(f"{source}: routes.{name}: expected a mapping with a 'kind'")
+    return Config(data, path, hashlib.sha256(raw_bytes).hexdigest())

@@ -1,0 +1,394 @@
+"""Run every route of a study on identical subject-level folds and write the results.
+
+Order of work:
+
+1. load and check the cohort (refuse on errors unless ``cohort.skip_bad``);
+2. load each subject once (in parallel) and apply every route's stateless
+   ``extract`` step, keeping only the compact results;
+3. build the folds once from the labels (and sites) and give the same folds to
+   every route; fit a fresh clone of each route's estimator on each fold's
+   training subjects only;
+4. compute metrics, subject-bootstrap CIs, paired tests and a permutation test
+   for the best route; write ``predictions.csv``, ``metrics.json``,
+   ``manifest.json`` and ``report.html`` atomically.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.util
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+
+from .. import __version__
+from .._atomic import atomic_write_text
+from .._logging import logger
+from ..config import Config
+from ..errors import CohortError, ConfigError, Problem
+from ..io import (EEGSpec, RegionSpec, check_cohort, load_cohort, load_eeg,
+                  read_region_timeseries)
+from ..io.regions import RegionTimeSeries
+from ..preprocessing import preprocess_raw
+from .folds import make_folds
+from .metrics import bootstrap_ci, classification_metrics, format_per_class
+from .routes import Route
+from .statistics import corrected_resampled_ttest, mcnemar_test
+
+__all__ = ["StudyContext", "ComparisonResult", "load_pipeline", "run_comparison",
+           "load_subject", "PACKAGES"]
+
+PACKAGES = ("neurodx", "numpy", "scipy", "scikit-learn", "pandas", "mne", "pyriemann", "torch",
+            "nibabel", "pydicom", "joblib", "matplotlib")
+
+
+@dataclass
+class StudyContext:
+    """What a pipeline module learns about the data before building its routes.
+
+    Everything here comes from the cohort, never from code: the class labels,
+    channel names or region count, sampling rate.
+    """
+
+    config: Config
+    classes: list[str]
+    modality: str
+    channel_names: list[str] | None
+    sfreq: float | None
+    n_regions: int | None
+    seed: int
+    n_jobs: int = 1
+
+
+@dataclass
+class ComparisonResult:
+    out_dir: Path
+    predictions: pd.DataFrame
+    metrics: dict
+    manifest: dict
+    report: Path | None = None
+    excluded: list[Problem] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+
+
+def load_pipeline(path: str | Path):
+    """Import a study module (``pipelines/<study>.py``) from its file path.
+
+    Study modules are user code composed from neurodx parts; neurodx never imports
+    ``pipelines`` as a package, it loads the file a config names.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"pipeline module not found: {path}")
+    # Not registered in sys.modules on purpose: joblib workers then receive the
+    # module's functions by value (cloudpickle) instead of failing to import them.
+    spec = importlib.util.spec_from_file_location(f"neurodx_pipeline_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, "build_routes"):
+        raise ConfigError(f"{path}: a pipeline module must define build_routes(context)")
+    return module
+
+
+def load_subject(paths, context: StudyContext, spec):
+    """Load one subject's recording(s) ready for the routes (EEG: preprocessed Raw)."""
+    cfg = context.config
+    if context.modality == "eeg":
+        import mne
+
+        pre = cfg["preprocessing"]
+        raws = [load_eeg(p, spec, context.channel_names, context.sfreq) for p in paths]
+        raw = raws[0] if len(raws) == 1 else mne.concatenate_raws(raws, verbose="ERROR")
+        return preprocess_raw(raw, reference=pre["reference"], l_freq=pre["l_freq"],
+                              h_freq=pre["h_freq"], notch=pre["notch"], sfreq=pre["sfreq"])
+    if context.modality == "regions":
+        series = [read_region_timeseries(p) for p in paths]
+        if len(series) == 1:
+            return series[0]
+        return RegionTimeSeries(np.concatenate([s.data for s in series], axis=1),
+                                series[0].region_names, ";".join(s.source for s in series))
+    return list(paths)  # volumes: routes read them lazily
+
+
+def _extract_subject(paths, context, spec, routes):
+    data = load_subject(paths, context, spec)
+    return [data if r.extract is None else r.extract(data) for r in routes]
+
+
+def _specs(cfg: Config):
+    eeg = EEGSpec(**cfg["eeg"])
+    regions = RegionSpec(**cfg["regions"])
+    return eeg, regions
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _input_hashes(cohort) -> dict:
+    files = {"participants.tsv": cohort.root / "participants.tsv"}
+    for s in cohort:
+        for p in s.paths:
+            targets = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+            for q in targets:
+                # BrainVision / EEGLAB recordings keep their data in companion files.
+                companions = [q.with_suffix(ext) for ext in (".eeg", ".vmrk", ".fdt")
+                              if q.suffix.lower() in (".vhdr", ".set") and q.with_suffix(ext).exists()]
+                for f in [q, *companions]:
+                    try:
+                        files[str(f.relative_to(cohort.root))] = f
+                    except ValueError:
+                        files[str(f)] = f
+    return {k: _sha256(v) for k, v in sorted(files.items())}
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=10)
+        return res.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _is_synthetic(cohort) -> bool:
+    df = cohort.participants
+    if "synthetic" in df.columns and df["synthetic"].astype(str).str.lower().isin(
+            ["yes", "true", "1"]).all():
+        return True
+    meta = cohort.root / "simulation.json"
+    return meta.is_file() and json.loads(meta.read_text()).get("synthetic") is True
+
+
+def _predict(estimator, X):
+    pred = np.asarray(estimator.predict(X))
+    proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
+    return pred, proba
+
+
+def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes) -> tuple[list, list]:
+    rows, split_scores = [], []
+    for f in folds:
+        est = clone(route.estimator)
+        est.fit([X[i] for i in f.train], y[f.train])
+        pred, proba = _predict(est, [X[i] for i in f.test])
+        if proba is not None:
+            order = [list(est.classes_).index(c) for c in classes]
+            proba = np.asarray(proba)[:, order]
+        for k, i in enumerate(f.test):
+            rows.append({"index": int(i), "repeat": f.repeat, "fold": f.fold,
+                         "route": route.name, "true": y[i], "predicted": pred[k],
+                         **({f"proba_{c}": float(proba[k, j]) for j, c in enumerate(classes)}
+                            if proba is not None else {})})
+        split_scores.append(classification_metrics(y[f.test], pred, classes=classes)
+                            ["balanced_accuracy"])
+    return rows, split_scores
+
+
+def _permutation_pvalue(route, X, y, folds, classes, observed, n_perm, seed) -> dict:
+    """Label-permutation test: refit the route on shuffled labels with the same folds."""
+    rng = np.random.default_rng(seed)
+    null = []
+    for _ in range(n_perm):
+        y_perm = rng.permutation(y)
+        scores = []
+        for f in folds:
+            est = clone(route.estimator).fit([X[i] for i in f.train], y_perm[f.train])
+            pred = np.asarray(est.predict([X[i] for i in f.test]))
+            scores.append(classification_metrics(y_perm[f.test], pred, classes=classes)
+                          ["balanced_accuracy"])
+        null.append(float(np.mean(scores)))
+    null = np.asarray(null)
+    return {"route": route.name, "n_permutations": n_perm, "observed": observed,
+            "null_mean": float(null.mean()) if n_perm else float("nan"),
+            "p_value": float((1 + np.sum(null >= observed)) / (1 + n_perm))}
+
+
+def run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
+                   routes: list[str] | None = None, argv: list[str] | None = None
+                   ) -> ComparisonResult:
+    """Run a study's routes on identical subject-level folds and write the outputs.
+
+    Parameters
+    ----------
+    config : Config
+        A validated configuration (see :func:`neurodx.config.load_config`).
+    out_dir : path
+        Run folder; receives ``predictions.csv``, ``metrics.json``, ``manifest.json``
+        and ``report.html``.
+    n_jobs : int
+        Subjects loaded and featurised in parallel.
+    routes : list of str, optional
+        Run only these routes of the config.
+    """
+    started = dt.datetime.now(dt.timezone.utc)
+    out_dir = Path(out_dir)
+    cfg = config
+    if cfg["cohort"]["path"] is None:
+        raise ConfigError("no cohort: set cohort.path in the config or pass --cohort")
+    if cfg["pipeline"] is None:
+        raise ConfigError("the config names no pipeline module (key 'pipeline')")
+    eeg_spec, region_spec = _specs(cfg)
+    cohort = load_cohort(cfg["cohort"]["path"], groups=cfg["cohort"]["groups"],
+                         modality=cfg["cohort"]["modality"],
+                         group_column=cfg["cohort"]["group_column"],
+                         site_column=cfg["cohort"]["site_column"])
+    spec = eeg_spec if cohort.modality == "eeg" else region_spec
+    if cohort.modality in ("eeg", "regions"):
+        check = check_cohort(cohort, spec, n_jobs=n_jobs)
+        problems = check.problems
+        channel_names, sfreq, n_regions = check.channel_names, check.sfreq, check.n_regions
+        if check.has_errors:
+            if not cfg["cohort"]["skip_bad"]:
+                listed = "; ".join(str(p) for p in check.errors[:5])
+                raise CohortError(f"{cohort.root}: {len(check.errors)} problem(s) stop this study "
+                                  f"({listed}). Run `neurodx inspect` for the full list, or set "
+                                  "cohort.skip_bad: true to run on the usable subjects.")
+            cohort = check.usable_cohort()
+    else:
+        problems, channel_names, sfreq, n_regions = list(cohort.problems), None, None, None
+    if cfg["preprocessing"]["sfreq"]:
+        sfreq_out = cfg["preprocessing"]["sfreq"]
+    else:
+        sfreq_out = sfreq
+    y = np.asarray([s.group for s in cohort], dtype=object)
+    classes = sorted(set(y))
+    sites = [s.site for s in cohort]
+    context = StudyContext(cfg, classes, cohort.modality, channel_names, sfreq, n_regions,
+                           int(cfg["seed"]), n_jobs)
+    pipeline = load_pipeline(cfg["pipeline"])
+    all_routes = pipeline.build_routes(context)
+    if routes:
+        unknown = sorted(set(routes) - {r.name for r in all_routes})
+        if unknown:
+            raise ConfigError(f"unknown route(s) {unknown}; this study has "
+                              f"{[r.name for r in all_routes]}")
+        all_routes = [r for r in all_routes if r.name in routes]
+    if not all_routes:
+        raise ConfigError("the study defines no route")
+
+    cv = cfg["cv"]
+    folds = make_folds(y, scheme=cv["scheme"], n_splits=cv["n_splits"],
+                       n_repeats=cv["n_repeats"], test_size=cv["test_size"], sites=sites,
+                       seed=int(cfg["seed"]))
+
+    logger.info("loading %d subjects for %d route(s)", len(cohort), len(all_routes))
+    t0 = time.perf_counter()
+    extracted = Parallel(n_jobs=n_jobs)(
+        delayed(_extract_subject)(s.paths, context, spec, all_routes) for s in cohort)
+    extract_time = time.perf_counter() - t0
+
+    pids = np.asarray(cohort.participant_ids)
+    stats_cfg = cfg["statistics"]
+    rows, per_route, split_scores, timing = [], {}, {}, {}
+    for k, route in enumerate(all_routes):
+        X = [subject[k] for subject in extracted]
+        t0 = time.perf_counter()
+        route_rows, split_scores[route.name] = _cross_validate(route, X, y, folds, classes)
+        timing[route.name] = time.perf_counter() - t0
+        rows += route_rows
+    predictions = pd.DataFrame(rows)
+    predictions.insert(0, "participant_id", pids[predictions.pop("index").to_numpy()])
+
+    for route in all_routes:
+        p = predictions[predictions["route"] == route.name]
+        proba_cols = [f"proba_{c}" for c in classes]
+        proba = p[proba_cols].to_numpy() if set(proba_cols) <= set(p.columns) and \
+            p[proba_cols].notna().all().all() else None
+        m = classification_metrics(p["true"], p["predicted"], proba, classes)
+        m["ci"] = bootstrap_ci(p["participant_id"], p["true"], p["predicted"], proba, classes,
+                               n_boot=stats_cfg["bootstrap"], level=stats_cfg["level"],
+                               seed=int(cfg["seed"]))
+        m["per_class_text"] = format_per_class(m)
+        m["split_balanced_accuracy"] = split_scores[route.name]
+        m["fit_predict_seconds"] = timing[route.name]
+        m["description"] = route.description
+        per_route[route.name] = m
+
+    best = max(per_route, key=lambda r: per_route[r]["balanced_accuracy"])
+    n_test = float(np.mean([len(f.test) for f in folds]))
+    n_train = float(np.mean([len(f.train) for f in folds]))
+    comparisons = []
+    first = predictions[predictions["repeat"] == 0]
+    for other in per_route:
+        if other == best:
+            continue
+        a = first[first["route"] == best].sort_values(["participant_id", "fold"])
+        b = first[first["route"] == other].sort_values(["participant_id", "fold"])
+        comparisons.append({
+            "a": best, "b": other,
+            "mcnemar_repeat0": mcnemar_test(a["true"].to_numpy() == a["predicted"].to_numpy(),
+                                            b["true"].to_numpy() == b["predicted"].to_numpy()),
+            "corrected_ttest": corrected_resampled_ttest(split_scores[best], split_scores[other],
+                                                         n_train=n_train, n_test=n_test),
+        })
+    best_route = next(r for r in all_routes if r.name == best)
+    k_best = all_routes.index(best_route)
+    permutation = _permutation_pvalue(
+        best_route, [s[k_best] for s in extracted], y, folds, classes,
+        float(np.mean(split_scores[best])), int(stats_cfg["permutations"]), int(cfg["seed"]) + 1)
+
+    synthetic = _is_synthetic(cohort)
+    excluded = [p for p in problems if p.is_error]
+    metrics = {
+        "study": cfg["study"], "synthetic_data": synthetic, "classes": classes,
+        "n_subjects": len(cohort), "subjects_per_class": {c: int(np.sum(y == c)) for c in classes},
+        "cv": {**cv, "n_folds_total": len(folds), "mean_train_subjects": n_train,
+               "mean_test_subjects": n_test},
+        "routes": per_route, "best_route": best, "paired_comparisons": comparisons,
+        "permutation_test": permutation, "extract_seconds": extract_time,
+        "excluded_subjects": [str(p) for p in excluded],
+        "warnings": [str(p) for p in problems if not p.is_error],
+    }
+    manifest = {
+        "neurodx_version": __version__, "command": argv or sys.argv, "git_commit": _git_commit(),
+        "started": started.isoformat(), "finished": None,
+        "seed": int(cfg["seed"]), "config": cfg.data,
+        "config_file": str(cfg.path) if cfg.path else None, "config_sha256": cfg.sha256,
+        "cohort": str(cohort.root), "synthetic_data": synthetic,
+        "inputs_sha256": _input_hashes(cohort), "versions": _versions(),
+        "platform": {"system": platform.platform(), "machine": platform.machine(),
+                     "cpu_count": os.cpu_count()},
+        "channel_names": channel_names, "sfreq": sfreq_out, "n_regions": n_regions,
+        "folds": [{"repeat": f.repeat, "fold": f.fold,
+                   "test": sorted(pids[f.test].tolist())} for f in folds],
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    predictions.to_csv(buf, index=False, float_format="%.6g")
+    atomic_write_text(out_dir / "predictions.csv", buf.getvalue())
+    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, default=str) + "\n")
+    result = ComparisonResult(out_dir, predictions, metrics, manifest, excluded=excluded,
+                              routes=all_routes)
+    from .report import write_report
+
+    result.report = write_report(result, cohort, context, all_routes, extracted, pipeline)
+    manifest["finished"] = dt.datetime.now(dt.timezone.utc).isoformat()
+    atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    return result

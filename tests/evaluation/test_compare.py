@@ -1,0 +1,149 @@
+"""The comparison harness end to end, on a small SYNTHETIC cohort and a minimal study module."""
+import json
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurodx.config import load_config
+from neurodx.errors import CohortError
+from neurodx.evaluation.compare import run_comparison
+
+PIPELINE = '''
+import numpy as np
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from neurodx.evaluation import Route
+
+FITTED = []
+
+class RecordingScaler(StandardScaler):
+    """Records the rows it is fitted on, to prove folds are respected."""
+    def fit(self, X, y=None, **kw):
+        FITTED.append(np.asarray(X)[:, 0].round(12).tolist())
+        return super().fit(X, y, **kw)
+
+def log_variance(raw):
+    return np.log(raw.get_data().var(axis=1))
+
+def build_routes(context):
+    stack = FunctionTransformer(np.vstack)
+    return [
+        Route("logvar_lr", make_pipeline(stack, RecordingScaler(),
+                                         LogisticRegression(max_iter=500)),
+              extract=log_variance, description="log-variance per channel + logistic regression"),
+        Route("chance", make_pipeline(stack, DummyClassifier(strategy="stratified",
+                                                            random_state=context.seed)),
+              extract=log_variance, description="stratified guessing"),
+    ]
+'''
+
+
+@pytest.fixture
+def study(tmp_path, small_eeg_cohort):
+    (tmp_path / "study.py").write_text(PIPELINE)
+    return tmp_path, f"""
+study: test_study
+pipeline: study.py
+cohort: {{path: {small_eeg_cohort}}}
+cv: {{scheme: stratified_kfold, n_splits: 2, n_repeats: 2}}
+statistics: {{bootstrap: 50, permutations: 5}}
+seed: 3
+"""
+
+
+def _config(tmp_path, text, name="c.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return load_config(path)
+
+
+def test_outputs_and_identical_folds(study):
+    tmp, text = study
+    res = run_comparison(_config(tmp, text), tmp / "run")
+    pred = pd.read_csv(tmp / "run" / "predictions.csv")
+    assert list(pred.columns[:6]) == ["participant_id", "repeat", "fold", "route", "true",
+                                      "predicted"]
+    assert {"proba_HC", "proba_FES", "proba_CHR"} <= set(pred.columns)
+    # identical folds across routes
+    keys = {r: set(map(tuple, g[["participant_id", "repeat", "fold"]].to_numpy()))
+            for r, g in pred.groupby("route")}
+    assert keys["logvar_lr"] == keys["chance"]
+    # every subject tested once per repeat
+    assert (pred.groupby(["route", "repeat"])["participant_id"].nunique() == 6).all()
+    metrics = json.loads((tmp / "run" / "metrics.json").read_text())
+    assert metrics["synthetic_data"] is True
+    assert set(metrics["routes"]) == {"logvar_lr", "chance"}
+    manifest = json.loads((tmp / "run" / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and manifest["config_sha256"]
+    assert len(manifest["inputs_sha256"]) == 7  # participants.tsv + 6 EDF files
+    assert manifest["versions"]["mne"] and manifest["finished"]
+    assert res.report.is_file()
+
+
+def test_scalers_are_fitted_on_training_subjects_only(study):
+    tmp, text = study
+    res = run_comparison(_config(tmp, text), tmp / "run")
+    scaler = res.routes[0].estimator.steps[1][1]
+    fitted = type(scaler).fit.__globals__["FITTED"]
+    folds = res.manifest["folds"]
+    # the first len(folds) fits are the CV fits, in fold order; each saw n - n_test rows
+    assert [len(rows) for rows in fitted[:len(folds)]] == [6 - len(f["test"]) for f in folds]
+    # 2-fold CV: fold 1 trains on fold 0's test subjects, so the two fits of a repeat
+    # share no subject exactly when no test subject leaked into its own fold's fit.
+    for r in range(2):
+        a, b = fitted[2 * r], fitted[2 * r + 1]
+        assert not set(a) & set(b) and len(set(a) | set(b)) == 6
+
+
+def test_same_config_and_seed_give_identical_predictions(study):
+    tmp, text = study
+    run_comparison(_config(tmp, text), tmp / "a")
+    run_comparison(_config(tmp, text), tmp / "b")
+    assert (tmp / "a" / "predictions.csv").read_bytes() == (tmp / "b" / "predictions.csv").read_bytes()
+
+
+class _Parser(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.tables, self.text = 0, 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img" and dict(attrs)["src"].startswith("data:image/png;base64,"):
+            self.images += 1
+        self.tables += tag == "table"
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_report_renders_with_tables_and_images(study):
+    tmp, text = study
+    res = run_comparison(_config(tmp, text), tmp / "run")
+    parser = _Parser()
+    parser.feed(res.report.read_text())
+    body = " ".join(parser.text)
+    assert parser.images >= 2 and parser.tables >= 3
+    assert "SYNTHETIC DATA" in body and "logvar_lr" in body and "average" in body
+
+
+def test_cohort_errors_stop_the_study_unless_skip_bad(study, eeg_cohort_copy):
+    tmp, text = study
+    c = eeg_cohort_copy
+    edf = c / "sub-HC01/eeg/sub-HC01_task-rest_eeg.edf"
+    edf.write_bytes(edf.read_bytes()[:5000])
+    # a sixth, valid HC subject keeps two per group for 2-fold CV once sub-HC01 is left out
+    with open(c / "participants.tsv", "a") as fh:
+        fh.write("sub-HC03\tHC\tsite1\t30\tF\tyes\tsub-HC02/eeg/sub-HC02_task-rest_eeg.edf\n")
+    cfg = _config(tmp, text)
+    cfg.data["cohort"]["path"] = str(c)
+    with pytest.raises(CohortError, match="sub-HC01 .*unreadable .edf file"):
+        run_comparison(cfg, tmp / "run")
+    cfg.data["cohort"]["skip_bad"] = True
+    res = run_comparison(cfg, tmp / "run")
+    assert "sub-HC01" not in set(res.predictions["participant_id"])
+    assert any(e.startswith("ERROR: sub-HC01") for e in res.metrics["excluded_subjects"])
+    assert "sub-HC01" in (tmp / "run" / "report.html").read_text()

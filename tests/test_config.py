@@ -1,0 +1,54 @@
+import pytest
+
+from neurodx.config import load_config
+from neurodx.errors import ConfigError
+
+
+def test_defaults_and_relative_paths(tmp_path):
+    (tmp_path / "c.yaml").write_text("cohort: {path: data}\npipeline: ../p/study.py\n"
+                                     "cv: {n_splits: 3}\n")
+    cfg = load_config(tmp_path / "c.yaml")
+    assert cfg["cohort"]["path"] == str((tmp_path / "data").resolve())
+    assert cfg["pipeline"] == str((tmp_path.parent / "p" / "study.py").resolve())
+    assert cfg["cv"] == {"scheme": "stratified_kfold", "n_splits": 3, "n_repeats": 1,
+                         "test_size": 0.25}
+    assert cfg["windows"]["bands"]["alpha"] == [8.0, 13.0]
+    assert len(cfg.sha256) == 64
+
+
+@pytest.mark.parametrize("text, message", [
+    ("cv: {n_split: 3}", r"cv\.n_split: unknown key \(did you mean 'n_splits'\?\)"),
+    ("cv: {n_splits: three}", r"cv\.n_splits: expected an integer, got 'three'"),
+    ("cv: {n_splits: true}", r"cv\.n_splits: expected an integer"),
+    ("cohort: {skip_bad: 1}", r"cohort\.skip_bad: expected true/false"),
+    ("bogus: 1", r"bogus: unknown key"),
+    ("cohort: [1, 2]", r"cohort: expected a mapping"),
+    ("routes: {a: {C: 1}}", r"routes\.a: expected a mapping with a 'kind'"),
+    ("cohort: {modality: meg}", r"cohort\.modality: expected eeg, regions or volume"),
+    ("cv: {n_splits: [", "not valid YAML"),
+])
+def test_errors_name_the_key_path(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_ints_are_accepted_for_floats_and_free_form_sections_are_kept():
+    cfg = load_config(text="windows: {length: 4, bands: {mu: [8, 12]}}\n"
+                           "routes: {r1: {kind: x, anything: [1, 2]}}")
+    assert cfg["windows"]["length"] == 4.0 and isinstance(cfg["windows"]["length"], float)
+    assert cfg["windows"]["bands"] == {"mu": [8, 12]}
+    assert cfg["routes"]["r1"]["anything"] == [1, 2]
+
+
+def test_overrides_apply_after_the_file(tmp_path):
+    (tmp_path / "c.yaml").write_text("cohort: {path: data, groups: [A, B]}\n")
+    cfg = load_config(tmp_path / "c.yaml", overrides={"cohort": {"path": "/abs/other"}})
+    assert cfg["cohort"]["path"] == "/abs/other" and cfg["cohort"]["groups"] == ["A", "B"]
+
+
+def test_missing_file():
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config("/no/such.yaml")
