@@ -124,7 +124,7 @@ def load_subject(paths, context: StudyContext, spec):
 
 def _extract_subject(paths, context, spec, routes):
     data = load_subject(paths, context, spec)
-    return [data if r.extract is None else r.extract(data) for r in routes]
+    return [r.extract(data) for r in routes]
 
 
 def _specs(cfg: Config):
@@ -195,7 +195,7 @@ def _predict(estimator, X):
 def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes) -> tuple[list, list]:
     rows, split_scores = [], []
     for f in folds:
-        est = clone(route.estimator)
+        est = clone(route.cv_estimator)
         est.fit([X[i] for i in f.train], y[f.train])
         pred, proba = _predict(est, [X[i] for i in f.test])
         if proba is not None:
@@ -219,7 +219,7 @@ def _permutation_pvalue(route, X, y, folds, classes, observed, n_perm, seed) -> 
         y_perm = rng.permutation(y)
         scores = []
         for f in folds:
-            est = clone(route.estimator).fit([X[i] for i in f.train], y_perm[f.train])
+            est = clone(route.cv_estimator).fit([X[i] for i in f.train], y_perm[f.train])
             pred = np.asarray(est.predict([X[i] for i in f.test]))
             scores.append(classification_metrics(y_perm[f.test], pred, classes=classes)
                           ["balanced_accuracy"])

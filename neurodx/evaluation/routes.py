@@ -1,11 +1,10 @@
 """A route: how one method turns a subject's recording into a prediction."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
 
 __all__ = ["Route"]
 
@@ -19,19 +18,41 @@ class Route:
     name : str
         Short identifier used in tables and ``predictions.csv``.
     estimator : sklearn estimator
-        Fitted inside each fold on the training subjects only (scalers, tangent-space
-        reference means, CNN weights, thresholds all live here). ``fit(X, y)`` and
-        ``predict``/``predict_proba`` take a list with one item per subject.
-    extract : callable, optional
-        A *stateless* per-subject step applied once to every subject before
-        cross-validation (e.g. window spectra or band covariances). It must not learn
-        anything from other subjects, which is why caching it across folds is not
-        leakage. ``None`` passes the loaded recording through.
+        Takes a list with one item per subject (the loaded recording) in ``fit``,
+        ``predict`` and ``predict_proba``. Usually a :class:`~sklearn.pipeline.Pipeline`
+        of neurodx steps, so that a trained route is stored as one skops file.
+    stateless_steps : int
+        How many leading steps of ``estimator`` (a Pipeline) learn nothing in
+        ``fit`` (window spectra, band covariances...). The comparison applies them
+        once per subject and cross-validates only the remaining steps; this is not
+        leakage because those steps never see another subject. Everything fitted
+        (scalers, tangent-space reference means, CNN weights) must come after.
     description : str
         One line for the report.
     """
 
     name: str
     estimator: BaseEstimator
-    extract: Callable[[Any], Any] | None = None
+    stateless_steps: int = 0
     description: str = ""
+
+    def __post_init__(self):
+        if self.stateless_steps and not isinstance(self.estimator, Pipeline):
+            raise ValueError(f"route {self.name!r}: stateless_steps needs a Pipeline estimator")
+        if isinstance(self.estimator, Pipeline) and \
+                not 0 <= self.stateless_steps < len(self.estimator.steps):
+            raise ValueError(f"route {self.name!r}: stateless_steps must leave at least one "
+                             f"step to fit (pipeline has {len(self.estimator.steps)})")
+
+    def extract(self, data):
+        """Apply the stateless leading steps to one subject's loaded recording."""
+        if not self.stateless_steps:
+            return data
+        return self.estimator[:self.stateless_steps].transform([data])[0]
+
+    @property
+    def cv_estimator(self) -> BaseEstimator:
+        """The part of the route that is fitted inside each fold."""
+        if not self.stateless_steps:
+            return self.estimator
+        return self.estimator[self.stateless_steps:]

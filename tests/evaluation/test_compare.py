@@ -29,15 +29,17 @@ class RecordingScaler(StandardScaler):
 def log_variance(raw):
     return np.log(raw.get_data().var(axis=1))
 
+def features():
+    return FunctionTransformer(lambda raws: np.vstack([log_variance(r) for r in raws]))
+
 def build_routes(context):
-    stack = FunctionTransformer(np.vstack)
     return [
-        Route("logvar_lr", make_pipeline(stack, RecordingScaler(),
+        Route("logvar_lr", make_pipeline(features(), RecordingScaler(),
                                          LogisticRegression(max_iter=500)),
-              extract=log_variance, description="log-variance per channel + logistic regression"),
-        Route("chance", make_pipeline(stack, DummyClassifier(strategy="stratified",
-                                                            random_state=context.seed)),
-              extract=log_variance, description="stratified guessing"),
+              stateless_steps=1, description="log-variance per channel + logistic regression"),
+        Route("chance", make_pipeline(features(), DummyClassifier(strategy="stratified",
+                                                                  random_state=context.seed)),
+              stateless_steps=1, description="stratified guessing"),
     ]
 '''
 
@@ -87,7 +89,7 @@ def test_outputs_and_identical_folds(study):
 def test_scalers_are_fitted_on_training_subjects_only(study):
     tmp, text = study
     res = run_comparison(_config(tmp, text), tmp / "run")
-    scaler = res.routes[0].estimator.steps[1][1]
+    scaler = res.routes[0].estimator.steps[1][1]  # the template; CV fitted clones of it
     fitted = type(scaler).fit.__globals__["FITTED"]
     folds = res.manifest["folds"]
     # the first len(folds) fits are the CV fits, in fold order; each saw n - n_test rows
