@@ -30,6 +30,18 @@ def _cmd_simulate_eeg(args) -> int:
     return 0
 
 
+def _cmd_simulate_regions(args) -> int:
+    from .simulate import simulate_region_cohort
+
+    out = simulate_region_cohort(args.out, args.groups, args.subjects_per_group,
+                                 n_regions=args.regions, n_times=args.timepoints,
+                                 sites=args.sites, effect_size=args.effect_size, seed=args.seed)
+    print(f"wrote a SYNTHETIC region time-series cohort of "
+          f"{len(args.groups) * args.subjects_per_group} subjects to {out} "
+          f"({args.regions} regions x {args.timepoints} time points each)")
+    return 0
+
+
 def _specs(args):
     from .io import EEGSpec, RegionSpec
 
@@ -128,6 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
     eeg.add_argument("--seed", type=int, default=0)
     eeg.add_argument("--jobs", type=int, default=1, metavar="N")
     eeg.set_defaults(func=_cmd_simulate_eeg)
+    reg = sim_sub.add_parser("regions", help="fMRI region time series as .tsv + participants.tsv")
+    reg.add_argument("--out", required=True, type=Path, help="cohort folder to write")
+    reg.add_argument("--groups", nargs="+", default=["HC", "SZ"], metavar="LABEL")
+    reg.add_argument("--subjects-per-group", type=int, default=10, metavar="N")
+    reg.add_argument("--regions", type=int, default=30, metavar="N")
+    reg.add_argument("--timepoints", type=int, default=200, metavar="N")
+    reg.add_argument("--sites", type=int, default=1, metavar="N")
+    reg.add_argument("--effect-size", type=float, default=1.0, metavar="X")
+    reg.add_argument("--seed", type=int, default=0)
+    reg.set_defaults(func=_cmd_simulate_regions)
 
     ins = sub.add_parser("inspect", help="summarise a cohort and list every problem "
                                          "(exit 1 when a problem would stop a study)")

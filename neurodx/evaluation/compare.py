@@ -40,7 +40,6 @@ from ..config import Config
 from ..errors import CohortError, ConfigError, Problem
 from ..io import (EEGSpec, RegionSpec, check_cohort, load_cohort, load_eeg,
                   read_region_timeseries)
-from ..io.regions import RegionTimeSeries
 from ..preprocessing import preprocess_raw
 from .folds import make_folds
 from .metrics import bootstrap_ci, classification_metrics, format_per_class
@@ -103,7 +102,11 @@ def load_pipeline(path: str | Path):
 
 
 def load_subject(paths, context: StudyContext, spec):
-    """Load one subject's recording(s) ready for the routes (EEG: preprocessed Raw)."""
+    """Load one subject's recording(s) ready for the routes.
+
+    EEG: a preprocessed :class:`mne.io.Raw`; region time series: an array
+    ``(n_regions, n_times)``; volumes: the list of paths (read lazily by the routes).
+    """
     cfg = context.config
     if context.modality == "eeg":
         import mne
@@ -114,11 +117,8 @@ def load_subject(paths, context: StudyContext, spec):
         return preprocess_raw(raw, reference=pre["reference"], l_freq=pre["l_freq"],
                               h_freq=pre["h_freq"], notch=pre["notch"], sfreq=pre["sfreq"])
     if context.modality == "regions":
-        series = [read_region_timeseries(p) for p in paths]
-        if len(series) == 1:
-            return series[0]
-        return RegionTimeSeries(np.concatenate([s.data for s in series], axis=1),
-                                series[0].region_names, ";".join(s.source for s in series))
+        # (n_regions, n_times): time points are the samples (sfreq 1), runs are concatenated.
+        return np.concatenate([read_region_timeseries(p).data for p in paths], axis=1)
     return list(paths)  # volumes: routes read them lazily
 
 

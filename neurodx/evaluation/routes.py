@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-__all__ = ["Route"]
+__all__ = ["Route", "build_from_config"]
 
 
 @dataclass
@@ -56,3 +56,23 @@ class Route:
         if not self.stateless_steps:
             return self.estimator
         return self.estimator[self.stateless_steps:]
+
+
+def build_from_config(name: str, factory, params: dict, **fixed):
+    """Call a pipeline factory with a route's config parameters.
+
+    A parameter the factory does not take is reported as a config error naming
+    the route (``routes.<name>``), not as a Python ``TypeError``.
+    """
+    import inspect
+
+    from ..errors import ConfigError
+
+    params = {k: v for k, v in params.items() if k not in ("kind", "description")}
+    accepted = inspect.signature(factory).parameters
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        settable = sorted(set(accepted) - set(fixed))
+        raise ConfigError(f"routes.{name}: unknown parameter(s) {', '.join(unknown)} for "
+                          f"{factory.__name__} (settable: {', '.join(settable)})")
+    return factory(**{**fixed, **params})

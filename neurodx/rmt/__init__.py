@@ -1,0 +1,52 @@
+"""Random-matrix-theory features: MP law, window spectra, LES bank, covariance cleaning.
+
+Math lives in functions (``marchenko_pastur``, ``tracy_widom``, ``bank``,
+``cleaning``); the sklearn transformers (``EigenSpectra``,
+``LinearEigenvalueStatistics``, ``SubjectAggregator``, ``RMTCovariances``,
+``BandCovariances``, ``BandTangentSpace``) wrap them, and ``make_*_pipeline`` compose
+them into routes ending in a classifier.
+"""
+from .aggregation import SUBJECT_STATS, SubjectAggregator, stack_windows
+from .bank import (DEFAULT_FLOOR, DEFAULT_TEST_FUNCTIONS, TEST_FUNCTIONS, SpectralContext,
+                   SpectralFunction, evaluate_test_functions, get_test_function,
+                   null_moments, register_test_function)
+from .cleaning import (analytic_nonlinear_shrinkage, clip_eigenvalues, clip_spectrum,
+                       shrink_spectrum)
+from .covariances import BandCovariances, BandTangentSpace, RMTCovariances, clean_correlation
+from .les import LinearEigenvalueStatistics
+from .marchenko_pastur import (bbp_threshold, marchenko_pastur_cdf, marchenko_pastur_edges,
+                               marchenko_pastur_moments, marchenko_pastur_pdf,
+                               sample_marchenko_pastur, spike_location, spike_strength)
+from .pipelines import (make_classifier, make_les_pipeline, make_rmt_tangent_pipeline,
+                        make_tangent_space_pipeline)
+from .plotting import plot_les_distributions, plot_spectra_vs_mp
+from .spectra import (EigenSpectra, WindowSpectra, effective_sample_size, window_eigenvalues,
+                      window_matrices)
+from .tracy_widom import (johnstone_scaling, largest_eigenvalue_test, tracy_widom_cdf,
+                          tracy_widom_sf)
+
+__all__ = [
+    # Marchenko-Pastur law and spiked model
+    "marchenko_pastur_edges", "marchenko_pastur_pdf", "marchenko_pastur_cdf",
+    "marchenko_pastur_moments", "sample_marchenko_pastur", "bbp_threshold",
+    "spike_location", "spike_strength",
+    # largest eigenvalue
+    "tracy_widom_cdf", "tracy_widom_sf", "johnstone_scaling", "largest_eigenvalue_test",
+    # window spectra
+    "window_matrices", "window_eigenvalues", "effective_sample_size", "WindowSpectra",
+    "EigenSpectra",
+    # test-function bank and LES
+    "TEST_FUNCTIONS", "DEFAULT_TEST_FUNCTIONS", "DEFAULT_FLOOR", "SpectralContext",
+    "SpectralFunction", "register_test_function", "get_test_function",
+    "evaluate_test_functions", "null_moments", "LinearEigenvalueStatistics",
+    # subjects
+    "SUBJECT_STATS", "SubjectAggregator", "stack_windows",
+    # cleaning and covariance routes
+    "clip_spectrum", "clip_eigenvalues", "shrink_spectrum", "analytic_nonlinear_shrinkage",
+    "clean_correlation", "RMTCovariances", "BandCovariances", "BandTangentSpace",
+    # pipelines
+    "make_classifier", "make_les_pipeline", "make_rmt_tangent_pipeline",
+    "make_tangent_space_pipeline",
+    # plots
+    "plot_spectra_vs_mp", "plot_les_distributions",
+]

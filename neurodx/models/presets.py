@@ -1,0 +1,100 @@
+"""Estimator settings for the studies: full size, and small fast versions for the samples.
+
+Each preset is the keyword arguments of :class:`~neurodx.models.SliceVotingClassifier`
+or :class:`~neurodx.models.WindowVotingClassifier`; :func:`make_estimator` builds
+the estimator, with overrides::
+
+    est = make_estimator("eeg_fast", epochs=3)
+
+Full-size presets reproduce the studies' designs (expect hours on a CPU, minutes
+on a GPU); ``*_fast`` presets run the sample cohorts end to end in a few minutes
+on 2 CPU cores (frame stride, small widths, few epochs) and are for smoke tests
+and demos, not for accuracy claims.
+
+=================  ==========================================================================
+preset             design
+=================  ==========================================================================
+fmri_ma            31 CNNs, one per 64x64 axial slice position, every one of 240 frames,
+                   majority vote (methamphetamine fMRI study)
+fmri_ma_shared     one shared CNN with a learned slice-position embedding, 240 frames
+fmri_ma_fast       31 tiny CNNs, every 12th frame, 4 epochs
+ct                 7-convolutional-layer CNN on 256x256 slices, brain/subdural/bone HU
+                   windows as channels, soft vote over slices
+ct_fast            the same 7 layers, 4-16 filters, 128x128 slices, 4 epochs
+eeg_hc_fes_chr     7-layer Deep4Net-style CNN, 64 channels, 4-s windows at 250 Hz, 50 % overlap
+eeg_fast           the same 7 layers with 8-32 filters, 2-s windows, 6 epochs (sample_data)
+=================  ==========================================================================
+"""
+from __future__ import annotations
+
+from ..errors import ConfigError
+
+__all__ = ["PRESETS", "get_preset", "make_estimator"]
+
+
+def _ct_windows():
+    from ..preprocessing.intensity import CTWindows
+    return CTWindows(("brain", "subdural", "bone"))
+
+
+# name -> (estimator class name, settings); callables are evaluated on use (fresh objects).
+PRESETS: dict[str, tuple[str, dict]] = {
+    "fmri_ma": ("SliceVotingClassifier", dict(
+        mode="ensemble", voting="hard", slice_axis=2, frame_stride=1, normalize="frame",
+        depth=4, width=16, growth=2.0, max_width=128, norm="batch", dropout=0.3,
+        epochs=30, batch_size=128, lr=1e-3, val_fraction=0.2, patience=8,
+        augment=dict(flip_prob=0.5, max_rotation=8.0, intensity_scale=0.1,
+                     intensity_shift=0.1), random_state=0)),
+    "fmri_ma_shared": ("SliceVotingClassifier", dict(
+        mode="shared", position_mode="embedding", position_dim=8, voting="hard", slice_axis=2,
+        frame_stride=1, normalize="frame", depth=4, width=32, growth=2.0, max_width=256,
+        norm="batch", dropout=0.3, epochs=30, batch_size=128, lr=1e-3, val_fraction=0.2,
+        patience=8, augment=dict(flip_prob=0.5, max_rotation=8.0), random_state=0)),
+    "fmri_ma_fast": ("SliceVotingClassifier", dict(
+        mode="ensemble", voting="hard", slice_axis=2, frame_stride=12, normalize="frame",
+        depth=3, width=4, growth=2.0, max_width=16, norm="batch", dropout=0.2,
+        epochs=4, batch_size=128, lr=3e-3, val_fraction=0.2, patience=None,
+        augment=dict(flip_prob=0.5, max_rotation=0.0), random_state=0, progress=False)),
+    "ct": ("SliceVotingClassifier", dict(
+        mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_windows,
+        slice_shape=(256, 256), depth=7, width=16, growth=2.0, max_width=128, norm="batch",
+        dropout=0.5, epochs=40, batch_size=32, lr=1e-3, val_fraction=0.2, patience=10,
+        augment=dict(flip_prob=0.5, max_rotation=10.0, intensity_scale=0.05,
+                     intensity_shift=0.05), random_state=0)),
+    "ct_fast": ("SliceVotingClassifier", dict(
+        mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_windows,
+        slice_shape=(128, 128), depth=7, width=4, growth=2.0, max_width=16, norm="batch",
+        dropout=0.3, epochs=4, batch_size=32, lr=3e-3, val_fraction=0.2, patience=None,
+        augment=dict(flip_prob=0.5, max_rotation=5.0), random_state=0, progress=False)),
+    "eeg_hc_fes_chr": ("WindowVotingClassifier", dict(
+        voting="hard", sfreq=250.0, window=4.0, overlap=0.5, normalize="channel",
+        n_filters_time=25, n_filters_spat=25, filter_time_length=10,
+        block_filters=(50, 100, 200, 200), filter_length=10, pool_length=3, pool_stride=3,
+        dropout=0.5, epochs=40, batch_size=64, lr=1e-3, val_fraction=0.2, patience=10,
+        augment=True, random_state=0)),
+    "eeg_fast": ("WindowVotingClassifier", dict(
+        voting="hard", sfreq=None, window=2.0, overlap=0.5, normalize="channel",
+        n_filters_time=8, n_filters_spat=8, filter_time_length=10,
+        block_filters=(16, 16, 32, 32), filter_length=10, pool_length=3, pool_stride=3,
+        dropout=0.3, epochs=6, batch_size=64, lr=2e-3, val_fraction=0.2, patience=None,
+        augment=True, random_state=0, progress=False)),
+}
+
+
+def get_preset(name: str, **overrides) -> dict:
+    """The keyword arguments of preset ``name`` (fresh objects), updated with ``overrides``."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    _, settings = PRESETS[name]
+    out = {k: (v() if callable(v) else v) for k, v in settings.items()}
+    out.update(overrides)
+    return out
+
+
+def make_estimator(name: str, **overrides):
+    """An unfitted estimator configured by preset ``name`` (see the module table)."""
+    from . import estimators
+
+    cls_name, _ = PRESETS[name] if name in PRESETS else (None, None)
+    settings = get_preset(name, **overrides)
+    return getattr(estimators, cls_name)(**settings)

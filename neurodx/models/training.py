@@ -1,0 +1,608 @@
+"""The training engine shared by every CNN route.
+
+:func:`train_network` fits a neurodx network on *items* (slices, frames or
+windows) that each belong to a subject:
+
+* **Inner validation by subject.** The engine splits the *subjects* it is given
+  into training and validation subjects (stratified by label, seeded): validation
+  subjects are a subset of the subjects passed in, so a cross-validation test
+  subject that is never passed in is never seen. Validation loss drives early
+  stopping and model selection (the weights of the best epoch are kept). The
+  subjects used are recorded in :class:`TrainResult`.
+* **Class weighting** (``class_weight="balanced"``): item-level weights
+  ``n_items / (n_classes * n_items_of_class)`` computed on the training subjects.
+* **Augmentation**: a callable ``aug(x, generator)`` (see
+  :mod:`neurodx.models.augmentation`) applied to training batches only.
+* **Devices**: CUDA with mixed precision (``torch.autocast`` + gradient scaling)
+  when ``torch.cuda.is_available()``; otherwise the CPU, with ``num_threads``
+  intra-op threads (default: the CPUs this process may use).
+* **Determinism on the CPU**: the shuffling, augmentation and dropout of epoch
+  ``e`` use generators seeded from ``(seed, e)``; ``torch.use_deterministic_algorithms``
+  is on during training. Two runs with the same seed give identical weights, and a
+  run resumed from the checkpoint of epoch ``e`` continues exactly as the
+  uninterrupted run would have. (Initialise the network with
+  :func:`seeded_network` for a seeded initialisation.) Global torch state (RNG,
+  thread count, determinism flag) is restored afterwards.
+* **Checkpoints** (safetensors + JSON, :mod:`neurodx.models.checkpoint`) after every
+  ``checkpoint_every`` epochs in ``checkpoint_dir/last.safetensors``; with
+  ``resume=True`` a compatible checkpoint there is continued (an incompatible one
+  -- other data, network or settings -- is refused with the differing keys).
+* **Divergence**: a NaN or infinite loss stops training with a
+  :class:`~neurodx.errors.NeurodxError` naming the epoch and batch.
+* **Transfer learning**: ``init_from`` (a model directory or checkpoint) loads
+  trained weights before the first step; ``freeze_features=True`` keeps the
+  convolutional layers (weights and batch-norm statistics) fixed.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .._logging import logger
+from ..errors import ConfigError, NeurodxError
+from .checkpoint import (load_pretrained, optimizer_from_tensors, optimizer_to_tensors,
+                         read_checkpoint, save_checkpoint, state_to_tensors)
+from .voting import vote
+
+__all__ = ["TrainConfig", "TrainResult", "ItemSource", "ArrayItems", "train_network",
+           "predict_items", "inner_split", "class_weights", "seeded_network", "resolve_device",
+           "CHECKPOINT_NAME"]
+
+CHECKPOINT_NAME = "last.safetensors"
+
+
+class ItemSource(Protocol):
+    """What the engine needs from a data set of items (slices, frames, windows).
+
+    Attributes
+    ----------
+    labels : ndarray of int (n_items,)
+        Class index of each item (the label of its subject).
+    groups : ndarray (n_items,)
+        Subject ID of each item.
+    positions : ndarray of int (n_items,) or None
+        Slice position of each item, for networks with ``uses_position``.
+    """
+
+    labels: np.ndarray
+    groups: np.ndarray
+    positions: np.ndarray | None
+
+    def __len__(self) -> int: ...
+
+    def get(self, index: np.ndarray) -> np.ndarray:
+        """Items ``index`` as a float32 array ``(len(index), *item_shape)``."""
+
+
+@dataclass
+class ArrayItems:
+    """Items held in one array ``(n_items, *item_shape)`` (any float dtype)."""
+
+    data: np.ndarray
+    labels: np.ndarray
+    groups: np.ndarray
+    positions: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.labels = np.asarray(self.labels, dtype=np.int64)
+        self.groups = np.asarray(self.groups)
+        n = len(self.data)
+        if self.labels.shape != (n,) or self.groups.shape != (n,):
+            raise ValueError(f"labels and groups need one entry per item ({n})")
+        if self.positions is not None:
+            self.positions = np.asarray(self.positions, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def get(self, index: np.ndarray) -> np.ndarray:
+        return np.asarray(self.data[index], dtype=np.float32)
+
+
+@dataclass
+class TrainConfig:
+    """Settings of :func:`train_network` (see the module docstring).
+
+    Parameters
+    ----------
+    epochs : int
+        Maximum number of epochs.
+    batch_size : int
+    lr, weight_decay : float
+        AdamW learning rate and decoupled weight decay.
+    val_fraction : float
+        Fraction of the subjects of each class held out for validation (at least
+        one per class that has two or more subjects); 0 trains on all subjects for
+        ``epochs`` epochs and keeps the last weights.
+    patience : int or None
+        Stop after this many epochs without a lower validation loss.
+    class_weight : {"balanced", None}
+    device : {"auto", "cpu", "cuda", ...}
+    amp : bool
+        Mixed precision on CUDA (ignored on the CPU).
+    num_threads : int or None
+        CPU threads for torch during training (default: CPUs available).
+    seed : int
+    deterministic : bool
+        ``torch.use_deterministic_algorithms`` during training.
+    progress : bool
+        Show a tqdm progress bar with per-epoch metrics.
+    eval_batch_size : int
+    checkpoint_dir : path or None
+        Where ``last.safetensors`` is written; ``None`` keeps no checkpoint.
+    checkpoint_every : int
+    resume : bool
+        Continue from a compatible checkpoint in ``checkpoint_dir``.
+    max_grad_norm : float or None
+        Clip the gradient norm.
+    """
+
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    val_fraction: float = 0.2
+    patience: int | None = 10
+    class_weight: str | None = "balanced"
+    device: str = "auto"
+    amp: bool = True
+    num_threads: int | None = None
+    seed: int = 0
+    deterministic: bool = True
+    progress: bool = True
+    eval_batch_size: int = 256
+    checkpoint_dir: str | Path | None = None
+    checkpoint_every: int = 1
+    resume: bool = True
+    max_grad_norm: float | None = None
+
+    def __post_init__(self):
+        if self.epochs < 0:
+            raise ConfigError(f"epochs must be non-negative, got {self.epochs}")
+        if self.batch_size < 1 or self.eval_batch_size < 1:
+            raise ConfigError("batch sizes must be at least 1")
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be positive, got {self.lr}")
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.patience is not None and self.patience < 1:
+            raise ConfigError(f"patience must be at least 1 or None, got {self.patience}")
+        if self.class_weight not in ("balanced", None):
+            raise ConfigError(f"class_weight must be 'balanced' or None, "
+                              f"got {self.class_weight!r}")
+        if self.checkpoint_every < 1:
+            raise ConfigError("checkpoint_every must be at least 1")
+        if self.num_threads is not None and self.num_threads < 1:
+            raise ConfigError(f"num_threads must be at least 1, got {self.num_threads}")
+
+
+@dataclass
+class TrainResult:
+    """What a training run did.
+
+    ``history`` has one dict per epoch (``epoch`` (1-based), ``train_loss``,
+    ``val_loss``, ``val_accuracy`` (items), ``val_subject_accuracy`` (soft vote),
+    ``seconds``). ``best_epoch`` is the epoch whose weights were kept.
+    """
+
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int | None = None
+    n_epochs: int = 0
+    stopped_early: bool = False
+    train_subjects: list = field(default_factory=list)
+    val_subjects: list = field(default_factory=list)
+    class_weights: list | None = None
+    device: str = "cpu"
+    resumed_from_epoch: int | None = None
+    init_from: dict | None = None
+    frozen_parameters: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``"auto"``: CUDA when available, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as err:
+        raise ConfigError(f"device: {err}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device='cuda' requested but CUDA is not available")
+    return dev
+
+
+def _available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _seed_from(*words: int) -> int:
+    return int(np.random.SeedSequence([int(w) for w in words]).generate_state(1, np.uint64)[0]
+               % (2 ** 63 - 1))
+
+
+@contextlib.contextmanager
+def torch_session(seed: int, num_threads: int | None = None, deterministic: bool = True,
+                  device: torch.device | None = None):
+    """Fork torch's RNG (seeded), set threads and determinism; restore all afterwards."""
+    devices = [device.index or 0] if device is not None and device.type == "cuda" else []
+    old_threads = torch.get_num_threads()
+    old_det = torch.are_deterministic_algorithms_enabled()
+    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    old_cudnn = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        try:
+            threads = num_threads or min(_available_cpus(), old_threads)
+            torch.set_num_threads(threads)
+            if deterministic:
+                torch.use_deterministic_algorithms(True, warn_only=True)
+                torch.backends.cudnn.deterministic = True
+                torch.backends.cudnn.benchmark = False
+            yield
+        finally:
+            torch.set_num_threads(old_threads)
+            torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = old_cudnn
+
+
+def seeded_network(factory: Callable[[], nn.Module], seed: int) -> nn.Module:
+    """Build a network with torch's RNG seeded by ``seed`` (global RNG left untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(_seed_from(seed, 0xC0FFEE))
+        return factory()
+
+
+def inner_split(subjects: Sequence, labels: Sequence, val_fraction: float, seed: int
+                ) -> tuple[list, list]:
+    """Split subjects into training and validation subjects, stratified by label.
+
+    Each class with ``n >= 2`` subjects gives ``round(val_fraction * n)`` subjects
+    (at least 1, at most ``n - 1``) to validation; classes with one subject stay in
+    training. Deterministic for a given seed, whatever the input order.
+
+    Returns sorted lists ``(train_subjects, val_subjects)``.
+    """
+    subjects = np.asarray(subjects)
+    labels = np.asarray(labels)
+    if len(np.unique(subjects)) != len(subjects):
+        raise ValueError("subjects must be unique")
+    order = np.argsort(subjects.astype(str), kind="stable")
+    subjects, labels = subjects[order], labels[order]
+    rng = np.random.default_rng(_seed_from(seed, 0x5B1))
+    val = []
+    if val_fraction > 0:
+        for label in np.unique(labels):
+            members = subjects[labels == label]
+            if len(members) < 2:
+                continue
+            n_val = int(min(max(round(val_fraction * len(members)), 1), len(members) - 1))
+            val.extend(rng.permutation(members)[:n_val].tolist())
+    val_set = set(val)
+    train = [s for s in subjects.tolist() if s not in val_set]
+    return sorted(train, key=str), sorted(val, key=str)
+
+
+def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Balanced weights ``n / (n_classes * n_c)`` (0 for a class without items)."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes).astype(float)
+    with np.errstate(divide="ignore"):
+        weights = np.where(counts > 0, counts.sum() / (n_classes * counts), 0.0)
+    return weights
+
+
+def _subject_labels(items: ItemSource) -> tuple[np.ndarray, np.ndarray]:
+    groups = np.asarray(items.groups)
+    labels = np.asarray(items.labels)
+    subjects, first = np.unique(groups, return_index=True)
+    subject_labels = labels[first]
+    mismatch = labels != subject_labels[np.searchsorted(subjects, groups)]
+    if mismatch.any():
+        bad = groups[np.flatnonzero(mismatch)[0]]
+        raise NeurodxError(f"{bad}: items of one subject carry different labels")
+    return subjects, subject_labels
+
+
+def _batches(index: np.ndarray, size: int) -> Iterable[np.ndarray]:
+    for start in range(0, len(index), size):
+        yield index[start:start + size]
+
+
+def _to_device(items: ItemSource, batch: np.ndarray, device, uses_position: bool):
+    x = torch.from_numpy(items.get(batch)).to(device, non_blocking=True)
+    pos = None
+    if uses_position:
+        if items.positions is None:
+            raise ConfigError("this network needs slice positions but the items have none")
+        pos = torch.from_numpy(np.asarray(items.positions)[batch]).to(device)
+    return x, pos
+
+
+def predict_items(network: nn.Module, items: ItemSource, index: np.ndarray | None = None, *,
+                  batch_size: int = 256, device: str | torch.device = "auto",
+                  progress: bool = False, amp: bool = True) -> np.ndarray:
+    """Class probabilities ``(n, n_classes)`` (float64) of items ``index`` (default: all)."""
+    device = resolve_device(device) if isinstance(device, str) else device
+    index = np.arange(len(items)) if index is None else np.asarray(index)
+    network = network.to(device)
+    was_training = network.training
+    network.eval()
+    uses_position = getattr(network, "uses_position", False)
+    out = []
+    use_amp = amp and device.type == "cuda"
+    with torch.inference_mode():
+        for batch in tqdm(list(_batches(index, batch_size)), disable=not progress,
+                          desc="predicting", unit="batch", leave=False):
+            x, pos = _to_device(items, batch, device, uses_position)
+            with torch.autocast(device.type, enabled=use_amp):
+                logits = network(x, pos)
+            out.append(torch.softmax(logits.float(), dim=1).cpu().numpy().astype(np.float64))
+    network.train(was_training)
+    if not out:
+        n_classes = network.get_config()["n_classes"]
+        return np.empty((0, n_classes))
+    return np.concatenate(out)
+
+
+def _evaluate(network, items, index, loss_fn, device, config, uses_position, subject_label):
+    """Validation loss (mean weighted CE), item accuracy and subject accuracy (soft vote)."""
+    network.eval()
+    total, weight_sum, correct = 0.0, 0.0, 0
+    probas = []
+    with torch.inference_mode():
+        for batch in _batches(index, config.eval_batch_size):
+            x, pos = _to_device(items, batch, device, uses_position)
+            y = torch.from_numpy(np.asarray(items.labels)[batch]).to(device)
+            with torch.autocast(device.type, enabled=config.amp and device.type == "cuda"):
+                logits = network(x, pos)
+            logits = logits.float()
+            losses = nn.functional.cross_entropy(logits, y, reduction="none")
+            w = loss_fn.weight[y] if loss_fn.weight is not None else torch.ones_like(losses)
+            total += float((losses * w).sum())
+            weight_sum += float(w.sum())
+            correct += int((logits.argmax(1) == y).sum())
+            probas.append(torch.softmax(logits, 1).cpu().numpy())
+    votes = vote(np.concatenate(probas), np.asarray(items.groups)[index], "soft")
+    truth = np.array([subject_label[s] for s in votes.subjects])
+    return (total / max(weight_sum, 1e-12), correct / len(index),
+            float(np.mean(votes.predicted == truth)))
+
+
+def _fingerprint(network, config, items, train_subjects, val_subjects, freeze_features,
+                 init_from) -> dict:
+    keys = ("batch_size", "lr", "weight_decay", "val_fraction", "patience", "class_weight",
+            "seed", "max_grad_norm")
+    return {"network": type(network).__name__, "network_config": network.get_config(),
+            **{k: getattr(config, k) for k in keys},
+            "n_items": len(items), "train_subjects": [str(s) for s in train_subjects],
+            "val_subjects": [str(s) for s in val_subjects],
+            "freeze_features": bool(freeze_features),
+            "init_from": None if init_from is None else str(init_from)}
+
+
+def _json_roundtrip(obj):
+    import json
+
+    from .checkpoint import _json_default
+    return json.loads(json.dumps(obj, default=_json_default))
+
+
+def train_network(network: nn.Module, items: ItemSource, config: TrainConfig | None = None, *,
+                  augment: Callable | None = None, init_from: str | Path | None = None,
+                  freeze_features: bool = False, callbacks: Sequence = ()) -> TrainResult:
+    """Train ``network`` on ``items`` (see the module docstring); returns a :class:`TrainResult`.
+
+    The network is left on the training device, in eval mode, holding the weights
+    of the best validation epoch (or of the last epoch without validation).
+
+    Parameters
+    ----------
+    network : neurodx network
+        Already initialised (see :func:`seeded_network`).
+    items : ItemSource
+        Items of the *training* subjects only (the engine carves its validation
+        subjects out of them).
+    config : TrainConfig
+    augment : callable ``(x, generator) -> x``, optional
+    init_from : path, optional
+        Model directory or checkpoint whose weights are loaded before training.
+    freeze_features : bool
+        Keep the convolutional layers fixed (requires ``init_from`` to make sense).
+    callbacks : sequence
+        Objects with optional methods ``on_train_begin(network, result)`` and
+        ``on_epoch_end(network, record)``; an exception raised there stops
+        training (the last checkpoint stays on disk for ``resume``).
+    """
+    config = config or TrainConfig()
+    device = resolve_device(config.device)
+    if len(items) == 0:
+        raise NeurodxError("no training items (every subject yielded zero slices/windows)")
+    result = TrainResult(device=str(device))
+    with torch_session(_seed_from(config.seed, 0x7EA1), config.num_threads,
+                       config.deterministic, device):
+        if init_from is not None:
+            result.init_from = load_pretrained(network, init_from)
+            logger.info("initialised from %s (%d tensors loaded, %d re-initialised)",
+                        result.init_from["source"], len(result.init_from["loaded"]),
+                        len(result.init_from["reinitialised"]))
+        network.to(device)
+        frozen_modules = list(network.feature_extractors()) if freeze_features else []
+        frozen_ids = set()
+        for module in frozen_modules:
+            for p in module.parameters():
+                p.requires_grad_(False)
+                frozen_ids.add(id(p))
+        result.frozen_parameters = [n for n, p in network.named_parameters()
+                                    if id(p) in frozen_ids]
+        params = [p for p in network.parameters() if p.requires_grad]
+        if not params:
+            raise ConfigError("no trainable parameters left (everything is frozen)")
+        optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        use_amp = config.amp and device.type == "cuda"
+        scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
+
+        subjects, subject_labels = _subject_labels(items)
+        n_classes = network.get_config()["n_classes"]
+        if subject_labels.max() >= n_classes or subject_labels.min() < 0:
+            raise ConfigError(f"item labels must be in [0, {n_classes}), got "
+                              f"{subject_labels.min()}..{subject_labels.max()}")
+        train_subjects, val_subjects = inner_split(subjects, subject_labels,
+                                                   config.val_fraction, config.seed)
+        result.train_subjects, result.val_subjects = train_subjects, val_subjects
+        groups = np.asarray(items.groups)
+        train_idx = np.flatnonzero(np.isin(groups, np.asarray(train_subjects, dtype=groups.dtype)))
+        val_idx = np.flatnonzero(np.isin(groups, np.asarray(val_subjects, dtype=groups.dtype)))
+        labels = np.asarray(items.labels, dtype=np.int64)
+        weights = None
+        if config.class_weight == "balanced":
+            weights = class_weights(labels[train_idx], n_classes)
+            result.class_weights = weights.tolist()
+        loss_fn = nn.CrossEntropyLoss(
+            weight=None if weights is None else torch.tensor(weights, dtype=torch.float32,
+                                                             device=device))
+        uses_position = getattr(network, "uses_position", False)
+        subject_label = dict(zip(subjects.tolist(), subject_labels.tolist()))
+
+        fingerprint = _json_roundtrip(_fingerprint(network, config, items, train_subjects,
+                                                   val_subjects, freeze_features, init_from))
+        state = {"epoch": 0, "history": [], "best_loss": None, "best_epoch": None,
+                 "bad_epochs": 0, "stopped": False}
+        best_state = None
+        ckpt_path = (Path(config.checkpoint_dir) / CHECKPOINT_NAME
+                     if config.checkpoint_dir is not None else None)
+        if ckpt_path is not None and config.resume and ckpt_path.is_file():
+            tensors, meta = read_checkpoint(ckpt_path)
+            if meta.get("fingerprint") != fingerprint:
+                saved = meta.get("fingerprint", {})
+                diff = sorted(k for k in set(saved) | set(fingerprint)
+                              if saved.get(k) != fingerprint.get(k))
+                raise ConfigError(f"{ckpt_path}: checkpoint was written for other data or "
+                                  f"settings (differs in: {', '.join(diff)}); remove it or "
+                                  "set resume=False to start again")
+            network.load_state_dict({k[6:]: v for k, v in tensors.items()
+                                     if k.startswith("model.")})
+            optimizer_from_tensors(optimizer, tensors, meta["optimizer"])
+            if meta.get("scaler"):
+                scaler.load_state_dict(meta["scaler"])
+            best = {k[5:]: v.to(device) for k, v in tensors.items() if k.startswith("best.")}
+            best_state = best or None
+            state = meta["state"]
+            result.resumed_from_epoch = state["epoch"]
+            logger.info("resuming from %s after epoch %d", ckpt_path, state["epoch"])
+
+        def write_checkpoint(done: bool):
+            if ckpt_path is None:
+                return
+            tensors = state_to_tensors(network.state_dict(), "model.")
+            if best_state is not None:
+                tensors.update(state_to_tensors(best_state, "best."))
+            opt_tensors, opt_meta = optimizer_to_tensors(optimizer)
+            tensors.update(opt_tensors)
+            save_checkpoint(ckpt_path, tensors, {
+                "state": state, "done": done, "fingerprint": fingerprint,
+                "optimizer": opt_meta, "scaler": scaler.state_dict() if use_amp else None,
+                "train_subjects": train_subjects, "val_subjects": val_subjects})
+
+        for cb in callbacks:
+            if hasattr(cb, "on_train_begin"):
+                cb.on_train_begin(network, result)
+
+        bar = tqdm(total=config.epochs, initial=min(state["epoch"], config.epochs),
+                   disable=not config.progress, desc="training", unit="epoch", leave=False)
+        try:
+            for epoch in range(state["epoch"], config.epochs):
+                if state["stopped"]:
+                    break
+                tic = time.perf_counter()
+                order = np.random.default_rng(_seed_from(config.seed, epoch, 1)).permutation(
+                    train_idx)
+                aug_gen = torch.Generator().manual_seed(_seed_from(config.seed, epoch, 2))
+                torch.manual_seed(_seed_from(config.seed, epoch, 3))   # dropout
+                network.train()
+                for module in frozen_modules:     # frozen layers: fixed batch-norm statistics
+                    module.eval()
+                loss_sum, n_seen = 0.0, 0
+                for b, batch in enumerate(_batches(order, config.batch_size)):
+                    x, pos = _to_device(items, batch, device, uses_position)
+                    y = torch.from_numpy(labels[batch]).to(device)
+                    if augment is not None:
+                        x = augment(x, aug_gen)
+                    with torch.autocast(device.type, enabled=use_amp):
+                        logits = network(x, pos)
+                    loss = loss_fn(logits.float(), y)
+                    if not torch.isfinite(loss.detach()):
+                        raise NeurodxError(
+                            f"training stopped: the loss became {float(loss.detach())} at epoch "
+                            f"{epoch + 1}, batch {b + 1} (lr={config.lr:g}); check the "
+                            "inputs for extreme values, lower the learning rate or "
+                            "normalise the data")
+                    optimizer.zero_grad(set_to_none=True)
+                    scaler.scale(loss).backward()
+                    if config.max_grad_norm is not None:
+                        scaler.unscale_(optimizer)
+                        nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+                    scaler.step(optimizer)
+                    scaler.update()
+                    loss_sum += float(loss.detach()) * len(batch)
+                    n_seen += len(batch)
+                record = {"epoch": epoch + 1, "train_loss": loss_sum / max(n_seen, 1)}
+                if len(val_idx):
+                    val_loss, val_acc, val_subj_acc = _evaluate(
+                        network, items, val_idx, loss_fn, device, config, uses_position,
+                        subject_label)
+                    record.update(val_loss=val_loss, val_accuracy=val_acc,
+                                  val_subject_accuracy=val_subj_acc)
+                    if not math.isfinite(val_loss):
+                        raise NeurodxError(f"training stopped: validation loss is {val_loss} "
+                                           f"at epoch {epoch + 1}")
+                    if state["best_loss"] is None or val_loss < state["best_loss"]:
+                        state.update(best_loss=val_loss, best_epoch=epoch + 1, bad_epochs=0)
+                        best_state = {k: v.detach().clone()
+                                      for k, v in network.state_dict().items()}
+                    else:
+                        state["bad_epochs"] += 1
+                        if config.patience is not None and state["bad_epochs"] >= config.patience:
+                            state["stopped"] = True
+                record["seconds"] = round(time.perf_counter() - tic, 3)
+                state["history"].append(record)
+                state["epoch"] = epoch + 1
+                if (epoch + 1) % config.checkpoint_every == 0 or state["stopped"] \
+                        or epoch + 1 == config.epochs:
+                    write_checkpoint(done=False)
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.3f}" for k, v in record.items()
+                                 if k not in ("epoch", "seconds")})
+                logger.info("epoch %d/%d %s", epoch + 1, config.epochs,
+                            " ".join(f"{k}={v:.4f}" for k, v in record.items()
+                                     if k not in ("epoch",)))
+                for cb in callbacks:
+                    if hasattr(cb, "on_epoch_end"):
+                        cb.on_epoch_end(network, record)
+        finally:
+            bar.close()
+
+        write_checkpoint(done=True)
+        if best_state is not None:
+            network.load_state_dict(best_state)
+        network.eval()
+        result.history = list(state["history"])
+        result.n_epochs = state["epoch"]
+        result.stopped_early = bool(state["stopped"])
+        result.best_epoch = state["best_epoch"] if best_state is not None else state["epoch"]
+    return result

@@ -1,0 +1,384 @@
+"""One SPD matrix per subject and band, and its tangent-space features.
+
+Two covariance routes over the same input ``X`` (a list of recordings):
+
+* :class:`RMTCovariances` -- RMT-cleaned covariances (MP clipping or Ledoit-Wolf 2020
+  nonlinear shrinkage) of each band signal;
+* :class:`BandCovariances` -- the plain pyRiemann peer: pyRiemann's ``Covariances``
+  (``"scm"``, ``"oas"``, ``"lwf"``, ...) of each band signal;
+
+both followed by :class:`BandTangentSpace` (pyRiemann's ``TangentSpace`` per band,
+reference mean learnt on the training subjects only).
+
+Why one pooled matrix per band and not the mean of cleaned window matrices
+--------------------------------------------------------------------------
+A subject's band covariance is best estimated from all its samples at once: the
+average of the windows' sample covariances *is* that pooled estimate (with
+``n_windows`` times more degrees of freedom than one window), whereas cleaning
+each window separately and averaging carries the per-window cleaning bias (which
+is large when a window has fewer effective samples than channels, as in narrow
+bands) into the average without reducing it. So :class:`RMTCovariances` pools the
+windows' scatter matrices, then cleans that single matrix with the MP ratio
+``N / T_eff`` of the whole band signal.
+"""
+from __future__ import annotations
+
+import numpy as np
+from joblib import Parallel, delayed
+from pyriemann.estimation import Covariances
+from pyriemann.tangentspace import TangentSpace
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..errors import ConfigError
+from ._inputs import check_dtype, check_params_common, check_subjects, subject_band_windows
+from .cleaning import clip_spectrum, shrink_spectrum
+from .spectra import _chunks, _resolve_n_eff
+
+__all__ = ["RMTCovariances", "BandCovariances", "BandTangentSpace", "clean_correlation"]
+
+_METHODS = ("clip", "nonlinear", "none")
+# Eigenvalues of a correlation matrix below this are structural zeros (average
+# reference, linearly dependent channels), not noise: float32 data leave them ~1e-7.
+_NULL_TOL = 1e-5
+
+
+def clean_correlation(R, n_samples: float, method: str = "clip") -> np.ndarray:
+    """Clean a correlation matrix, leaving structural null directions at 1.
+
+    Directions with eigenvalue ``< 1e-5`` (e.g. the common-average direction of
+    average-referenced EEG) carry no data; the cleaning runs on the remaining
+    ``rank`` dimensions (``c = rank / n_samples``) and the null directions receive
+    eigenvalue 1, the noise level of a correlation matrix, so that the result is
+    positive definite.
+
+    Parameters
+    ----------
+    R : array_like, shape (p, p)
+        Sample correlation matrix.
+    n_samples : float
+        Effective number of independent samples behind ``R``.
+    method : {"clip", "nonlinear", "none"}
+        :func:`~neurodx.rmt.clip_spectrum` at the MP edge,
+        :func:`~neurodx.rmt.shrink_spectrum` (Ledoit-Wolf 2020), or no change.
+
+    Returns
+    -------
+    cleaned : ndarray, shape (p, p)
+        A positive definite correlation matrix (unit diagonal).
+    """
+    if method not in _METHODS:
+        raise ConfigError(f"method must be one of {_METHODS}, got {method!r}")
+    R = np.asarray(R, dtype=np.float64)
+    if method == "none":
+        return R.copy()
+    lam, vecs = np.linalg.eigh(R)
+    null = lam < _NULL_TOL
+    rank = int(np.count_nonzero(~null))
+    out = np.ones_like(lam)
+    if method == "clip":
+        out[~null] = clip_spectrum(lam[~null], rank / n_samples, 1.0)
+    else:
+        out[~null] = shrink_spectrum(lam[~null], n_samples)
+    cleaned = (vecs * out) @ vecs.T
+    # cleaning moves the diagonal away from 1; rescaling back to a correlation matrix
+    # keeps it positive definite and lets the caller restore the sample variances
+    inv_sd = 1.0 / np.sqrt(np.diag(cleaned))
+    cleaned = cleaned * np.outer(inv_sd, inv_sd)
+    cleaned = (cleaned + cleaned.T) / 2
+    np.fill_diagonal(cleaned, 1.0)
+    return cleaned
+
+
+def _pooled_band_covariance(windows, dtype):
+    """Pooled sample covariance (per-window demeaning) of a window stack, float64."""
+    n_w, n_ch, n_s = windows.shape
+    scatter = np.zeros((n_ch, n_ch))
+    for sl in _chunks(n_w, n_ch, n_s):
+        x = windows[sl].astype(dtype, copy=False)
+        x = x - x.mean(axis=-1, keepdims=True)
+        scatter += (x @ x.transpose(0, 2, 1)).sum(axis=0, dtype=np.float64)
+    return scatter / (n_w * (n_s - 1))
+
+
+def _subject_rmt_covs(subject, index, *, bands, sfreq, window, overlap, method, kind, n_eff,
+                      dtype):
+    mats = []
+    for band, windows in subject_band_windows(subject, index, bands=bands, sfreq=sfreq,
+                                              window=window, overlap=overlap, dtype=dtype):
+        n_w, _, n_s = windows.shape
+        if n_w == 0:
+            raise ConfigError(f"subject {index}: recording shorter than one window")
+        cov = _pooled_band_covariance(windows, dtype)
+        var = np.diag(cov).copy()
+        if np.any(var <= 0):
+            raise ConfigError(f"subject {index}, band {band}: channel(s) "
+                              f"{np.flatnonzero(var <= 0).tolist()} are flat; a correlation "
+                              f"(and a positive definite covariance) needs every channel to vary")
+        # windows cover n_s + (n_w - 1) * step distinct samples; pre-windowed input is
+        # taken as non-overlapping
+        step = n_s if (window is None or np.ndim(subject) == 3) else \
+            max(1, int(round(n_s * (1 - overlap))))
+        coverage = (n_s + (n_w - 1) * min(step, n_s)) / n_s
+        t_total = _resolve_n_eff(n_eff, band, windows) * coverage
+        sd = np.sqrt(var)
+        corr = cov / np.outer(sd, sd)
+        np.fill_diagonal(corr, 1.0)
+        cleaned = clean_correlation(corr, t_total, method)
+        mats.append(cleaned * np.outer(sd, sd) if kind == "covariance" else cleaned)
+    return np.stack(mats)
+
+
+class RMTCovariances(TransformerMixin, BaseEstimator):
+    """RMT-cleaned covariance (or correlation) matrix per subject and band.
+
+    For each band, the windows' scatter matrices are pooled into one sample
+    covariance, turned into a correlation matrix, cleaned with the MP ratio
+    ``c = N / T_eff`` of the whole band signal, and (``kind="covariance"``) rescaled
+    by the sample standard deviations: variances are estimated well channel by
+    channel; it is the correlation structure that suffers from ``N`` being
+    comparable to ``T_eff`` (Bun, Bouchaud & Potters 2017). Stateless: ``fit``
+    only validates.
+
+    Parameters
+    ----------
+    method : {"clip", "nonlinear", "none"}
+        MP eigenvalue clipping, Ledoit-Wolf (2020) analytical nonlinear shrinkage, or
+        no cleaning (pooled sample covariance, possibly singular).
+    kind : {"covariance", "correlation"}
+        Output matrix.
+    bands, sfreq, window, overlap, dtype, n_jobs
+        As in :class:`~neurodx.rmt.EigenSpectra`; ``window=None`` uses the whole
+        recording as one window. Default: 2-s windows without overlap.
+    n_eff : "spectral" | "nominal" | float | mapping
+        Effective samples *per window* (see :class:`~neurodx.rmt.EigenSpectra`); the
+        band signal's total is that times the number of window lengths covered.
+
+    Notes
+    -----
+    ``transform`` returns an array ``(n_subjects, n_bands, N, N)`` of symmetric
+    positive definite float64 matrices (for ``method`` other than ``"none"``).
+    Structural null directions (average reference) are set to the noise level, see
+    :func:`clean_correlation`.
+    """
+
+    def __init__(self, method="clip", kind="covariance", bands=None, sfreq=None, window=2.0,
+                 overlap=0.0, n_eff="spectral", dtype="float32", n_jobs=1):
+        self.method = method
+        self.kind = kind
+        self.bands = bands
+        self.sfreq = sfreq
+        self.window = window
+        self.overlap = overlap
+        self.n_eff = n_eff
+        self.dtype = dtype
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y=None):
+        """Validate parameters and input; nothing is learnt.
+
+        Returns
+        -------
+        self
+        """
+        self.bands_ = check_params_common(self)
+        if self.method not in _METHODS:
+            raise ConfigError(f"method must be one of {_METHODS}, got {self.method!r}")
+        if self.kind not in ("covariance", "correlation"):
+            raise ConfigError(f"kind must be 'covariance' or 'correlation', got {self.kind!r}")
+        check_dtype(self.dtype)
+        check_subjects(X)
+        return self
+
+    def transform(self, X):
+        """Cleaned matrices.
+
+        Returns
+        -------
+        covs : ndarray, shape (n_subjects, n_bands, N, N)
+        """
+        check_is_fitted(self, "bands_")
+        subjects = check_subjects(X)
+        dtype = check_dtype(self.dtype)
+        jobs = (delayed(_subject_rmt_covs)(sub, i, bands=self.bands_, sfreq=self.sfreq,
+                                           window=self.window, overlap=self.overlap,
+                                           method=self.method, kind=self.kind,
+                                           n_eff=self.n_eff, dtype=dtype)
+                for i, sub in enumerate(subjects))
+        return _stack_subjects(Parallel(n_jobs=self.n_jobs)(jobs))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        return tags
+
+
+def _stack_subjects(mats):
+    shapes = {m.shape for m in mats}
+    if len(shapes) != 1:
+        raise ConfigError(f"subjects give matrices of different shapes {sorted(shapes)}: "
+                          f"every subject needs the same channels")
+    return np.stack(mats)
+
+
+def _subject_pyriemann_covs(subject, index, *, bands, sfreq, window, overlap, estimator):
+    mats = []
+    for _, windows in subject_band_windows(subject, index, bands=bands, sfreq=sfreq,
+                                           window=window, overlap=overlap, dtype=np.float64):
+        covs = Covariances(estimator=estimator).transform(np.ascontiguousarray(windows))
+        mats.append(covs.mean(axis=0))
+    return np.stack(mats)
+
+
+class BandCovariances(TransformerMixin, BaseEstimator):
+    """pyRiemann covariance per subject and band: the peer of :class:`RMTCovariances`.
+
+    Each band signal (one window spanning the recording by default) goes through
+    ``pyriemann.estimation.Covariances(estimator=estimator)``; with shorter windows the
+    window covariances are averaged. Stateless: ``fit`` only validates.
+
+    Parameters
+    ----------
+    estimator : str
+        Any pyRiemann covariance estimator (``"scm"``, ``"oas"``, ``"lwf"``, ...).
+        ``"scm"`` is singular for average-referenced EEG; ``"oas"`` / ``"lwf"`` are not.
+    bands, sfreq, window, overlap, n_jobs
+        As in :class:`RMTCovariances` (``window=None``: whole recording).
+
+    Notes
+    -----
+    ``transform`` returns ``(n_subjects, n_bands, N, N)`` float64.
+    """
+
+    def __init__(self, estimator="oas", bands=None, sfreq=None, window=None, overlap=0.0,
+                 n_jobs=1):
+        self.estimator = estimator
+        self.bands = bands
+        self.sfreq = sfreq
+        self.window = window
+        self.overlap = overlap
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y=None):
+        """Validate parameters and input; nothing is learnt.
+
+        Returns
+        -------
+        self
+        """
+        self.bands_ = check_params_common(self)
+        if not isinstance(self.estimator, str):
+            raise ConfigError(f"estimator must be a pyRiemann estimator name such as 'scm' or "
+                              f"'oas', got {self.estimator!r}")
+        check_subjects(X)
+        return self
+
+    def transform(self, X):
+        """Band covariances.
+
+        Returns
+        -------
+        covs : ndarray, shape (n_subjects, n_bands, N, N)
+        """
+        check_is_fitted(self, "bands_")
+        subjects = check_subjects(X)
+        jobs = (delayed(_subject_pyriemann_covs)(sub, i, bands=self.bands_, sfreq=self.sfreq,
+                                                 window=self.window, overlap=self.overlap,
+                                                 estimator=self.estimator)
+                for i, sub in enumerate(subjects))
+        return _stack_subjects(Parallel(n_jobs=self.n_jobs)(jobs))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        return tags
+
+
+def _check_band_matrices(X):
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 3:
+        X = X[:, None]
+    if X.ndim != 4 or X.shape[-1] != X.shape[-2] or X.shape[0] < 1:
+        raise ConfigError(f"expected SPD matrices (n_subjects, n_bands, N, N) or "
+                          f"(n_subjects, N, N), got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ConfigError("matrices contain NaN or infinity")
+    if not np.allclose(X, np.swapaxes(X, -1, -2), rtol=1e-6, atol=1e-12 * np.abs(X).max()):
+        raise ConfigError("matrices are not symmetric")
+    return X
+
+
+class BandTangentSpace(TransformerMixin, BaseEstimator):
+    """pyRiemann tangent space per band, concatenated into one feature vector.
+
+    ``fit`` learns, for each band, the mean of the training subjects' matrices
+    (pyRiemann ``TangentSpace``, metric ``metric``) -- so test subjects never enter
+    the reference point; ``transform`` maps each band's matrices to the tangent
+    space at that mean (upper triangles, off-diagonals weighted by sqrt(2)) and
+    concatenates the bands.
+
+    Parameters
+    ----------
+    metric : str
+        pyRiemann metric of the reference mean and the log map.
+    band_names : sequence of str, optional
+        Used in :meth:`get_feature_names_out` (default ``band0, band1, ...``).
+
+    Attributes
+    ----------
+    tangent_spaces_ : list of pyriemann.tangentspace.TangentSpace
+        One fitted per band.
+    n_bands_, n_channels_ : int
+    """
+
+    def __init__(self, metric="riemann", band_names=None):
+        self.metric = metric
+        self.band_names = band_names
+
+    def fit(self, X, y=None):
+        """Fit one pyRiemann ``TangentSpace`` per band on training matrices.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n_subjects, n_bands, N, N) or (n_subjects, N, N)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X = _check_band_matrices(X)
+        if self.band_names is not None and len(self.band_names) != X.shape[1]:
+            raise ConfigError(f"band_names has {len(self.band_names)} names for "
+                              f"{X.shape[1]} bands (already windowed input is one band: "
+                              f"pass bands={{'broadband': None}} to the pipeline factory)")
+        self.n_bands_, self.n_channels_ = X.shape[1], X.shape[2]
+        self.tangent_spaces_ = [TangentSpace(metric=self.metric).fit(X[:, b])
+                                for b in range(self.n_bands_)]
+        return self
+
+    def transform(self, X):
+        """Tangent vectors of all bands, side by side.
+
+        Returns
+        -------
+        features : ndarray, shape (n_subjects, n_bands * N (N + 1) / 2)
+        """
+        check_is_fitted(self, "tangent_spaces_")
+        X = _check_band_matrices(X)
+        if X.shape[1:3] != (self.n_bands_, self.n_channels_):
+            raise ConfigError(f"expected {self.n_bands_} bands of {self.n_channels_} x "
+                              f"{self.n_channels_} matrices, got shape {X.shape}")
+        return np.hstack([ts.transform(X[:, b]) for b, ts in enumerate(self.tangent_spaces_)])
+
+    def get_feature_names_out(self, input_features=None):
+        """Names ``"<band>_ts<k>"``, ``k`` indexing the upper triangle row by row."""
+        check_is_fitted(self, "tangent_spaces_")
+        names = self.band_names or [f"band{b}" for b in range(self.n_bands_)]
+        n_ts = self.n_channels_ * (self.n_channels_ + 1) // 2
+        return np.array([f"{b}_ts{k}" for b in names for k in range(n_ts)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        return tags

@@ -1,0 +1,117 @@
+"""Ready-made sklearn Pipelines for the RMT routes and their pyRiemann peer.
+
+Every factory returns a plain :class:`sklearn.pipeline.Pipeline` whose input is
+the same ``X`` (a list of recordings: mne Raw objects, ``(n_channels, n_times)``
+arrays with ``sfreq``, or windowed arrays) and whose last step is a classifier, so
+a comparison harness can cross-validate them side by side on subject folds.
+
+Routes
+------
+* :func:`make_les_pipeline` -- window spectra -> LES bank -> subject statistics ->
+  scaling -> classifier.
+* :func:`make_rmt_tangent_pipeline` -- RMT-cleaned band covariances -> per-band
+  tangent space -> scaling -> classifier.
+* :func:`make_tangent_space_pipeline` -- pyRiemann ``Covariances`` per band ->
+  per-band tangent space -> scaling -> classifier (the peer).
+"""
+from __future__ import annotations
+
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from ..errors import ConfigError
+from ..preprocessing import check_bands
+from .aggregation import SubjectAggregator
+from .covariances import BandCovariances, BandTangentSpace, RMTCovariances
+from .les import LinearEigenvalueStatistics
+from .spectra import EigenSpectra
+
+__all__ = ["make_classifier", "make_les_pipeline", "make_rmt_tangent_pipeline",
+           "make_tangent_space_pipeline"]
+
+
+def make_classifier(classifier="svc", random_state=0):
+    """The final step of the route pipelines.
+
+    Parameters
+    ----------
+    classifier : {"svc", "logreg"} or estimator
+        ``"svc"``: linear-kernel :class:`~sklearn.svm.SVC` (features outnumber the ~100
+        subjects, where a linear margin is the safe default); ``"logreg"``: L2
+        :class:`~sklearn.linear_model.LogisticRegression`. Both use balanced class
+        weights, since groups (HC / FES / CHR) are rarely of equal size. An estimator
+        is cloned.
+    random_state : int
+        Seed for the classifier.
+    """
+    if classifier == "svc":
+        return SVC(kernel="linear", C=1.0, class_weight="balanced", random_state=random_state)
+    if classifier == "logreg":
+        return LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000,
+                                  random_state=random_state)
+    if hasattr(classifier, "fit") and hasattr(classifier, "predict"):
+        return clone(classifier)
+    raise ConfigError(f"classifier must be 'svc', 'logreg' or an sklearn classifier, "
+                      f"got {classifier!r}")
+
+
+def _band_names(bands):
+    return list(check_bands(bands))
+
+
+def make_les_pipeline(*, bands=None, sfreq=None, window=2.0, overlap=0.5, kind="correlation",
+                      n_eff="spectral", test_functions=None, standardize=True,
+                      stats=("mean", "sd", "median", "iqr"), classifier="svc",
+                      random_state=0, n_jobs=1) -> Pipeline:
+    """LES route: ``EigenSpectra -> LinearEigenvalueStatistics -> SubjectAggregator ->
+    StandardScaler -> classifier``.
+
+    Parameters are passed to the steps of the same names (see their docstrings);
+    ``random_state`` seeds the MP null of the LES step and the classifier.
+    """
+    return Pipeline([
+        ("spectra", EigenSpectra(bands=bands, sfreq=sfreq, window=window, overlap=overlap,
+                                 kind=kind, n_eff=n_eff, n_jobs=n_jobs)),
+        ("les", LinearEigenvalueStatistics(test_functions=test_functions,
+                                           standardize=standardize,
+                                           random_state=random_state)),
+        ("aggregate", SubjectAggregator(stats=stats)),
+        ("scale", StandardScaler()),
+        ("clf", make_classifier(classifier, random_state)),
+    ])
+
+
+def make_rmt_tangent_pipeline(*, method="clip", kind="covariance", bands=None, sfreq=None,
+                              window=2.0, overlap=0.0, n_eff="spectral", metric="riemann",
+                              classifier="svc", random_state=0, n_jobs=1) -> Pipeline:
+    """RMT-cleaned tangent-space route: ``RMTCovariances -> BandTangentSpace ->
+    StandardScaler -> classifier``.
+
+    For already windowed input (one ``"broadband"`` band) pass
+    ``bands={"broadband": None}`` so feature names match.
+    """
+    return Pipeline([
+        ("covariances", RMTCovariances(method=method, kind=kind, bands=bands, sfreq=sfreq,
+                                       window=window, overlap=overlap, n_eff=n_eff,
+                                       n_jobs=n_jobs)),
+        ("tangent", BandTangentSpace(metric=metric, band_names=_band_names(bands))),
+        ("scale", StandardScaler()),
+        ("clf", make_classifier(classifier, random_state)),
+    ])
+
+
+def make_tangent_space_pipeline(*, estimator="oas", bands=None, sfreq=None, window=None,
+                                overlap=0.0, metric="riemann", classifier="svc",
+                                random_state=0, n_jobs=1) -> Pipeline:
+    """Plain pyRiemann peer route: ``BandCovariances (pyRiemann Covariances) ->
+    BandTangentSpace -> StandardScaler -> classifier``."""
+    return Pipeline([
+        ("covariances", BandCovariances(estimator=estimator, bands=bands, sfreq=sfreq,
+                                        window=window, overlap=overlap, n_jobs=n_jobs)),
+        ("tangent", BandTangentSpace(metric=metric, band_names=_band_names(bands))),
+        ("scale", StandardScaler()),
+        ("clf", make_classifier(classifier, random_state)),
+    ])

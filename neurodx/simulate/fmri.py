@@ -1,0 +1,331 @@
+"""Synthetic resting-state fMRI cohorts, written as 4-D NIfTI through nibabel.
+
+THE DATA MADE HERE ARE SYNTHETIC. Every cohort carries a ``README.md`` saying so,
+a ``simulation.json`` with all parameters (and each subject's drawn values), and
+``synthetic = yes`` in ``participants.tsv``.
+
+Signal model (per subject; arbitrary scanner units, brain baseline ~800).
+Geometry is given in fractions of the field of view (FOV), so small test grids
+keep the same layout; for the default 64 x 64 x 31 grid of 3.75 x 3.75 x 4 mm
+voxels the FOV is 240 x 240 x 124 mm.
+
+* **anatomy**: an ellipsoid brain, semi-axes (0.29, 0.36, 0.45) x FOV (about
+  70 x 86 x 56 mm), each scaled by N(1, 0.04) per subject, centre jittered by
+  N(0, 2 mm); edges blurred (partial volume). The baseline image is
+  800 x (1 + 0.12 x a smooth random field). Outside the brain: magnitude noise
+  |N(0, ``background_noise`` x 800)| (0 gives a background of zeros, as in
+  brain-masked preprocessed outputs).
+* **noise**: spatially smooth (Gaussian, sigma 0.8 voxel) AR(1) noise in time,
+  rho ~ U(0.2, 0.5), standard deviation ``noise`` x baseline with ``noise``
+  scaled by U(0.8, 1.2) per subject (tSNR about 50-80).
+* **drift**: per voxel, a linear trend and three slow cosines (periods at least
+  2/3 of the run), spatially smooth coefficients of sd 0.5 % of baseline.
+* **global signal**: one 1/f fluctuation shared by all brain voxels, 0.3 %.
+* **networks**: ``n_networks`` resting-state-like components, each a pair of
+  mirrored Gaussian blobs (bilateral) with a band-limited (0.01-0.1 Hz) time
+  course, amplitude 0.6 % of baseline.
+* **striatum**: two soft ellipsoids, semi-axes (0.03, 0.045, 0.065) x FOV
+  (about 7 x 11 x 8 mm), centred at x = +-0.10, y = +0.03, z = +0.04 FOV from
+  the brain centre (about +-24, +7, +5 mm), jittered N(0, 2 mm) per subject.
+  Both carry one shared band-limited (0.01-0.1 Hz, unit variance) signal of
+  amplitude ``striatal_amplitude`` x baseline x LogNormal(0, 0.25).
+* **group effect** (documented, the only difference between groups): in every
+  group after the first (the reference, e.g. HC), the striatal signal's
+  amplitude is multiplied by ``1 + effect_size``. With the default
+  ``effect_size=1`` MA subjects have twice the striatal fluctuation amplitude
+  (four times its variance, and a stronger left-right striatal covariance) of
+  HC; ``effect_size=0`` draws all groups from one distribution (a null cohort).
+  The effect lives in a few slices: most axial slices carry no group signal.
+
+Files are int16 with ``scl_slope = quantum`` (stored integer x quantum = value):
+``quantum`` above 1 makes smaller files at a rounding error (sd quantum/sqrt(12))
+far below the noise.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from scipy import ndimage
+
+from ..errors import ConfigError
+
+__all__ = ["simulate_fmri_run", "simulate_fmri_cohort", "BASELINE", "STRIATUM"]
+
+#: Mean brain intensity (scanner units).
+BASELINE = 800.0
+#: Striatum-like region: centre offsets and semi-axes, in fractions of the FOV.
+STRIATUM = {"centre_x": 0.10, "centre_y": 0.03, "centre_z": 0.04,
+            "semi_axes": (0.03, 0.045, 0.065)}
+_BRAIN_SEMI_AXES = (0.29, 0.36, 0.45)
+_NOISE_SIGMA_VOX = 0.8
+
+
+def _band_limited(rng, n, tr, lo=0.01, hi=0.1):
+    """Unit-variance noise keeping frequencies in [lo, hi] Hz (at least one bin)."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, tr)
+    keep = (freqs >= lo) & (freqs <= hi)
+    if not keep[1:].any():  # very short runs: keep the lowest non-zero frequency
+        keep[1:2] = True
+    spec[~keep] = 0
+    x = np.fft.irfft(spec, n=n)
+    return x / (x.std() + 1e-12)
+
+
+def _pink(rng, n):
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.arange(spec.size, dtype=float)
+    f[0] = np.inf
+    x = np.fft.irfft(spec / np.sqrt(f), n=n)
+    return x / (x.std() + 1e-12)
+
+
+def _smooth_field(rng, shape, sigma):
+    field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
+    return field / (field.std() + 1e-12)
+
+
+def _ellipsoid(coords, centre, semi, edge):
+    """Soft ellipsoid weight in [0, 1]: 1 inside, falling off over ``edge`` (relative radius)."""
+    r = np.sqrt(sum(((c - c0) / s) ** 2 for c, c0, s in zip(coords, centre, semi)))
+    return np.clip((1 + edge - r) / edge, 0.0, 1.0)
+
+
+def _check_run(shape, frames, tr, voxel_size, quantum) -> tuple[int, int, int]:
+    shape = tuple(int(n) for n in shape)
+    if len(shape) != 3 or min(shape) < 2:
+        raise ConfigError(f"shape must be 3 sizes >= 2, got {shape}")
+    if len(voxel_size) != 3 or min(voxel_size) <= 0:
+        raise ConfigError(f"voxel_size must be 3 positive sizes (mm), got {tuple(voxel_size)}")
+    if frames < 2:
+        raise ConfigError(f"an fMRI run needs at least 2 frames, got {frames}")
+    if tr <= 0 or quantum <= 0:
+        raise ConfigError(f"tr and quantum must be positive, got tr={tr}, quantum={quantum}")
+    return shape
+
+
+def simulate_fmri_run(*, amplitude_factor: float = 1.0, shape: Sequence[int] = (64, 64, 31),
+                      frames: int = 240, tr: float = 2.0,
+                      voxel_size: Sequence[float] = (3.75, 3.75, 4.0),
+                      noise: float = 0.015, striatal_amplitude: float = 0.008,
+                      n_networks: int = 4, background_noise: float = 0.005,
+                      quantum: float = 1.0, seed: int | np.random.SeedSequence = 0
+                      ) -> tuple[nib.Nifti1Image, dict]:
+    """Simulate one subject's resting-state run (synthetic; model in the module docstring).
+
+    Parameters
+    ----------
+    amplitude_factor : float
+        Multiplies the striatal signal amplitude (``1 + effect_size`` for
+        affected groups, 1 for the reference group).
+    shape, frames, tr, voxel_size
+        Grid (x, y, z), number of frames, repetition time (s), voxel size (mm).
+    noise, striatal_amplitude, background_noise : float
+        Fractions of the baseline intensity.
+    n_networks : int
+        Bilateral resting-state-like components.
+    quantum : float
+        Intensity step of the stored int16 values (written as ``scl_slope``).
+    seed : int | SeedSequence
+
+    Returns
+    -------
+    img : nibabel.Nifti1Image
+        int16 4-D image, RAS affine centred on the grid, TR in pixdim[4].
+    truth : dict
+        The values drawn for this subject (centres in mm, amplitudes...).
+    """
+    shape = _check_run(shape, frames, tr, voxel_size, quantum)
+    rng = np.random.default_rng(seed)
+    zooms = np.asarray(voxel_size, dtype=float)
+    fov = np.asarray(shape) * zooms
+    # World coordinates (mm) of voxel centres, grid centred on the origin.
+    coords = [(np.arange(n) - (n - 1) / 2) * z for n, z in zip(shape, zooms)]
+    grid = np.meshgrid(*coords, indexing="ij")
+
+    centre = rng.normal(0, 2.0, 3)
+    semi = np.asarray(_BRAIN_SEMI_AXES) * fov * rng.normal(1, 0.04, 3)
+    brain = _ellipsoid(grid, centre, semi, edge=0.06).astype(np.float32)
+    baseline = (BASELINE * (1 + 0.12 * _smooth_field(rng, shape, 3.0)) * brain
+                ).astype(np.float32)
+
+    t = np.arange(frames) * tr
+    duration = frames * tr
+    # Drift: linear + 3 slow cosines, smooth spatial coefficients.
+    drift_t = np.stack([t / duration - 0.5] + [np.cos(np.pi * k * t / duration)
+                                               for k in (1, 2, 3)])
+    drift_maps = np.stack([0.005 * _smooth_field(rng, shape, 4.0) for _ in drift_t])
+    global_t = 0.003 * _pink(rng, frames)
+
+    network_maps, network_t = [], []
+    for _ in range(n_networks):
+        c = rng.uniform(-0.5, 0.5, 3) * semi
+        width = rng.uniform(0.1, 0.2) * semi
+        blob = sum(np.exp(-0.5 * sum(((g - cc) / w) ** 2 for g, cc, w in
+                                     zip(grid, (sx * c[0], c[1], c[2]), width)))
+                   for sx in (1, -1))
+        network_maps.append(blob.astype(np.float32))
+        network_t.append(0.006 * _band_limited(rng, frames, tr))
+
+    s_centre = centre + np.array([0.0, STRIATUM["centre_y"] * fov[1],
+                                  STRIATUM["centre_z"] * fov[2]])
+    s_semi = np.asarray(STRIATUM["semi_axes"]) * fov
+    striatum = np.zeros(shape, np.float32)
+    centres = []
+    for side in (1, -1):
+        c = s_centre + np.array([side * STRIATUM["centre_x"] * fov[0], 0, 0]) + \
+            rng.normal(0, 2.0, 3)
+        centres.append(c.round(2).tolist())
+        striatum = np.maximum(striatum, _ellipsoid(grid, c, s_semi, edge=0.3))
+    subject_amp = striatal_amplitude * float(rng.lognormal(0.0, 0.25)) * amplitude_factor
+    striatal_t = subject_amp * _band_limited(rng, frames, tr)
+
+    rho = float(rng.uniform(0.2, 0.5))
+    sd = noise * float(rng.uniform(0.8, 1.2))
+    # Gaussian smoothing shrinks white noise's sd; measure the factor to undo it.
+    smooth_gain = 1.0 / ndimage.gaussian_filter(rng.standard_normal((32, 32, 32)),
+                                                _NOISE_SIGMA_VOX, mode="wrap").std()
+    out = np.empty(shape + (frames,), dtype=np.int16)
+    e = np.zeros(shape, np.float32)
+    info = np.iinfo(np.int16)
+    outside = 1.0 - brain
+    for k in range(frames):
+        w = smooth_gain * ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32),
+                                                  _NOISE_SIGMA_VOX, mode="wrap")
+        e = w if k == 0 else rho * e + np.sqrt(1 - rho ** 2) * w
+        rel = sd * e + global_t[k] + np.tensordot(drift_t[:, k], drift_maps, axes=1) + \
+            striatal_t[k] * striatum
+        for m, nt in zip(network_maps, network_t):
+            rel += nt[k] * m
+        frame = baseline * (1 + rel)
+        if background_noise > 0:  # magnitude (Rayleigh-like) noise where there is no brain
+            frame += outside * np.abs(rng.normal(0, background_noise * BASELINE, shape))
+        out[..., k] = np.clip(np.round(frame / quantum), info.min, info.max)
+
+    affine = np.diag(list(zooms) + [1.0])
+    affine[:3, 3] = -(np.asarray(shape) - 1) / 2 * zooms
+    img = nib.Nifti1Image(out, affine)
+    img.header.set_xyzt_units("mm", "sec")
+    img.header.set_zooms(tuple(zooms) + (float(tr),))
+    img.header.set_slope_inter(float(quantum), 0.0)
+    img.set_qform(affine, code=1)
+    img.set_sform(affine, code=1)
+    img.header["descrip"] = b"SYNTHETIC neurodx fMRI"
+    truth = {"brain_centre_mm": centre.round(2).tolist(), "brain_semi_axes_mm": semi.round(2).tolist(),
+             "striatum_centres_mm": centres, "striatal_amplitude": round(subject_amp, 6),
+             "noise_sd": round(sd, 6), "ar1_rho": round(rho, 4)}
+    return img, truth
+
+
+def _write_subject(out: Path, pid: str, group: str, factor: float, params: dict,
+                   seed_seq: np.random.SeedSequence) -> tuple[dict, dict]:
+    anat_seed, run_seed = seed_seq.spawn(2)
+    anat_rng = np.random.default_rng(anat_seed)
+    img, truth = simulate_fmri_run(amplitude_factor=factor, seed=run_seed, **params)
+    rel = Path(pid) / "func" / f"{pid}_task-rest_bold.nii.gz"
+    (out / rel).parent.mkdir(parents=True, exist_ok=True)
+    nib.save(img, out / rel)
+    sidecar = {"RepetitionTime": params["tr"], "TaskName": "rest", "SyntheticData": True}
+    (out / rel.parent / f"{pid}_task-rest_bold.json").write_text(json.dumps(sidecar, indent=2)
+                                                                + "\n")
+    row = {"participant_id": pid, "group": group, "age": int(anat_rng.integers(18, 50)),
+           "sex": "MF"[int(anat_rng.integers(0, 2))], "synthetic": "yes", "path": rel.as_posix()}
+    return row, {"group": group, "amplitude_factor": factor, **truth}
+
+
+def simulate_fmri_cohort(out: str | Path, groups: Sequence[str] = ("HC", "MA"),
+                         subjects_per_group: int = 10, *, shape: Sequence[int] = (64, 64, 31),
+                         frames: int = 240, tr: float = 2.0,
+                         voxel_size: Sequence[float] = (3.75, 3.75, 4.0), seed: int = 0,
+                         effect_size: float = 1.0, noise: float = 0.015,
+                         striatal_amplitude: float = 0.008, n_networks: int = 4,
+                         background_noise: float = 0.005, quantum: float = 1.0,
+                         n_jobs: int = 1) -> Path:
+    """Write a synthetic fMRI cohort: 4-D NIfTI runs, ``participants.tsv``, README, parameters.
+
+    Parameters
+    ----------
+    out : str | Path
+        Cohort folder (created).
+    groups : sequence of str
+        Labels; the first is the reference group, the others carry the
+        striatal effect (see the module docstring).
+    subjects_per_group : int
+    shape, frames, tr, voxel_size, noise, striatal_amplitude, n_networks,
+    background_noise, quantum
+        See :func:`simulate_fmri_run`.
+    seed : int
+        Subjects are seeded independently from ``seed`` and their index, so the
+        cohort is identical whatever ``n_jobs``; same seed, same files.
+    effect_size : float
+        Striatal amplitude factor ``1 + effect_size`` in non-reference groups.
+    n_jobs : int
+        Subjects simulated in parallel (joblib).
+
+    Returns
+    -------
+    Path
+        The cohort folder. Runs are ``sub-<group><nn>/func/sub-..._task-rest_bold.nii.gz``
+        with a BIDS JSON sidecar; ``participants.tsv`` lists them in a ``path`` column.
+    """
+    out = Path(out)
+    groups = list(groups)
+    if not groups or len(set(groups)) != len(groups):
+        raise ConfigError(f"groups must be distinct labels, got {groups}")
+    if subjects_per_group < 1:
+        raise ConfigError(f"subjects_per_group must be >= 1, got {subjects_per_group}")
+    if effect_size < 0:
+        raise ConfigError(f"effect_size must be >= 0, got {effect_size}")
+    params = {"shape": [int(n) for n in shape], "frames": int(frames), "tr": float(tr),
+              "voxel_size": [float(v) for v in voxel_size], "noise": noise,
+              "striatal_amplitude": striatal_amplitude, "n_networks": n_networks,
+              "background_noise": background_noise, "quantum": float(quantum)}
+    _check_run(shape, frames, tr, voxel_size, quantum)
+    out.mkdir(parents=True, exist_ok=True)
+    children = np.random.SeedSequence(seed).spawn(len(groups) * subjects_per_group)
+    jobs = []
+    for gi, group in enumerate(groups):
+        factor = 1.0 if gi == 0 else 1.0 + effect_size
+        for i in range(subjects_per_group):
+            jobs.append((f"sub-{group}{i + 1:02d}", group, factor,
+                         children[gi * subjects_per_group + i]))
+    results = Parallel(n_jobs=n_jobs)(delayed(_write_subject)(out, pid, g, f, params, ss)
+                                      for pid, g, f, ss in jobs)
+    pd.DataFrame([r for r, _ in results]).to_csv(out / "participants.tsv", sep="\t",
+                                                 index=False)
+
+    from .. import __version__
+    meta = {"synthetic": True, "generator": "neurodx.simulate.simulate_fmri_cohort",
+            "neurodx_version": __version__, "seed": seed, "groups": groups,
+            "subjects_per_group": subjects_per_group, "effect_size": effect_size, **params,
+            "reference_group": groups[0], "baseline": BASELINE, "striatum": STRIATUM,
+            "group_effect": "striatal signal amplitude x (1 + effect_size) in every group "
+                            "after the reference group",
+            "subjects": {pid: truth for (pid, *_), (_, truth) in zip(jobs, results)}}
+    (out / "simulation.json").write_text(json.dumps(meta, indent=2) + "\n")
+    shown = out.name if out.is_absolute() else out.as_posix()
+    call = (f"simulate_fmri_cohort('{shown}', groups={tuple(groups)!r}, "
+            f"subjects_per_group={subjects_per_group}, shape={tuple(params['shape'])!r}, "
+            f"frames={frames}, tr={tr:g}, voxel_size={tuple(params['voxel_size'])!r}, "
+            f"seed={seed}, effect_size={effect_size:g}, noise={noise:g}, "
+            f"striatal_amplitude={striatal_amplitude:g}, n_networks={n_networks}, "
+            f"background_noise={background_noise:g}, quantum={quantum:g})")
+    (out / "README.md").write_text(
+        "# SYNTHETIC fMRI cohort\n\n"
+        "Every run here was generated by neurodx's fMRI simulator; none comes from a person.\n\n"
+        f"Groups: {', '.join(groups)} ({subjects_per_group} each); {frames} frames of "
+        f"{'x'.join(map(str, params['shape']))} voxels, TR {tr:g} s, int16 NIfTI "
+        f"(scl_slope {quantum:g}).\n\n"
+        f"Group effect: the striatal signal amplitude is multiplied by 1 + effect_size = "
+        f"{1 + effect_size:g} in {', '.join(groups[1:]) or '(no other group)'} relative to "
+        f"{groups[0]}. The model is documented in `neurodx/simulate/fmri.py`; all parameters "
+        "and each subject's drawn values are in `simulation.json`.\n\n"
+        "Regenerate with (from the directory the cohort was written from):\n\n"
+        f"    python -c \"from neurodx.simulate.fmri import simulate_fmri_cohort; {call}\"\n")
+    return out

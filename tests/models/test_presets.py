@@ -1,0 +1,31 @@
+import pytest
+from torch import nn
+
+from neurodx.errors import ConfigError
+from neurodx.models import (PRESETS, SliceVotingClassifier, WindowVotingClassifier, get_preset,
+                            make_estimator)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_every_preset_builds_its_estimator(name):
+    est = make_estimator(name, epochs=1)
+    cls = SliceVotingClassifier if PRESETS[name][0] == "SliceVotingClassifier" \
+        else WindowVotingClassifier
+    assert isinstance(est, cls) and est.epochs == 1
+
+
+def test_full_and_fast_study_settings():
+    fmri = get_preset("fmri_ma")
+    assert fmri["mode"] == "ensemble" and fmri["frame_stride"] == 1 and fmri["voting"] == "hard"
+    assert get_preset("fmri_ma_fast")["frame_stride"] > 1
+    ct = make_estimator("ct")
+    assert ct.depth == 7 and ct.slice_shape == (256, 256) and ct.mode == "pooled"
+    assert len(ct.transform(__import__("numpy").zeros((4, 4)))) == 3       # 3 HU windows
+    eeg = make_estimator("eeg_hc_fes_chr")
+    assert len(eeg.block_filters) == 4        # 2 first-layer convs + 4 blocks + dense = 7
+    net = make_estimator("eeg_fast")
+    net.n_channels_, net.window_samples_ = 64, 256
+    layers = [m for m in net._build_network(3).modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert len(layers) == 7
+    with pytest.raises(ConfigError, match="unknown preset"):
+        get_preset("fmri")
