@@ -211,21 +211,33 @@ def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes) -> tup
     return rows, split_scores
 
 
-def _permutation_pvalue(route, X, y, folds, classes, observed, n_perm, seed) -> dict:
-    """Label-permutation test: refit the route on shuffled labels with the same folds."""
+def _null_score(route, X, y_perm, folds, classes) -> float:
+    scores = []
+    for f in folds:
+        est = clone(route.cv_estimator).fit([X[i] for i in f.train], y_perm[f.train])
+        pred = np.asarray(est.predict([X[i] for i in f.test]))
+        scores.append(classification_metrics(y_perm[f.test], pred, classes=classes)
+                      ["balanced_accuracy"])
+    return float(np.mean(scores))
+
+
+def _permutation_pvalue(route, X, y, folds, classes, split_scores, n_perm, seed,
+                        n_jobs=1) -> dict:
+    """Label-permutation test: refit the route on shuffled labels with the same folds.
+
+    Uses the first repeat's folds only (a full partition of the subjects; the other
+    repeats add cost, not information about the null), for the observed score too.
+    Permutations are drawn up front, so the p-value does not depend on ``n_jobs``.
+    """
+    first = [k for k, f in enumerate(folds) if f.repeat == folds[0].repeat]
+    folds = [folds[k] for k in first]
+    observed = float(np.mean([split_scores[k] for k in first]))
     rng = np.random.default_rng(seed)
-    null = []
-    for _ in range(n_perm):
-        y_perm = rng.permutation(y)
-        scores = []
-        for f in folds:
-            est = clone(route.cv_estimator).fit([X[i] for i in f.train], y_perm[f.train])
-            pred = np.asarray(est.predict([X[i] for i in f.test]))
-            scores.append(classification_metrics(y_perm[f.test], pred, classes=classes)
-                          ["balanced_accuracy"])
-        null.append(float(np.mean(scores)))
-    null = np.asarray(null)
-    return {"route": route.name, "n_permutations": n_perm, "observed": observed,
+    perms = [rng.permutation(y) for _ in range(n_perm)]
+    null = np.asarray(Parallel(n_jobs=n_jobs)(
+        delayed(_null_score)(route, X, y_perm, folds, classes) for y_perm in perms))
+    return {"route": route.name, "n_permutations": n_perm, "folds": "first repeat",
+            "observed": observed,
             "null_mean": float(null.mean()) if n_perm else float("nan"),
             "p_value": float((1 + np.sum(null >= observed)) / (1 + n_perm))}
 
@@ -351,8 +363,8 @@ def run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
     best_route = next(r for r in all_routes if r.name == best)
     k_best = all_routes.index(best_route)
     permutation = _permutation_pvalue(
-        best_route, [s[k_best] for s in extracted], y, folds, classes,
-        float(np.mean(split_scores[best])), int(stats_cfg["permutations"]), int(cfg["seed"]) + 1)
+        best_route, [s[k_best] for s in extracted], y, folds, classes, split_scores[best],
+        int(stats_cfg["permutations"]), int(cfg["seed"]) + 1, n_jobs=n_jobs)
 
     synthetic = _is_synthetic(cohort)
     excluded = [p for p in problems if p.is_error]

@@ -178,10 +178,14 @@ def write_report(result, cohort, context, routes, extracted, pipeline=None) -> P
     else:
         parts.append("<p>Only one route ran.</p>")
     perm = m["permutation_test"]
-    parts.append(f"<p>Label-permutation test of the best route (<b>{e(perm['route'])}</b>): "
-                 f"mean balanced accuracy {100 * perm['observed']:.1f}% against a null mean of "
-                 f"{100 * perm['null_mean']:.1f}% over {perm['n_permutations']} permutations, "
-                 f"p = {perm['p_value']:.3g}.</p>")
+    if perm["n_permutations"]:
+        parts.append(f"<p>Label-permutation test of the best route (<b>{e(perm['route'])}</b>, "
+                     f"folds of the first repeat): mean balanced accuracy "
+                     f"{100 * perm['observed']:.1f}% against a null mean of "
+                     f"{100 * perm['null_mean']:.1f}% over {perm['n_permutations']} "
+                     f"permutations, p = {perm['p_value']:.3g}.</p>")
+    else:
+        parts.append("<p>No label-permutation test (statistics.permutations is 0).</p>")
 
     parts.append("<h2>Confusion matrices</h2>")
     parts.append(_img(figure_to_png(confusion_figure(m)), "confusion matrices"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
 
 __all__ = ["Route", "build_from_config"]
@@ -48,7 +48,9 @@ class Route:
         """Apply the stateless leading steps to one subject's loaded recording."""
         if not self.stateless_steps:
             return data
-        return self.estimator[:self.stateless_steps].transform([data])[0]
+        # fit_transform on a clone: the steps learn nothing (that is what stateless
+        # means), and recent scikit-learn refuses ``transform`` on an unfitted Pipeline.
+        return clone(self.estimator[:self.stateless_steps]).fit_transform([data])[0]
 
     @property
     def cv_estimator(self) -> BaseEstimator:

@@ -23,6 +23,7 @@ windows' scatter matrices, then cleans that single matrix with the MP ratio
 """
 from __future__ import annotations
 
+import mne
 import numpy as np
 from joblib import Parallel, delayed
 from pyriemann.estimation import Covariances
@@ -103,6 +104,7 @@ def _pooled_band_covariance(windows, dtype):
 
 def _subject_rmt_covs(subject, index, *, bands, sfreq, window, overlap, method, kind, n_eff,
                       dtype):
+    pre_windowed = not isinstance(subject, mne.io.BaseRaw) and np.ndim(subject) == 3
     mats = []
     for band, windows in subject_band_windows(subject, index, bands=bands, sfreq=sfreq,
                                               window=window, overlap=overlap, dtype=dtype):
@@ -117,7 +119,7 @@ def _subject_rmt_covs(subject, index, *, bands, sfreq, window, overlap, method, 
                               f"(and a positive definite covariance) needs every channel to vary")
         # windows cover n_s + (n_w - 1) * step distinct samples; pre-windowed input is
         # taken as non-overlapping
-        step = n_s if (window is None or np.ndim(subject) == 3) else \
+        step = n_s if (window is None or pre_windowed) else \
             max(1, int(round(n_s * (1 - overlap))))
         coverage = (n_s + (n_w - 1) * min(step, n_s)) / n_s
         t_total = _resolve_n_eff(n_eff, band, windows) * coverage
