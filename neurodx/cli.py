@@ -7,6 +7,7 @@ traceback. Output never contains anything but subject IDs and file names.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -42,13 +43,95 @@ def _cmd_simulate_regions(args) -> int:
     return 0
 
 
-def _specs(args):
-    from .io import EEGSpec, RegionSpec
+def _command_line(args) -> str:
+    """The ``neurodx simulate`` command reproducing ``args``, every option spelled out.
+
+    ``--jobs`` is left out: simulated files do not depend on it.
+    """
+    words = ["neurodx", "simulate", args.kind]
+    for action in args.kind_parser._actions:
+        value = getattr(args, action.dest, None)
+        if not action.option_strings or value is None or value is False \
+                or action.dest == "jobs":
+            continue
+        words.append(action.option_strings[0])
+        if action.nargs != 0:   # flags (store_true) carry no value
+            values = value if isinstance(value, (list, tuple)) else [value]
+            words += [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
+    return shlex.join(words)
+
+
+def _add_command_to_readme(out: Path, args) -> None:
+    """Append the command line to the README the simulator wrote (it gives a Python call)."""
+    from ._atomic import atomic_write_text
+
+    readme = Path(out) / "README.md"
+    mode = readme.stat().st_mode & 0o7777   # the temporary file of an atomic write is 0600
+    atomic_write_text(readme, readme.read_text(encoding="utf-8")
+                      + "\nor, as it was written, with the command line (from the same "
+                        f"directory):\n\n    {_command_line(args)}\n")
+    readme.chmod(mode)
+
+
+def _cmd_simulate_fmri(args) -> int:
+    from .simulate import simulate_fmri_cohort
+
+    out = simulate_fmri_cohort(args.out, args.groups, args.subjects_per_group,
+                               shape=args.shape, frames=args.frames, tr=args.tr,
+                               voxel_size=args.voxel_size, seed=args.seed,
+                               effect_size=args.effect_size, noise=args.noise,
+                               striatal_amplitude=args.striatal_amplitude,
+                               n_networks=args.networks, background_noise=args.background_noise,
+                               quantum=args.quantum, n_jobs=args.jobs)
+    _add_command_to_readme(out, args)
+    print(f"wrote a SYNTHETIC fMRI cohort of {len(args.groups) * args.subjects_per_group} "
+          f"subjects to {out} ({', '.join(args.groups)}; 4-D NIfTI of "
+          f"{'x'.join(map(str, args.shape))} voxels x {args.frames} frames, TR {args.tr:g} s)")
+    return 0
+
+
+def _lesion_types(entries) -> dict | None:
+    from .errors import ConfigError
+
+    if not entries:
+        return None
+    bad = [e for e in entries if e.count("=") != 1]
+    if bad:
+        raise ConfigError(f"--lesions takes LABEL=TYPE pairs (e.g. stroke=infarct), got "
+                          f"{' '.join(bad)}")
+    return dict(e.split("=") for e in entries)
+
+
+def _cmd_simulate_ct(args) -> int:
+    from .simulate import simulate_ct_cohort
+
+    out = simulate_ct_cohort(args.out, args.groups, args.subjects_per_group, fmt=args.format,
+                             shape=args.shape, fov=args.fov,
+                             slice_thickness=args.slice_thickness, seed=args.seed,
+                             effect_size=args.effect_size,
+                             subdural_fraction=args.subdural_fraction,
+                             lesions=_lesion_types(args.lesions), n_jobs=args.jobs)
+    _add_command_to_readme(out, args)
+    stored = {"dicom": "DICOM series in HU", "nifti": "NIfTI in HU",
+              "png": "8-bit PNG slices, brain window, not HU"}[args.format]
+    rows, cols, n_slices = args.shape
+    print(f"wrote a SYNTHETIC head CT cohort of {len(args.groups) * args.subjects_per_group} "
+          f"subjects to {out} ({', '.join(args.groups)}; {rows}x{cols} pixels x {n_slices} "
+          f"slices, {stored})")
+    return 0
+
+
+def _specs(args) -> dict:
+    """Expectations per modality, from the cohort options."""
+    from .io import EEGSpec, RegionSpec, VolumeSpec
 
     eeg = EEGSpec(n_channels=args.channels, exclude=args.exclude_channels, sfreq=args.sfreq,
                   sfreq_policy=args.sfreq_policy, min_duration=args.min_duration)
     regions = RegionSpec(n_regions=args.regions, min_timepoints=args.min_timepoints)
-    return eeg, regions
+    volume = VolumeSpec(require_4d=args.require_4d, min_frames=args.min_frames,
+                        expected_shape=tuple(args.expected_shape) if args.expected_shape
+                        else None, shape_policy=args.shape_policy, series=args.series)
+    return {"eeg": eeg, "regions": regions, "volume": volume}
 
 
 def _cmd_inspect(args) -> int:
@@ -56,25 +139,30 @@ def _cmd_inspect(args) -> int:
 
     cohort = load_cohort(args.cohort, groups=args.groups, modality=args.modality,
                          group_column=args.group_column)
-    eeg_spec, region_spec = _specs(args)
-    spec = eeg_spec if cohort.modality == "eeg" else region_spec
-    check = check_cohort(cohort, spec, n_jobs=args.jobs)
+    check = check_cohort(cohort, _specs(args)[cohort.modality], n_jobs=args.jobs)
     print(format_check(check, per_file=not args.summary))
     return EXIT_PROBLEMS if check.has_errors else 0
 
 
-def _cmd_compare(args) -> int:
-    from .config import load_config
-    from .evaluation.compare import run_comparison
+def _study_config(args):
+    """The config of ``compare``/``train``: the file, then --set, --cohort, --skip-bad, --seed."""
+    from .config import load_config, parse_assignments
 
-    overrides = {}
+    overrides = parse_assignments(args.set)
     if args.cohort is not None:
-        overrides["cohort"] = {"path": str(args.cohort.expanduser().resolve())}
+        overrides.setdefault("cohort", {})["path"] = str(args.cohort.expanduser().resolve())
     if args.skip_bad:
         overrides.setdefault("cohort", {})["skip_bad"] = True
     if args.seed is not None:
         overrides["seed"] = args.seed
     config = load_config(args.config, overrides=overrides)
+    return config
+
+
+def _cmd_compare(args) -> int:
+    from .evaluation.compare import run_comparison
+
+    config = _study_config(args)
     out = args.out or Path("runs") / (config["study"] or args.config.stem)
     result = run_comparison(config, out, n_jobs=args.jobs, routes=args.routes,
                             argv=["neurodx", *sys.argv[1:]])
@@ -87,6 +175,57 @@ def _cmd_compare(args) -> int:
         print(f"  {name:<22} balanced accuracy {100 * r['balanced_accuracy']:5.1f}% "
               f"[{100 * lo:.1f}, {100 * hi:.1f}]  {r['per_class_text']}")
     print(f"report: {result.report}")
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from .bundles import train_route
+
+    config = _study_config(args)
+    bundle = train_route(config, args.route, args.out, n_jobs=args.jobs,
+                         argv=["neurodx", *sys.argv[1:]])
+    t = bundle.manifest["training"]
+    label = " (SYNTHETIC data)" if t["synthetic_data"] else ""
+    print(f"trained route {args.route} of {config['study'] or args.config.stem} on "
+          f"{t['n_subjects']} subjects{label} "
+          f"({', '.join(f'{c} {n}' for c, n in t['subjects_per_class'].items())})")
+    print(f"bundle: {args.out} (model id {bundle.model_id})")
+    return 0
+
+
+def _cmd_score(args) -> int:
+    from .scoring import score_inputs
+
+    result = score_inputs(args.model, args.inputs, args.out, n_jobs=args.jobs,
+                          scheduler=args.scheduler, progress=not args.no_progress)
+    print(f"scored {result.n_inputs} input(s) with model {result.model_id}: {result.n_ok} ok, "
+          f"{result.n_error} error(s) ({result.n_scored} scored now, {result.n_from_journal} "
+          f"from {result.journal.name})")
+    print(f"scores: {result.out}")
+    return EXIT_PROBLEMS if result.n_error else 0
+
+
+def _cmd_features(args) -> int:
+    from .config import load_config, parse_assignments
+    from .features import check_output_path, extract_features, write_features
+
+    check_output_path(args.out)          # before minutes of work, not after
+    overrides = parse_assignments(args.set)
+    overrides.setdefault("cohort", {})["path"] = str(args.cohort.expanduser().resolve())
+    if args.config is not None:
+        config = load_config(args.config, overrides=overrides)
+    else:
+        config = load_config(text="{}", overrides=overrides)
+    result = extract_features(config, covariance=args.covariance, n_jobs=args.jobs,
+                              progress=not args.quiet)
+    out = write_features(result.table, args.out)
+    n_features = result.table.shape[1] - 3
+    print(f"wrote {len(result.table)} subjects x {n_features} features to {out}")
+    if result.failures:
+        print(f"{len(result.failures)} subject(s) left out:", file=sys.stderr)
+        for problem in result.failures:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_PROBLEMS
     return 0
 
 
@@ -113,6 +252,18 @@ def _add_cohort_options(p: argparse.ArgumentParser) -> None:
     r.add_argument("--regions", type=int, metavar="N", help="required region count")
     r.add_argument("--min-timepoints", type=int, default=20, metavar="N",
                    help="shortest usable series (default 20)")
+    v = p.add_argument_group("volume expectations (NIfTI, DICOM, PNG/JPG)")
+    v.add_argument("--require-4d", action="store_true",
+                   help="time series required (fMRI): a 3-D volume is an error")
+    v.add_argument("--min-frames", type=int, default=2, metavar="N",
+                   help="fewest frames of a run with --require-4d (default 2)")
+    v.add_argument("--expected-shape", type=int, nargs=3, metavar=("X", "Y", "Z"),
+                   help="spatial shape of every volume, RAS order (default: the cohort's "
+                        "most common)")
+    v.add_argument("--shape-policy", choices=["refuse", "resample"], default="refuse",
+                   help="volumes of another shape are refused (default) or will be resampled")
+    v.add_argument("--series", metavar="UID|NUMBER|largest",
+                   help="DICOM series to read in folders holding several")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,6 +301,57 @@ def build_parser() -> argparse.ArgumentParser:
     reg.add_argument("--effect-size", type=float, default=1.0, metavar="X")
     reg.add_argument("--seed", type=int, default=0)
     reg.set_defaults(func=_cmd_simulate_regions)
+    fmri = sim_sub.add_parser("fmri", help="resting-state fMRI as 4-D NIfTI + participants.tsv "
+                                           "(group effect in a striatal region)")
+    fmri.add_argument("--out", required=True, type=Path, help="cohort folder to write")
+    fmri.add_argument("--groups", nargs="+", default=["HC", "MA"], metavar="LABEL",
+                      help="the first is the reference; the others carry the effect")
+    fmri.add_argument("--subjects-per-group", type=int, default=10, metavar="N")
+    fmri.add_argument("--shape", type=int, nargs=3, default=[64, 64, 31], metavar=("X", "Y", "Z"))
+    fmri.add_argument("--frames", type=int, default=240, metavar="N")
+    fmri.add_argument("--tr", type=float, default=2.0, metavar="S", help="repetition time")
+    fmri.add_argument("--voxel-size", type=float, nargs=3, default=[3.75, 3.75, 4.0],
+                      metavar=("X", "Y", "Z"), help="mm")
+    fmri.add_argument("--effect-size", type=float, default=1.0, metavar="X",
+                      help="striatal amplitude x (1 + X) in non-reference groups; 0: null cohort")
+    fmri.add_argument("--noise", type=float, default=0.015, metavar="F",
+                      help="noise sd, fraction of the baseline")
+    fmri.add_argument("--striatal-amplitude", type=float, default=0.008, metavar="F",
+                      help="striatal signal amplitude, fraction of the baseline")
+    fmri.add_argument("--networks", type=int, default=4, metavar="N",
+                      help="bilateral resting-state-like components")
+    fmri.add_argument("--background-noise", type=float, default=0.005, metavar="F",
+                      help="noise outside the brain, fraction of the baseline (0: zeros, as "
+                           "brain-masked outputs; smaller files)")
+    fmri.add_argument("--quantum", type=float, default=1.0, metavar="Q",
+                      help="intensity step of the stored int16 values (larger: smaller files)")
+    fmri.add_argument("--seed", type=int, default=0)
+    fmri.add_argument("--jobs", type=int, default=1, metavar="N")
+    fmri.set_defaults(func=_cmd_simulate_fmri, kind_parser=fmri)
+    ct = sim_sub.add_parser("ct", help="head CT in Hounsfield units (DICOM, NIfTI or PNG) + "
+                                       "participants.tsv")
+    ct.add_argument("--out", required=True, type=Path, help="cohort folder to write")
+    ct.add_argument("--groups", nargs="+", default=["normal", "infarct", "hemorrhage"],
+                    metavar="LABEL")
+    ct.add_argument("--subjects-per-group", type=int, default=30, metavar="N")
+    ct.add_argument("--format", choices=["dicom", "nifti", "png"], default="dicom",
+                    help="DICOM series (HU, fake identities in headers), NIfTI (HU), or "
+                         "8-bit brain-windowed PNG slices")
+    ct.add_argument("--shape", type=int, nargs=3, default=[256, 256, 12],
+                    metavar=("ROWS", "COLS", "SLICES"))
+    ct.add_argument("--fov", type=float, default=240.0, metavar="MM",
+                    help="field of view across the columns")
+    ct.add_argument("--slice-thickness", type=float, default=5.0, metavar="MM")
+    ct.add_argument("--effect-size", type=float, default=1.0, metavar="X",
+                    help="lesion contrast scale; 0: invisible lesions (null cohort)")
+    ct.add_argument("--subdural-fraction", type=float, default=0.25, metavar="F",
+                    help="share of hemorrhages that are subdural")
+    ct.add_argument("--lesions", nargs="+", metavar="LABEL=TYPE",
+                    help="lesion type (none, infarct, hemorrhage) of each group; default: "
+                         "normal=none infarct=infarct hemorrhage=hemorrhage")
+    ct.add_argument("--seed", type=int, default=0)
+    ct.add_argument("--jobs", type=int, default=1, metavar="N")
+    ct.set_defaults(func=_cmd_simulate_ct, kind_parser=ct)
 
     ins = sub.add_parser("inspect", help="summarise a cohort and list every problem "
                                          "(exit 1 when a problem would stop a study)")
@@ -158,6 +360,24 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--jobs", type=int, default=1, metavar="N", help="files checked in parallel")
     _add_cohort_options(ins)
     ins.set_defaults(func=_cmd_inspect)
+
+    fea = sub.add_parser("features", help="RMT features of a cohort: one row per subject "
+                                          "(LES and cleaned-covariance features)")
+    fea.add_argument("cohort", type=Path, help="folder with participants.tsv")
+    fea.add_argument("--out", required=True, type=Path, metavar="FEATURES",
+                     help="output table: .csv, .tsv or .parquet")
+    fea.add_argument("--config", type=Path, metavar="CFG",
+                     help="YAML config for preprocessing, windows, bands and the rmt_les / "
+                          "rmt_tangent settings (default: built-in defaults)")
+    fea.add_argument("--covariance", choices=["logeuclid", "none"], default="logeuclid",
+                     help="cleaned-covariance features: log-Euclidean upper triangles "
+                          "(default) or none")
+    fea.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config value, e.g. --set windows.length=4")
+    fea.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="subjects processed in parallel")
+    fea.add_argument("--quiet", action="store_true", help="no progress bar")
+    fea.set_defaults(func=_cmd_features)
 
     cmp_ = sub.add_parser("compare", help="run a study's routes on identical subject-level "
                                           "folds and write report.html, metrics, predictions")
@@ -170,9 +390,46 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--skip-bad", action="store_true",
                       help="run on usable subjects, listing the others, instead of refusing")
     cmp_.add_argument("--seed", type=int, help="override the config's seed")
+    cmp_.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                      help="override a config value (YAML), e.g. --set cv.n_splits=3 "
+                           "--set routes.eeg_cnn.preset=eeg_fast; repeatable")
     cmp_.add_argument("--jobs", type=int, default=1, metavar="N",
                       help="subjects loaded and featurised in parallel")
     cmp_.set_defaults(func=_cmd_compare)
+
+    trn = sub.add_parser("train", help="fit one route of a study on every usable subject and "
+                                       "write a model bundle")
+    trn.add_argument("config", type=Path, help="YAML config (see configs/)")
+    trn.add_argument("--route", required=True, metavar="NAME", help="the route to train")
+    trn.add_argument("--cohort", type=Path, metavar="DIR",
+                     help="train on this cohort instead of the config's")
+    trn.add_argument("--out", required=True, type=Path, metavar="MODEL_DIR",
+                     help="bundle folder to write (an existing bundle there is replaced)")
+    trn.add_argument("--skip-bad", action="store_true",
+                     help="train on usable subjects, listing the others, instead of refusing")
+    trn.add_argument("--seed", type=int, help="override the config's seed")
+    trn.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config value (YAML), e.g. --set routes.cnn7.preset=ct_fast;"
+                          " repeatable")
+    trn.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="subjects loaded and featurised in parallel")
+    trn.set_defaults(func=_cmd_train)
+
+    sco = sub.add_parser("score", help="classify recordings or scans with a model bundle: one "
+                                       "row per input in a CSV (exit 1 if any input failed)")
+    sco.add_argument("model", type=Path, metavar="MODEL_DIR", help="bundle from neurodx train")
+    sco.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                     help="files, folders, or cohort folders (with participants.tsv)")
+    sco.add_argument("--out", required=True, type=Path, metavar="CSV",
+                     help="scores to write; finished inputs are journaled in "
+                          "CSV.journal.jsonl, so a re-run resumes")
+    sco.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="worker processes (joblib, or Dask LocalCluster workers)")
+    sco.add_argument("--scheduler", metavar="local|tcp://HOST:PORT",
+                     help="run on Dask: 'local' starts a LocalCluster of --jobs workers; an "
+                          "address uses a running scheduler")
+    sco.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    sco.set_defaults(func=_cmd_score)
     return parser
 
 
@@ -182,8 +439,11 @@ def main(argv: list[str] | None = None) -> int:
     from ._logging import set_log_level
 
     set_log_level("DEBUG" if args.debug else "WARNING")
+    from ._threads import single_threaded_blas
+
     try:
-        return args.func(args)
+        with single_threaded_blas():
+            return args.func(args)
     except (NeurodxError, NotImplementedError, ValueError, FileNotFoundError) as err:
         if args.debug:
             raise

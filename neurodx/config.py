@@ -18,7 +18,7 @@ import yaml
 from .errors import ConfigError
 from .preprocessing.bands import DEFAULT_BANDS
 
-__all__ = ["DEFAULTS", "Config", "load_config", "FREE_FORM"]
+__all__ = ["DEFAULTS", "Config", "load_config", "parse_assignments", "FREE_FORM"]
 
 
 class _FreeForm(dict):
@@ -51,13 +51,16 @@ DEFAULTS: dict[str, Any] = {
         "saturation_fraction": 0.01,
     },
     "regions": {"n_regions": None, "min_timepoints": 20},
+    "volume": {"require_4d": False, "min_frames": 2, "expected_shape": None,
+               "shape_policy": "refuse", "series": None},
     "preprocessing": {"reference": "average", "notch": None, "l_freq": None, "h_freq": None,
                       "sfreq": None},
     "windows": {"length": 2.0, "overlap": 0.5,
                 "bands": _FreeForm({k: list(v) for k, v in DEFAULT_BANDS.items()})},
     "routes": _FreeForm(),
     "cv": {"scheme": "stratified_kfold", "n_splits": 5, "n_repeats": 1, "test_size": 0.25},
-    "statistics": {"bootstrap": 1000, "permutations": 100, "level": 0.95},
+    "statistics": {"bootstrap": 1000, "permutations": 100, "level": 0.95,
+                   "permutation_route": "best"},   # or a route name
     "seed": 0,
 }
 
@@ -127,6 +130,42 @@ def _merge(defaults, given, where: str, source: str):
     return given
 
 
+def _deep_update(base: dict, updates: dict) -> dict:
+    out = dict(base)
+    for key, value in updates.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_update(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_assignments(assignments) -> dict:
+    """Turn ``["cv.n_splits=3", "routes.cnn.epochs=2"]`` into nested overrides.
+
+    Values are parsed as YAML (``3`` is an integer, ``[1, 4]`` a list, ``null`` None),
+    so a command line can change any config value; the result is validated like
+    the file itself.
+    """
+    out: dict = {}
+    for item in assignments or ():
+        key, sep, value = str(item).partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"--set {item!r}: expected KEY.PATH=VALUE (e.g. cv.n_splits=3)")
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML") from None
+        holder = out
+        *parents, leaf = key.split(".")
+        for part in parents:
+            holder = holder.setdefault(part, {})
+            if not isinstance(holder, dict):
+                raise ConfigError(f"--set {item!r}: {part} is set twice")
+        holder[leaf] = parsed
+    return out
+
+
 def load_config(path: str | Path | None = None, *, text: str | None = None,
                 overrides: dict | None = None) -> Config:
     """Load and validate a YAML configuration.
@@ -154,12 +193,7 @@ def load_config(path: str | Path | None = None, *, text: str | None = None,
         given = yaml.safe_load(raw_bytes) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"{source}: not valid YAML ({str(err).splitlines()[0]})") from None
-    for key, value in (overrides or {}).items():
-        if isinstance(value, dict):
-            given.setdefault(key, {})
-            given[key] = {**(given[key] or {}), **value}
-        else:
-            given[key] = value
+    given = _deep_update(given, overrides or {})
     data = _merge(DEFAULTS, given, "", source)
     base = path.parent if path is not None else Path.cwd()
     for section, key in (("cohort", "path"), (None, "pipeline")):

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from os import PathLike
 
-__all__ = ["NeurodxError", "CohortError", "RecordingError", "ConfigError", "Problem"]
+__all__ = ["NeurodxError", "CohortError", "RecordingError", "ConfigError", "BundleError",
+           "Problem"]
 
 
 class NeurodxError(Exception):
@@ -22,6 +23,10 @@ class CohortError(NeurodxError):
 
 class ConfigError(NeurodxError):
     """A configuration file or option is invalid."""
+
+
+class BundleError(NeurodxError):
+    """A trained-model bundle cannot be written or trusted (tampered, unknown types, bad format)."""
 
 
 class RecordingError(NeurodxError):

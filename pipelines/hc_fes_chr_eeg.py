@@ -1,6 +1,6 @@
 """HC / FES / CHR from resting-state EEG: three RMT-family routes and the EEG CNN.
 
-Routes (each one sklearn Pipeline over a list of preprocessed recordings):
+Routes (each one estimator over a list of preprocessed recordings, mne Raw):
 
 * ``rmt_les``       -- band windows -> correlation eigenvalues -> linear eigenvalue
   statistics (von Neumann entropy, log-det, ... standardised by their MP null)
@@ -10,16 +10,14 @@ Routes (each one sklearn Pipeline over a list of preprocessed recordings):
   scaler -> classifier.
 * ``tangent_space`` -- the field's baseline: pyRiemann ``Covariances`` per band ->
   tangent space -> scaler -> classifier.
+* ``eeg_cnn``       -- 7-layer Deep4Net-style window CNN, windows voted per subject
+  (:class:`neurodx.models.WindowVotingClassifier`, a model preset).
 
 Group labels, channel names and sampling rate come from the cohort (``context``).
 """
-from neurodx.evaluation import Route, build_from_config
-from neurodx.rmt import make_les_pipeline, make_rmt_tangent_pipeline, make_tangent_space_pipeline
-
-# Leading steps that learn nothing from other subjects; the harness runs them once.
-STATELESS = {make_les_pipeline: 3, make_rmt_tangent_pipeline: 1, make_tangent_space_pipeline: 1}
-FACTORIES = {"rmt_les": make_les_pipeline, "rmt_tangent": make_rmt_tangent_pipeline,
-             "tangent_space": make_tangent_space_pipeline}
+from neurodx.errors import ConfigError
+from neurodx.evaluation import build_from_config, build_preset_route
+from neurodx.rmt import RMT_ROUTE_KINDS, make_les_pipeline
 
 
 def build_routes(context):
@@ -28,15 +26,16 @@ def build_routes(context):
              for name, edges in cfg["windows"]["bands"].items()}
     routes = []
     for name, params in cfg["routes"].items():
-        if params["kind"] not in FACTORIES:
-            from neurodx.errors import ConfigError
-            raise ConfigError(f"routes.{name}: unknown kind {params['kind']!r} for this study "
-                              f"(known: {', '.join(FACTORIES)})")
-        factory = FACTORIES[params["kind"]]
+        kind = params["kind"]
+        if kind == "cnn":
+            routes.append(build_preset_route(name, params, seed=context.seed))
+            continue
+        if kind not in RMT_ROUTE_KINDS:
+            raise ConfigError(f"routes.{name}: unknown kind {kind!r} for this study "
+                              f"(known: {', '.join(RMT_ROUTE_KINDS)}, cnn)")
+        factory, stateless = RMT_ROUTE_KINDS[kind]
         fixed = dict(bands=bands, window=cfg["windows"]["length"], random_state=context.seed)
         if factory is make_les_pipeline:
             fixed["overlap"] = cfg["windows"]["overlap"]
-        pipeline = build_from_config(name, factory, params, **fixed)
-        routes.append(Route(name, pipeline, STATELESS[factory],
-                            description=params.get("description", factory.__doc__.split("\n")[0])))
+        routes.append(build_from_config(name, factory, params, stateless, **fixed))
     return routes

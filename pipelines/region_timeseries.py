@@ -9,11 +9,10 @@ it, so windows are counted in time points (``sfreq = 1``).
 * ``tangent_space`` -- pyRiemann covariances -> tangent space -> classifier (baseline)
 """
 from neurodx.errors import ConfigError
-from neurodx.evaluation import Route, build_from_config
-from neurodx.rmt import make_les_pipeline, make_rmt_tangent_pipeline, make_tangent_space_pipeline
+from neurodx.evaluation import build_from_config
+from neurodx.rmt import RMT_ROUTE_KINDS, make_les_pipeline
 
-FACTORIES = {"rmt_les": (make_les_pipeline, 3), "rmt_tangent": (make_rmt_tangent_pipeline, 1),
-             "tangent_space": (make_tangent_space_pipeline, 1)}
+# Region time series are already band-limited by fMRI preprocessing: one unfiltered band.
 BROADBAND = {"broadband": None}
 
 
@@ -21,14 +20,14 @@ def build_routes(context):
     cfg = context.config
     routes = []
     for name, params in cfg["routes"].items():
-        if params["kind"] not in FACTORIES:
+        if params["kind"] not in RMT_ROUTE_KINDS:
             raise ConfigError(f"routes.{name}: unknown kind {params['kind']!r} for this study "
-                              f"(known: {', '.join(FACTORIES)})")
-        factory, stateless = FACTORIES[params["kind"]]
+                              f"(known: {', '.join(RMT_ROUTE_KINDS)})")
+        factory, stateless = RMT_ROUTE_KINDS[params["kind"]]
+        # Time points are the samples (sfreq 1): window lengths are in time points.
         fixed = dict(bands=BROADBAND, sfreq=1.0, window=cfg["windows"]["length"],
                      random_state=context.seed)
         if factory is make_les_pipeline:
             fixed["overlap"] = cfg["windows"]["overlap"]
-        routes.append(Route(name, build_from_config(name, factory, params, **fixed), stateless,
-                            description=params.get("description", "")))
+        routes.append(build_from_config(name, factory, params, stateless, **fixed))
     return routes

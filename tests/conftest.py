@@ -28,3 +28,27 @@ def eeg_cohort_copy(small_eeg_cohort, tmp_path) -> Path:
     dst = tmp_path / "cohort"
     shutil.copytree(small_eeg_cohort, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def eeg_bundle(small_eeg_cohort, tmp_path_factory) -> Path:
+    """The ``rmt_les`` route of configs/hc_fes_chr_eeg.yaml trained on :func:`small_eeg_cohort`
+    (a bundle folder; read-only)."""
+    from neurodx.bundles import train_route
+    from neurodx.config import load_config
+
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "hc_fes_chr_eeg.yaml",
+                         overrides={"cohort": {"path": str(small_eeg_cohort)},
+                                    "eeg": {"min_duration": 0.0}})
+    out = tmp_path_factory.mktemp("bundle") / "rmt_les"
+    train_route(config, "rmt_les", out)
+    return out
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _single_threaded_blas():
+    """pytest-xdist runs 2 workers on 2 cores: BLAS threads would only oversubscribe."""
+    from neurodx._threads import single_threaded_blas
+
+    with single_threaded_blas():
+        yield

@@ -52,3 +52,18 @@ def test_overrides_apply_after_the_file(tmp_path):
 def test_missing_file():
     with pytest.raises(ConfigError, match="config file not found"):
         load_config("/no/such.yaml")
+
+
+def test_set_assignments_become_nested_validated_overrides(tmp_path):
+    from neurodx.config import parse_assignments
+
+    path = tmp_path / "c.yaml"
+    path.write_text("cv: {n_splits: 5}\nroutes: {a: {kind: x, C: 1}}\n")
+    over = parse_assignments(["cv.n_splits=3", "routes.a.C=0.5", "windows.length=4"])
+    cfg = load_config(path, overrides=over)
+    assert cfg["cv"]["n_splits"] == 3 and cfg["routes"]["a"] == {"kind": "x", "C": 0.5}
+    assert cfg["windows"]["length"] == 4.0
+    with pytest.raises(ConfigError, match="cv.n_split: unknown key"):
+        load_config(path, overrides=parse_assignments(["cv.n_split=3"]))
+    with pytest.raises(ConfigError, match="KEY.PATH=VALUE"):
+        parse_assignments(["cv.n_splits"])

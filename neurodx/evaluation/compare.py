@@ -36,10 +36,10 @@ from sklearn.base import clone
 from .. import __version__
 from .._atomic import atomic_write_text
 from .._logging import logger
+from .._threads import single_threaded_blas
 from ..config import Config
-from ..errors import CohortError, ConfigError, Problem
-from ..io import (EEGSpec, RegionSpec, check_cohort, load_cohort, load_eeg,
-                  read_region_timeseries)
+from ..errors import ConfigError, Problem, RecordingError
+from ..io import EEGSpec, RegionSpec, load_eeg, read_region_timeseries
 from ..preprocessing import preprocess_raw
 from .folds import make_folds
 from .metrics import bootstrap_ci, classification_metrics, format_per_class
@@ -47,7 +47,7 @@ from .routes import Route
 from .statistics import corrected_resampled_ttest, mcnemar_test
 
 __all__ = ["StudyContext", "ComparisonResult", "load_pipeline", "run_comparison",
-           "load_subject", "PACKAGES"]
+           "load_subject", "study_spec", "PACKAGES"]
 
 PACKAGES = ("neurodx", "numpy", "scipy", "scikit-learn", "pandas", "mne", "pyriemann", "torch",
             "nibabel", "pydicom", "joblib", "matplotlib")
@@ -119,18 +119,44 @@ def load_subject(paths, context: StudyContext, spec):
     if context.modality == "regions":
         # (n_regions, n_times): time points are the samples (sfreq 1), runs are concatenated.
         return np.concatenate([read_region_timeseries(p).data for p in paths], axis=1)
-    return list(paths)  # volumes: routes read them lazily
+    # Volumes: the path itself; the CNN estimators stream slices from it.
+    if len(paths) != 1:
+        raise RecordingError(context.config["cohort"]["path"] or "cohort",
+                             f"a volume study needs exactly one volume (file or series "
+                             f"folder) per subject, got {len(paths)}")
+    return str(paths[0])
 
 
-def _extract_subject(paths, context, spec, routes):
+def _spectra_step(routes):
+    """The first route step computing window eigen-spectra (for the report's MP plot)."""
+    for route in routes:
+        steps = getattr(route.estimator, "named_steps", {})
+        if "spectra" in steps:
+            return steps["spectra"]
+    return None
+
+
+def _extract_subject(paths, context, spec, routes, spectra_step=None):
+    """One subject's stateless route outputs, and its window spectra when asked."""
     data = load_subject(paths, context, spec)
-    return [r.extract(data) for r in routes]
+    spectra = (clone(spectra_step).fit_transform([data])[0]
+               if spectra_step is not None else None)
+    out = [r.extract(data, return_names=True) for r in routes]
+    return [features for features, _ in out], [names for _, names in out], spectra
 
 
-def _specs(cfg: Config):
-    eeg = EEGSpec(**cfg["eeg"])
-    regions = RegionSpec(**cfg["regions"])
-    return eeg, regions
+def study_spec(cfg: Config, modality: str):
+    """The expectations (EEGSpec, RegionSpec or VolumeSpec) of a config for a modality."""
+    if modality == "eeg":
+        return EEGSpec(**cfg["eeg"])
+    if modality == "regions":
+        return RegionSpec(**cfg["regions"])
+    from ..io.volume_checks import VolumeSpec
+
+    vol = dict(cfg["volume"])
+    if vol["expected_shape"] is not None:
+        vol["expected_shape"] = tuple(vol["expected_shape"])
+    return VolumeSpec(**vol)
 
 
 def _sha256(path: Path) -> str:
@@ -259,51 +285,35 @@ def run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
     routes : list of str, optional
         Run only these routes of the config.
     """
+    # Small batched decompositions: BLAS threads only slow them (see neurodx._threads).
+    with single_threaded_blas():
+        return _run_comparison(config, out_dir, n_jobs=n_jobs, routes=routes, argv=argv)
+
+
+def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
+                    routes: list[str] | None = None, argv: list[str] | None = None
+                    ) -> ComparisonResult:
     started = dt.datetime.now(dt.timezone.utc)
     out_dir = Path(out_dir)
     cfg = config
-    if cfg["cohort"]["path"] is None:
-        raise ConfigError("no cohort: set cohort.path in the config or pass --cohort")
-    if cfg["pipeline"] is None:
-        raise ConfigError("the config names no pipeline module (key 'pipeline')")
-    eeg_spec, region_spec = _specs(cfg)
-    cohort = load_cohort(cfg["cohort"]["path"], groups=cfg["cohort"]["groups"],
-                         modality=cfg["cohort"]["modality"],
-                         group_column=cfg["cohort"]["group_column"],
-                         site_column=cfg["cohort"]["site_column"])
-    spec = eeg_spec if cohort.modality == "eeg" else region_spec
-    if cohort.modality in ("eeg", "regions"):
-        check = check_cohort(cohort, spec, n_jobs=n_jobs)
-        problems = check.problems
-        channel_names, sfreq, n_regions = check.channel_names, check.sfreq, check.n_regions
-        if check.has_errors:
-            if not cfg["cohort"]["skip_bad"]:
-                listed = "; ".join(str(p) for p in check.errors[:5])
-                raise CohortError(f"{cohort.root}: {len(check.errors)} problem(s) stop this study "
-                                  f"({listed}). Run `neurodx inspect` for the full list, or set "
-                                  "cohort.skip_bad: true to run on the usable subjects.")
-            cohort = check.usable_cohort()
-    else:
-        problems, channel_names, sfreq, n_regions = list(cohort.problems), None, None, None
+    from .study import prepare_study   # shared with `neurodx train`
+
+    study = prepare_study(cfg, n_jobs=n_jobs, routes=routes)
+    cohort, spec, context, all_routes, pipeline = (study.cohort, study.spec, study.context,
+                                                   study.routes, study.pipeline)
+    problems = study.problems
+    perm_route = cfg["statistics"]["permutation_route"]
+    if perm_route != "best" and perm_route not in {r.name for r in all_routes}:
+        raise ConfigError(f"statistics.permutation_route: {perm_route!r} is not a route of this "
+                          f"run ({', '.join(r.name for r in all_routes)}) nor 'best'")
+    channel_names, sfreq, n_regions = context.channel_names, context.sfreq, context.n_regions
     if cfg["preprocessing"]["sfreq"]:
         sfreq_out = cfg["preprocessing"]["sfreq"]
     else:
         sfreq_out = sfreq
     y = np.asarray([s.group for s in cohort], dtype=object)
-    classes = sorted(set(y))
+    classes = context.classes
     sites = [s.site for s in cohort]
-    context = StudyContext(cfg, classes, cohort.modality, channel_names, sfreq, n_regions,
-                           int(cfg["seed"]), n_jobs)
-    pipeline = load_pipeline(cfg["pipeline"])
-    all_routes = pipeline.build_routes(context)
-    if routes:
-        unknown = sorted(set(routes) - {r.name for r in all_routes})
-        if unknown:
-            raise ConfigError(f"unknown route(s) {unknown}; this study has "
-                              f"{[r.name for r in all_routes]}")
-        all_routes = [r for r in all_routes if r.name in routes]
-    if not all_routes:
-        raise ConfigError("the study defines no route")
 
     cv = cfg["cv"]
     folds = make_folds(y, scheme=cv["scheme"], n_splits=cv["n_splits"],
@@ -312,8 +322,14 @@ def run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
 
     logger.info("loading %d subjects for %d route(s)", len(cohort), len(all_routes))
     t0 = time.perf_counter()
-    extracted = Parallel(n_jobs=n_jobs)(
-        delayed(_extract_subject)(s.paths, context, spec, all_routes) for s in cohort)
+    spectra_step = _spectra_step(all_routes)
+    loaded = Parallel(n_jobs=n_jobs)(
+        delayed(_extract_subject)(s.paths, context, spec, all_routes, spectra_step)
+        for s in cohort)
+    extracted = [features for features, _, _ in loaded]
+    feature_names = {r.name: names for r, names in zip(all_routes, loaded[0][1])} if loaded \
+        else {}
+    spectra = [sp for _, _, sp in loaded] if spectra_step is not None else None
     extract_time = time.perf_counter() - t0
 
     pids = np.asarray(cohort.participant_ids)
@@ -360,10 +376,11 @@ def run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
             "corrected_ttest": corrected_resampled_ttest(split_scores[best], split_scores[other],
                                                          n_train=n_train, n_test=n_test),
         })
-    best_route = next(r for r in all_routes if r.name == best)
-    k_best = all_routes.index(best_route)
+    tested = best if stats_cfg["permutation_route"] == "best" else stats_cfg["permutation_route"]
+    tested_route = next(r for r in all_routes if r.name == tested)
+    k_tested = all_routes.index(tested_route)
     permutation = _permutation_pvalue(
-        best_route, [s[k_best] for s in extracted], y, folds, classes, split_scores[best],
+        tested_route, [s[k_tested] for s in extracted], y, folds, classes, split_scores[tested],
         int(stats_cfg["permutations"]), int(cfg["seed"]) + 1, n_jobs=n_jobs)
 
     synthetic = _is_synthetic(cohort)
@@ -400,7 +417,8 @@ def run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
                               routes=all_routes)
     from .report import write_report
 
-    result.report = write_report(result, cohort, context, all_routes, extracted, pipeline)
+    result.report = write_report(result, cohort, context, all_routes, extracted, pipeline,
+                                 spectra=spectra, feature_names=feature_names)
     manifest["finished"] = dt.datetime.now(dt.timezone.utc).isoformat()
     atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
     return result

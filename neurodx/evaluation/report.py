@@ -110,7 +110,29 @@ def _table(header, rows, left=1, highlight=None) -> str:
     return "".join(out) + "</table>"
 
 
-def write_report(result, cohort, context, routes, extracted, pipeline=None) -> Path:
+def _rmt_figures(routes, extracted, groups, spectra, feature_names) -> dict:
+    """MP spectra per group, and LES distributions per group, where routes have them."""
+    from ..rmt import plot_les_distributions, plot_spectra_vs_mp
+
+    figures = {}
+    if spectra is not None:
+        figures["Window eigenvalue spectra per group against the Marchenko–Pastur law"] = \
+            plot_spectra_vs_mp(spectra, groups)
+    for k, route in enumerate(routes):
+        names = feature_names.get(route.name)
+        if "les" not in getattr(route.estimator, "named_steps", {}) or not names:
+            continue
+        # Subject means of the von Neumann entropy per band, else the first features.
+        shown = [n for n in names if n.endswith("_vne_mean")] or names[:12]
+        feats = np.asarray([subject[k] for subject in extracted], dtype=float)
+        figures[f"Linear eigenvalue statistics per group ({route.name})"] = \
+            plot_les_distributions(feats, groups, names, features_to_plot=shown[:12])
+        break
+    return figures
+
+
+def write_report(result, cohort, context, routes, extracted, pipeline=None, spectra=None,
+                 feature_names=None) -> Path:
     """Write ``report.html`` into the run folder and return its path."""
     m, man = result.metrics, result.manifest
     classes = m["classes"]
@@ -179,7 +201,8 @@ def write_report(result, cohort, context, routes, extracted, pipeline=None) -> P
         parts.append("<p>Only one route ran.</p>")
     perm = m["permutation_test"]
     if perm["n_permutations"]:
-        parts.append(f"<p>Label-permutation test of the best route (<b>{e(perm['route'])}</b>, "
+        which = "the best route" if perm["route"] == m["best_route"] else "route"
+        parts.append(f"<p>Label-permutation test of {which} (<b>{e(perm['route'])}</b>, "
                      f"folds of the first repeat): mean balanced accuracy "
                      f"{100 * perm['observed']:.1f}% against a null mean of "
                      f"{100 * perm['null_mean']:.1f}% over {perm['n_permutations']} "
@@ -193,6 +216,11 @@ def write_report(result, cohort, context, routes, extracted, pipeline=None) -> P
     if roc is not None:
         parts.append("<h2>ROC curves</h2>")
         parts.append(_img(figure_to_png(roc), "ROC curves"))
+    groups = np.asarray([sub.group for sub in cohort], dtype=object)
+    for title, fig in _rmt_figures(routes, extracted, groups, spectra,
+                                   feature_names or {}).items():
+        parts.append(f"<h2>{e(title)}</h2>")
+        parts.append(_img(figure_to_png(fig), title))
     if pipeline is not None and hasattr(pipeline, "report_figures"):
         for title, fig in pipeline.report_figures(context, cohort, routes, extracted).items():
             parts.append(f"<h2>{e(title)}</h2>")

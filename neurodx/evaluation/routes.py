@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
 
-__all__ = ["Route", "build_from_config"]
+__all__ = ["Route", "build_from_config", "build_preset_route", "preset_routes"]
 
 
 @dataclass
@@ -29,12 +29,22 @@ class Route:
         (scalers, tangent-space reference means, CNN weights) must come after.
     description : str
         One line for the report.
+    param_grid : dict, optional
+        Hyperparameters to tune by nested cross-validation (``{"classifier__C":
+        [0.1, 1, 10]}``, names as in ``estimator``). Each outer training part is
+        split again by subject (``inner_splits`` stratified folds) and
+        :class:`~sklearn.model_selection.GridSearchCV` picks the setting there, so
+        the outer test subjects never influence the choice.
+    inner_splits : int
+        Inner folds of the nested cross-validation.
     """
 
     name: str
     estimator: BaseEstimator
     stateless_steps: int = 0
     description: str = ""
+    param_grid: dict | None = None
+    inner_splits: int = 3
 
     def __post_init__(self):
         if self.stateless_steps and not isinstance(self.estimator, Pipeline):
@@ -44,37 +54,133 @@ class Route:
             raise ValueError(f"route {self.name!r}: stateless_steps must leave at least one "
                              f"step to fit (pipeline has {len(self.estimator.steps)})")
 
-    def extract(self, data):
-        """Apply the stateless leading steps to one subject's loaded recording."""
+    def extract(self, data, *, return_names: bool = False):
+        """Apply the stateless leading steps to one subject's loaded recording.
+
+        With ``return_names``, also return the output's feature names where the
+        steps can name them (``"alpha_vne_mean"``), else None.
+        """
         if not self.stateless_steps:
-            return data
+            return (data, None) if return_names else data
         # fit_transform on a clone: the steps learn nothing (that is what stateless
         # means), and recent scikit-learn refuses ``transform`` on an unfitted Pipeline.
-        return clone(self.estimator[:self.stateless_steps]).fit_transform([data])[0]
+        prefix = clone(self.estimator[:self.stateless_steps])
+        out = prefix.fit_transform([data])[0]
+        if not return_names:
+            return out
+        names = None
+        for start in range(self.stateless_steps):   # the first step that can name them
+            try:
+                names = [str(n) for n in prefix[start:].get_feature_names_out()]
+                break
+            except (AttributeError, ValueError):
+                continue
+        return out, names
 
     @property
     def cv_estimator(self) -> BaseEstimator:
-        """The part of the route that is fitted inside each fold."""
-        if not self.stateless_steps:
-            return self.estimator
-        return self.estimator[self.stateless_steps:]
+        """The part of the route that is fitted inside each fold (tuned, if asked)."""
+        fitted = self.estimator[self.stateless_steps:] if self.stateless_steps \
+            else self.estimator
+        if not self.param_grid:
+            return fitted
+        from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+        # One item per subject, so the inner folds are subject-level by construction.
+        inner = StratifiedKFold(self.inner_splits, shuffle=True, random_state=0)
+        return GridSearchCV(fitted, self.param_grid, cv=inner, scoring="balanced_accuracy",
+                            error_score="raise")
 
 
-def build_from_config(name: str, factory, params: dict, **fixed):
-    """Call a pipeline factory with a route's config parameters.
+def _tuning(name: str, estimator, tune) -> dict:
+    """``param_grid``/``inner_splits`` of a route's ``tune`` mapping, checked."""
+    from ..errors import ConfigError
 
-    A parameter the factory does not take is reported as a config error naming
-    the route (``routes.<name>``), not as a Python ``TypeError``.
+    if not tune:
+        return {}
+    if not isinstance(tune, dict) or not isinstance(tune.get("param_grid"), dict):
+        raise ConfigError(f"routes.{name}.tune: expected a mapping with param_grid "
+                          "(e.g. {param_grid: {classifier__C: [0.1, 1, 10]}, inner_splits: 3})")
+    unknown_keys = sorted(set(tune) - {"param_grid", "inner_splits"})
+    if unknown_keys:
+        raise ConfigError(f"routes.{name}.tune: unknown key(s) {', '.join(unknown_keys)} "
+                          "(known: param_grid, inner_splits)")
+    known = estimator.get_params()
+    for key, values in tune["param_grid"].items():
+        if key not in known:
+            close = sorted(k for k in known if k.endswith(key.split("__")[-1]))[:5]
+            raise ConfigError(f"routes.{name}.tune.param_grid.{key}: not a parameter of this "
+                              f"route" + (f" (similar: {', '.join(close)})" if close else ""))
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"routes.{name}.tune.param_grid.{key}: expected a non-empty list")
+    inner = tune.get("inner_splits", 3)
+    if not isinstance(inner, int) or inner < 2:
+        raise ConfigError(f"routes.{name}.tune.inner_splits: expected an integer >= 2")
+    return {"param_grid": dict(tune["param_grid"]), "inner_splits": inner}
+
+
+def build_from_config(name: str, factory, params: dict, stateless_steps: int = 0,
+                      **fixed) -> Route:
+    """A route from a pipeline factory and the route's config mapping.
+
+    ``params`` holds ``kind``, an optional ``description``, an optional ``tune``
+    (nested cross-validation: ``{param_grid: {...}, inner_splits: 3}``) and keyword
+    arguments of ``factory``; ``fixed`` are the study's own arguments (bands,
+    window...). A parameter the factory does not take is reported as a config
+    error naming the route (``routes.<name>``), not as a Python ``TypeError``.
     """
     import inspect
 
     from ..errors import ConfigError
 
-    params = {k: v for k, v in params.items() if k not in ("kind", "description")}
+    kwargs = {k: v for k, v in params.items() if k not in ("kind", "description", "tune")}
     accepted = inspect.signature(factory).parameters
-    unknown = sorted(set(params) - set(accepted))
+    unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
         settable = sorted(set(accepted) - set(fixed))
         raise ConfigError(f"routes.{name}: unknown parameter(s) {', '.join(unknown)} for "
                           f"{factory.__name__} (settable: {', '.join(settable)})")
-    return factory(**{**fixed, **params})
+    estimator = factory(**{**fixed, **kwargs})
+    description = params.get("description") or (factory.__doc__ or name).strip().split("\n")[0]
+    return Route(name, estimator, stateless_steps, description=description,
+                 **_tuning(name, estimator, params.get("tune")))
+
+
+def build_preset_route(name: str, params: dict, *, seed: int, **fixed) -> Route:
+    """A CNN route from a model preset (see :data:`neurodx.models.PRESETS`).
+
+    ``params`` is the route's config mapping: ``preset`` names the preset, every
+    other key (besides ``kind`` and ``description``) overrides one of its settings.
+    A CNN route has no stateless prefix: slicing/windowing happens inside the
+    estimator, on each fold's subjects.
+    """
+    from ..errors import ConfigError
+    from ..models import PRESETS, make_estimator
+
+    params = dict(params)
+    description = params.pop("description", "")
+    tune = params.pop("tune", None)
+    params.pop("kind", None)
+    preset = params.pop("preset", None)
+    if preset not in PRESETS:
+        raise ConfigError(f"routes.{name}.preset: expected one of {', '.join(PRESETS)}, "
+                          f"got {preset!r}")
+    try:
+        estimator = make_estimator(preset, random_state=seed, **{**fixed, **params})
+    except TypeError as err:
+        raise ConfigError(f"routes.{name}: {err}") from None
+    return Route(name, estimator, 0, description=description or f"CNN preset {preset}",
+                 **_tuning(name, estimator, tune))
+
+
+def preset_routes(context) -> list[Route]:
+    """Every route of a config whose routes are all CNN presets (``kind: cnn``)."""
+    from ..errors import ConfigError
+
+    routes = []
+    for name, params in context.config["routes"].items():
+        if params["kind"] != "cnn":
+            raise ConfigError(f"routes.{name}: unknown kind {params['kind']!r} for this study "
+                              "(known: cnn)")
+        routes.append(build_preset_route(name, params, seed=context.seed))
+    return routes

@@ -10,8 +10,10 @@ __all__ = ["EEG_FORMATS", "REGION_FORMATS", "VOLUME_FORMATS", "MODALITY_OF_FORMA
 
 EEG_FORMATS = (".edf", ".bdf", ".vhdr", ".set", ".fif", ".fif.gz")
 REGION_FORMATS = (".tsv", ".csv", ".npy", ".1d")
-# "folder" is a DICOM series or a folder of 2-D image slices.
-VOLUME_FORMATS = (".nii", ".nii.gz", ".dcm", ".png", ".jpg", ".jpeg", "folder")
+# "folder" is a DICOM series or a folder of 2-D image slices; "dicom" a DICOM file
+# without a DICOM extension (recognised by its "DICM" marker, as scanners often write).
+VOLUME_FORMATS = (".nii", ".nii.gz", ".dcm", ".ima", ".dicom", ".png", ".jpg", ".jpeg",
+                  "folder", "dicom")
 
 MODALITY_OF_FORMAT = {**{f: "eeg" for f in EEG_FORMATS},
                       **{f: "regions" for f in REGION_FORMATS},
@@ -23,8 +25,17 @@ _SIDECAR_SUFFIXES = ("_channels.tsv", "_events.tsv", "_electrodes.tsv", "_scans.
 _SIDECAR_EXTENSIONS = (".json", ".vmrk", ".eeg", ".fdt", ".bval", ".bvec")
 
 
+def _is_dicom_file(path: Path) -> bool:
+    # Part-10 files carry "DICM" after a 128-byte preamble, whatever their name.
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(132)[128:] == b"DICM"
+    except OSError:
+        return False
+
+
 def file_format(path: str | Path) -> str:
-    """Normalised format of ``path``: its (double) extension, or ``"folder"``.
+    """Normalised format of ``path``: its (double) extension, ``"folder"``, or ``"dicom"``.
 
     Raises
     ------
@@ -36,11 +47,13 @@ def file_format(path: str | Path) -> str:
         return "folder"
     name = path.name.lower()
     for ext in sorted(MODALITY_OF_FORMAT, key=len, reverse=True):
-        if ext != "folder" and name.endswith(ext):
+        if ext.startswith(".") and name.endswith(ext):
             return ext
-    known = ", ".join(f for f in MODALITY_OF_FORMAT if f != "folder")
+    if _is_dicom_file(path):
+        return "dicom"
+    known = ", ".join(f for f in MODALITY_OF_FORMAT if f.startswith("."))
     raise CohortError(f"{path}: unknown file format {''.join(path.suffixes) or '(none)'!r} "
-                      f"(neurodx reads {known}, and DICOM/image folders)")
+                      f"(neurodx reads {known}, DICOM files, and DICOM/image folders)")
 
 
 def is_bids_sidecar(path: Path) -> bool:

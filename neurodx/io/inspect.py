@@ -1,6 +1,8 @@
 """Human-readable summary of a checked cohort (what ``neurodx inspect`` prints)."""
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from .validation import CohortCheck
@@ -18,6 +20,58 @@ def _range(values, fmt="{:g}") -> str:
     return f"{fmt.format(lo)} .. {fmt.format(hi)} (median {fmt.format(med)})"
 
 
+def _sizes(values) -> str | None:
+    """``(64, 64, 31)`` -> ``"64x64x31"``; None for unreadable files."""
+    if values is None or (isinstance(values, float) and values != values):
+        return None
+    return "x".join(f"{v:g}" for v in values)
+
+
+def _counts(values) -> str:
+    """Distinct values with their file counts, most common first: ``"RAS (7), LPS (1)"``."""
+    counts = Counter(v for v in values if v is not None and v == v)
+    if not counts:
+        return "-"
+    if len(counts) == 1:
+        return f"{next(iter(counts))} (all)"
+    return ", ".join(f"{v} ({n})" for v, n in counts.most_common())
+
+
+def _value_range(rec) -> tuple[str, str]:
+    """Label and text of the cohort's intensity range; in HU when every file is DICOM CT."""
+    units = set(rec["units"])
+    label = "HU range" if units == {"HU"} else \
+        "display range (PNG/JPEG, not HU)" if units == {"display"} else "value range"
+    lo, hi = rec["min"].astype(float).dropna(), rec["max"].astype(float).dropna()
+    return label, f"{lo.min():g} .. {hi.max():g}" if len(lo) else "-"
+
+
+def _volume_summary(check: CohortCheck) -> list[str]:
+    rec = check.recordings
+    lines = [f"  formats: {_counts(rec['format'])}",
+             f"  shape (as stored): {_counts(_sizes(s) for s in rec['shape'])}",
+             f"  voxel size (mm): {_counts(_sizes(z) for z in rec['zooms'])}",
+             f"  frames: {_range(rec['n_frames'])}"]
+    if (rec["n_frames"] > 1).any():
+        lines.append(f"  repetition time (s): {_range(rec['tr'].astype(float))}")
+    lines.append(f"  orientation: {_counts(rec['orientation'])}")
+    label, text = _value_range(rec)
+    lines.append(f"  {label}: {text}")
+    if check.volume_shape:
+        lines.append(f"  reference shape (RAS order, as sliced): {_sizes(check.volume_shape)}")
+    return lines
+
+
+def _volume_table(rec):
+    def value_range(row):
+        return "-" if row["min"] != row["min"] else f"{row['min']:g} .. {row['max']:g}" + \
+            (" HU" if row["units"] == "HU" else "")
+
+    return rec.assign(shape=[_sizes(s) for s in rec["shape"]],
+                      spacing=[_sizes(z) for z in rec["zooms"]],
+                      frames=rec["n_frames"], range=rec.apply(value_range, axis=1))
+
+
 def format_check(check: CohortCheck, *, per_file: bool = True) -> str:
     """Text report: counts per group and site, recording properties, every problem."""
     cohort, rec = check.cohort, check.recordings
@@ -27,8 +81,11 @@ def format_check(check: CohortCheck, *, per_file: bool = True) -> str:
              "Subjects per group and site:"]
     lines += ["  " + ln for ln in cohort.counts().to_string().splitlines()]
     lines.append("")
-    unit = "EEG channels" if cohort.modality == "eeg" else "regions"
-    lines.append(f"  {unit}: {_range(rec['n_channels'])}")
+    if cohort.modality == "volume":
+        lines += _volume_summary(check)
+    else:
+        unit = "EEG channels" if cohort.modality == "eeg" else "regions"
+        lines.append(f"  {unit}: {_range(rec['n_channels'])}")
     if cohort.modality == "eeg":
         lines.append(f"  sampling rate (Hz): {_range(rec['sfreq'])}")
         lines.append(f"  duration (s): {_range(rec['duration_s'], '{:.1f}')}")
@@ -38,16 +95,22 @@ def format_check(check: CohortCheck, *, per_file: bool = True) -> str:
                          + (" ..." if len(names) > 12 else ""))
         if check.sfreq:
             lines.append(f"  sampling rate used: {check.sfreq:g} Hz")
-    else:
+    elif cohort.modality == "regions":
         lines.append(f"  time points: {_range(rec['n_times'])}")
         if check.n_regions:
             lines.append(f"  region count used: {check.n_regions}")
     if per_file:
         lines += ["", "Recordings:"]
         table = rec.assign(site=rec["site"].fillna("-"), status=np.where(rec["error"], "ERROR", "ok"))
-        cols = ["participant_id", "group", "site", "file", "n_channels", "sfreq", "duration_s",
-                "status"] if cohort.modality == "eeg" else \
-            ["participant_id", "group", "site", "file", "n_channels", "n_times", "status"]
+        cols = {"eeg": ["participant_id", "group", "site", "file", "n_channels", "sfreq",
+                        "duration_s", "status"],
+                "regions": ["participant_id", "group", "site", "file", "n_channels", "n_times",
+                            "status"],
+                "volume": ["participant_id", "group", "site", "file", "format", "shape",
+                           "spacing", "frames", "orientation", "range", "status"]
+                }[cohort.modality]
+        if cohort.modality == "volume":
+            table = _volume_table(table)
         lines += ["  " + ln for ln in table[cols].to_string(
             index=False, na_rep="-", float_format=lambda x: f"{x:g}").splitlines()]
     errors = check.errors

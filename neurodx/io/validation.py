@@ -1,9 +1,11 @@
 """Checking every recording of a cohort, then the cohort's consistency.
 
 Per file: readability, EEG channel typing, NaN/Inf, flat and saturated channels,
-duration. Across the cohort: the channel set (matched by name) or region count,
-and sampling rates. The result lists one :class:`~neurodx.errors.Problem` per
-finding, each naming the subject and the file.
+duration; for volumes, the checks of :mod:`neurodx.io.volume_checks` (3-D where
+4-D is required, missing slices or mixed DICOM series, unreadable files, NaN).
+Across the cohort: the channel set (matched by name) or region count, and
+sampling rates; volume shapes and voxel sizes. The result lists one
+:class:`~neurodx.errors.Problem` per finding, each naming the subject and the file.
 """
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from ..errors import Problem, RecordingError
+from ..errors import ConfigError, Problem, RecordingError
 from .cohort import Cohort
 from .eeg import EEGSpec, pick_eeg_channels, read_eeg
 from .quality import quality_problems, scan_signal
 from .regions import RegionSpec, read_region_timeseries
+from .volume_checks import VolumeSpec, check_volume_consistency, check_volume_file
 
 __all__ = ["CohortCheck", "check_cohort", "check_eeg_file", "check_region_file"]
 
@@ -33,8 +36,12 @@ class CohortCheck:
     cohort : Cohort
         The cohort as loaded.
     recordings : DataFrame
-        One row per file: participant_id, group, site, file, n_channels, sfreq,
-        n_times, duration_s (NaN where unreadable).
+        One row per file: participant_id, group, site, file, then for EEG and
+        region cohorts n_channels, sfreq, n_times, duration_s; for volume cohorts
+        the keys of :func:`~neurodx.io.volumes.describe_volume` (format, shape,
+        canonical_shape, n_frames, zooms, tr, orientation, dtype, modality,
+        units, min, max, n_nonfinite); NaN/None where unreadable. Column
+        ``error`` says whether the file has an error.
     problems : list of Problem
         Loading problems of the cohort followed by those found here.
     channel_names : list of str or None
@@ -43,6 +50,9 @@ class CohortCheck:
         The sampling rate used downstream (EEG cohorts).
     n_regions : int or None
         The region count used downstream (region cohorts).
+    volume_shape : tuple of 3 int or None
+        The reference spatial shape, in RAS order (volume cohorts): the expected
+        shape, else the cohort's most common one.
     """
 
     cohort: Cohort
@@ -51,6 +61,7 @@ class CohortCheck:
     channel_names: list[str] | None = None
     sfreq: float | None = None
     n_regions: int | None = None
+    volume_shape: tuple[int, int, int] | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -182,27 +193,37 @@ def _check_region_consistency(rows: list[dict], spec: RegionSpec) -> tuple[list[
     return problems, n_regions
 
 
-def check_cohort(cohort: Cohort, spec: EEGSpec | RegionSpec | None = None, *, n_jobs: int = 1
-                 ) -> CohortCheck:
+_SPECS = {"eeg": EEGSpec, "regions": RegionSpec, "volume": VolumeSpec}
+_CHECKS = {"eeg": check_eeg_file, "regions": check_region_file, "volume": check_volume_file}
+
+
+def check_cohort(cohort: Cohort, spec: EEGSpec | RegionSpec | VolumeSpec | None = None, *,
+                 n_jobs: int = 1) -> CohortCheck:
     """Check every recording of ``cohort`` and the cohort's consistency.
 
     Parameters
     ----------
     cohort : Cohort
-    spec : EEGSpec | RegionSpec, optional
-        Expectations; defaults to ``EEGSpec()`` or ``RegionSpec()`` by modality.
+    spec : EEGSpec | RegionSpec | VolumeSpec, optional
+        Expectations; defaults to ``EEGSpec()``, ``RegionSpec()`` or
+        ``VolumeSpec()`` by modality.
     n_jobs : int
         Files checked in parallel (joblib).
+
+    Raises
+    ------
+    ConfigError
+        If ``spec`` is not the kind the cohort's modality needs.
     """
-    if cohort.modality == "eeg":
-        spec = spec or EEGSpec()
-        check_file = check_eeg_file
-    elif cohort.modality == "regions":
-        spec = spec or RegionSpec()
-        check_file = check_region_file
-    else:
-        raise NotImplementedError(f"checking {cohort.modality} cohorts is not implemented yet "
-                                  "(volume cohorts arrive with the volume data layer)")
+    if cohort.modality not in _SPECS:
+        raise ConfigError(f"cannot check {cohort.modality!r} cohorts (known: "
+                          f"{', '.join(_SPECS)})")
+    spec_type = _SPECS[cohort.modality]
+    spec = spec if spec is not None else spec_type()
+    if not isinstance(spec, spec_type):
+        raise ConfigError(f"{cohort.modality} cohorts are checked against "
+                          f"{spec_type.__name__}, got {type(spec).__name__}")
+    check_file = _CHECKS[cohort.modality]
     jobs = [(s, p, _source(cohort.root, s.participant_id, p)) for s in cohort for p in s.paths]
     results = Parallel(n_jobs=n_jobs)(delayed(check_file)(p, spec, src) for _, p, src in jobs)
     rows, problems = [], list(cohort.problems)
@@ -213,11 +234,14 @@ def check_cohort(cohort: Cohort, spec: EEGSpec | RegionSpec | None = None, *, n_
     check = CohortCheck(cohort, pd.DataFrame(), problems)
     if cohort.modality == "eeg":
         more, check.channel_names, check.sfreq = _check_eeg_consistency(rows, spec)
-    else:
+    elif cohort.modality == "regions":
         more, check.n_regions = _check_region_consistency(rows, spec)
+    else:
+        more, check.volume_shape = check_volume_consistency(rows, spec)
     check.problems += more
     with_error = {p.source for p in check.problems if p.is_error}
     for r in rows:
         r["error"] = r["source"] in with_error
-    check.recordings = pd.DataFrame(rows).drop(columns=["source", "channel_names"])
+    check.recordings = pd.DataFrame(rows).drop(columns=["source", "channel_names"],
+                                               errors="ignore")
     return check

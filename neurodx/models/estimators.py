@@ -44,6 +44,8 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from .. import __version__
 from ..errors import ConfigError, NeurodxError, RecordingError
+from ..io.volumes import read_volume
+from ..preprocessing.intensity import CTWindows
 from .augmentation import WindowAugment, make_augment
 from .checkpoint import load_network, read_manifest, save_network
 from .eeg_window_cnn import EEGWindowCNN
@@ -336,11 +338,7 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
 def _encode_transform(transform):
     if transform is None:
         return None
-    try:
-        from ..preprocessing.intensity import CTWindows
-    except ImportError:  # pragma: no cover - volume layer missing
-        CTWindows = None
-    if CTWindows is not None and isinstance(transform, CTWindows):
+    if isinstance(transform, CTWindows):
         return {"type": "CTWindows", "windows": _jsonable(list(transform.windows))}
     raise ConfigError(f"cannot save transform {transform!r}: only CTWindows (or None) is "
                       "stored in a model directory")
@@ -350,7 +348,6 @@ def _decode_transform(spec):
     if spec is None:
         return None
     if isinstance(spec, dict) and spec.get("type") == "CTWindows":
-        from ..preprocessing.intensity import CTWindows
         return CTWindows([w if isinstance(w, str) else tuple(w) for w in spec["windows"]])
     raise NeurodxError(f"unknown transform in manifest: {spec!r}")
 
@@ -368,12 +365,6 @@ def load_estimator(directory: str | Path):
 def _read_volume_array(data, sid: str, canonical: bool) -> np.ndarray:
     """A subject's voxels as float32 ``(x, y, z[, t])``."""
     if isinstance(data, (str, os.PathLike)):
-        try:
-            from ..io.volumes import read_volume
-        except ImportError:  # pragma: no cover - volume layer missing
-            raise NotImplementedError("reading volumes from paths needs neurodx.io.volumes "
-                                      "(the volume data layer); pass nibabel images or "
-                                      "arrays") from None
         data = read_volume(data)
     if hasattr(data, "dataobj") and hasattr(data, "affine"):
         arr = np.asarray(data.dataobj, dtype=np.float32)

@@ -30,7 +30,7 @@ from .les import LinearEigenvalueStatistics
 from .spectra import EigenSpectra
 
 __all__ = ["make_classifier", "make_les_pipeline", "make_rmt_tangent_pipeline",
-           "make_tangent_space_pipeline"]
+           "make_tangent_space_pipeline", "RMT_ROUTE_KINDS"]
 
 
 def make_classifier(classifier="svc", random_state=0):
@@ -115,3 +115,12 @@ def make_tangent_space_pipeline(*, estimator="oas", bands=None, sfreq=None, wind
         ("scale", StandardScaler()),
         ("clf", make_classifier(classifier, random_state)),
     ])
+
+
+#: Route kinds of the RMT family: ``kind -> (factory, stateless_steps)``. The leading
+#: ``stateless_steps`` steps learn nothing from other subjects (window spectra, LES,
+#: per-subject statistics, band covariances), so a comparison may run them once per
+#: subject; everything after them is fitted inside each fold.
+RMT_ROUTE_KINDS = {"rmt_les": (make_les_pipeline, 3),
+                   "rmt_tangent": (make_rmt_tangent_pipeline, 1),
+                   "tangent_space": (make_tangent_space_pipeline, 1)}

@@ -149,3 +149,28 @@ def test_cohort_errors_stop_the_study_unless_skip_bad(study, eeg_cohort_copy):
     assert "sub-HC01" not in set(res.predictions["participant_id"])
     assert any(e.startswith("ERROR: sub-HC01") for e in res.metrics["excluded_subjects"])
     assert "sub-HC01" in (tmp / "run" / "report.html").read_text()
+
+
+def test_shuffled_labels_give_chance_within_the_ci(tmp_path):
+    # The same region cohort, with its labels (a) as simulated and (b) shuffled: the
+    # tangent-space baseline must separate (a) and fall to chance on (b). Leakage of
+    # any test subject into fitting would keep (b) above chance.
+    from pathlib import Path
+
+    from neurodx.simulate import simulate_region_cohort
+
+    cohort = simulate_region_cohort(tmp_path / "regions", ["HC", "SZ"], 12, n_regions=12,
+                                    n_times=150, seed=5)
+    config_file = Path(__file__).parents[2] / "configs" / "region_timeseries.yaml"
+    over = {"cv": {"n_splits": 3, "n_repeats": 2},
+            "statistics": {"bootstrap": 300, "permutations": 0}}
+    real = run_comparison(load_config(config_file, overrides={**over, "cohort": {
+        "path": str(cohort)}}), tmp_path / "real", routes=["tangent_space"])
+    table = pd.read_csv(cohort / "participants.tsv", sep="\t")
+    table["group"] = np.random.default_rng(0).permutation(table["group"].to_numpy())
+    table.to_csv(cohort / "participants.tsv", sep="\t", index=False)
+    null = run_comparison(load_config(config_file, overrides={**over, "cohort": {
+        "path": str(cohort)}}), tmp_path / "null", routes=["tangent_space"])
+    assert real.metrics["routes"]["tangent_space"]["ci"]["balanced_accuracy"][0] > 0.5
+    lo, hi = null.metrics["routes"]["tangent_space"]["ci"]["balanced_accuracy"]
+    assert lo <= 0.5 <= hi

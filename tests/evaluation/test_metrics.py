@@ -47,3 +47,24 @@ def test_bootstrap_resamples_subjects_not_rows():
     pred = np.repeat(["a", "a"], 50)
     ci = bootstrap_ci(ids, y, pred, classes=["a", "b"], n_boot=200, seed=0)
     assert ci["accuracy"] == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_bootstrap_core_matches_classification_metrics(n_classes):
+    # The bootstrap's numpy metrics must equal the scikit-learn-based point estimates.
+    from neurodx.evaluation.metrics import _scalar_metrics
+
+    rng = np.random.default_rng(n_classes)
+    classes = ["A", "B", "C"][:n_classes]
+    for _ in range(20):
+        t = rng.integers(0, n_classes, 30)
+        t[:n_classes] = np.arange(n_classes)            # every class present
+        p = np.where(rng.random(30) < 0.6, t, rng.integers(0, n_classes, 30))
+        proba = rng.dirichlet(np.ones(n_classes), 30)
+        proba[np.arange(30), p] += 0.5
+        proba = np.round(proba, 1)                      # ties in the scores
+        ref = classification_metrics(np.array(classes)[t], np.array(classes)[p], proba, classes)
+        fast, recall = _scalar_metrics(t, p, proba, n_classes)
+        for name in ("balanced_accuracy", "accuracy", "macro_f1", "roc_auc_ovr"):
+            assert fast[name] == pytest.approx(ref[name], abs=1e-12), name
+        assert recall == pytest.approx(list(ref["per_class_recall"].values()))

@@ -116,3 +116,43 @@ def test_restricted_to_lists_the_dropped_subjects(small_eeg_cohort):
     cohort = load_cohort(small_eeg_cohort)
     smaller = cohort.restricted_to(cohort.participant_ids[:2])
     assert len(smaller) == 2 and len(smaller.excluded) == 4
+
+
+def test_volume_recordings_of_every_kind_are_modality_volume(tmp_path):
+    from PIL import Image
+
+    from neurodx.io.dicom_writer import write_dicom_series
+
+    _touch(tmp_path / "a.nii.gz")
+    _touch(tmp_path / "b.NII")
+    hu = np.zeros((8, 8, 2), dtype=np.int16)
+    write_dicom_series(tmp_path / "c_dicom", hu)                       # a series folder
+    write_dicom_series(tmp_path / "d_tmp", hu[:, :, :1], file_name="IM0001")
+    (tmp_path / "d_tmp" / "IM0001").rename(tmp_path / "IM0001")         # no extension: "DICM"
+    (tmp_path / "e_png").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "e_png" / "slice1.png")
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "f.JPG")
+    _touch(tmp_path / "g.IMA")
+    rows = [["a", "HC", "a.nii.gz"], ["b", "HC", "b.NII"], ["c", "HC", "c_dicom"],
+            ["d", "MA", "IM0001"], ["e", "MA", "e_png"], ["f", "MA", "f.JPG"],
+            ["g", "MA", "g.IMA"]]
+    _write_tsv(tmp_path, rows)
+    cohort = load_cohort(tmp_path)
+    assert cohort.modality == "volume" and not cohort.problems
+    assert cohort.participant_ids == [r[0] for r in rows]
+    # A file without extension and without the DICOM marker stays unknown.
+    _touch(tmp_path / "README")
+    _write_tsv(tmp_path, rows + [["h", "MA", "README"]])
+    cohort = load_cohort(tmp_path)
+    assert cohort.excluded == ("h",) and "unknown file format '(none)'" in str(cohort.problems[0])
+
+
+def test_bids_layout_finds_volume_files_and_folders(tmp_path):
+    _write_tsv(tmp_path, [["sub-01", "HC"], ["sub-02", "MA"]], ("participant_id", "group"))
+    _touch(tmp_path / "sub-01" / "func" / "sub-01_task-rest_bold.nii.gz")
+    _touch(tmp_path / "sub-01" / "func" / "sub-01_task-rest_bold.json")       # sidecar
+    _touch(tmp_path / "sub-02" / "ct" / "dicom" / "slice-001.dcm")
+    cohort = load_cohort(tmp_path)
+    assert cohort.modality == "volume"
+    assert [[p.name for p in s.paths] for s in cohort] == [["sub-01_task-rest_bold.nii.gz"],
+                                                           ["dicom"]]

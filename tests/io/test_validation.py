@@ -1,9 +1,12 @@
 import mne
+import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
 
-from neurodx.io import EEGSpec, RegionSpec, check_cohort, format_check, load_cohort
+from neurodx.errors import ConfigError
+from neurodx.io import (EEGSpec, RegionSpec, VolumeSpec, check_cohort, format_check,
+                        load_cohort)
 from neurodx.simulate import simulate_eeg_raw
 
 
@@ -76,9 +79,52 @@ def test_region_cohort_checks(tmp_path):
     assert len(check.errors) == 3
 
 
-def test_volume_cohorts_are_not_checked_yet(tmp_path):
-    (tmp_path / "a.nii.gz").write_bytes(b"")
-    pd.DataFrame([["a", "HC", "a.nii.gz"]], columns=["participant_id", "group", "path"]).to_csv(
-        tmp_path / "participants.tsv", sep="\t", index=False)
-    with pytest.raises(NotImplementedError, match="volume"):
-        check_cohort(load_cohort(tmp_path))
+def _volume_cohort(root):
+    """SYNTHETIC: three 4-D runs, one 3-D volume, one with NaN, one empty file."""
+    rng = np.random.default_rng(0)
+    volumes = {"a": (6, 5, 4, 3), "b": (6, 5, 4, 3), "c": (6, 5, 4, 3), "d": (6, 5, 4)}
+    rows = []
+    for pid, shape in volumes.items():
+        data = rng.normal(500, 20, shape).astype(np.float32)
+        if pid == "c":
+            data[0, 0, 0, 1] = np.nan
+        img = nib.Nifti1Image(data, np.diag([-3.0, 3.0, 4.0, 1.0]))
+        img.header.set_xyzt_units("mm", "sec")
+        img.header.set_zooms((3.0, 3.0, 4.0, 2.0)[:len(shape)])
+        nib.save(img, root / f"{pid}.nii.gz")
+        rows.append([pid, "HC" if pid < "c" else "MA", f"{pid}.nii.gz"])
+    (root / "e.nii").write_bytes(b"")
+    rows.append(["e", "MA", "e.nii"])
+    pd.DataFrame(rows, columns=["participant_id", "group", "path"]).to_csv(
+        root / "participants.tsv", sep="\t", index=False)
+    return root
+
+
+def test_volume_cohort_checks(tmp_path):
+    cohort = load_cohort(_volume_cohort(tmp_path))
+    assert cohort.modality == "volume"
+    check = check_cohort(cohort, VolumeSpec(require_4d=True))
+    rec = check.recordings.set_index("participant_id")
+    assert rec.loc["a", "shape"] == (6, 5, 4) and rec.loc["a", "zooms"] == (3.0, 3.0, 4.0)
+    assert rec.loc["a", "n_frames"] == 3 and rec.loc["a", "tr"] == 2.0
+    assert rec.loc["a", "orientation"] == "LAS" and rec.loc["a", "format"] == "nifti"
+    assert 400 < rec.loc["a", "min"] < rec.loc["a", "max"] < 600
+    assert rec["error"].to_dict() == {"a": False, "b": False, "c": True, "d": True, "e": True}
+    errors = {p.source: p.message for p in check.errors}
+    assert "1 NaN/Inf voxel value(s)" in errors["c c.nii.gz"]
+    assert "a 3-D volume (shape 6x5x4) where a 4-D time series" in errors["d d.nii.gz"]
+    assert "not a readable NIfTI file" in errors["e e.nii"]
+    assert len(check.errors) == 3 and check.volume_shape == (6, 5, 4)
+    usable = check.usable_cohort()
+    assert usable.participant_ids == ["a", "b"] and set(usable.excluded) == {"c", "d", "e"}
+    text = format_check(check)
+    assert "frames: 1 .. 3 (median 3)" in text and "NOT READY" in text
+    # Without the 4-D requirement the 3-D volume is fine.
+    assert [p.source for p in check_cohort(cohort).errors] == ["c c.nii.gz", "e e.nii"]
+
+
+def test_spec_must_fit_the_modality(tmp_path, small_eeg_cohort):
+    with pytest.raises(ConfigError, match="volume cohorts are checked against VolumeSpec, got EEG"):
+        check_cohort(load_cohort(_volume_cohort(tmp_path)), EEGSpec())
+    with pytest.raises(ConfigError, match="eeg cohorts are checked against EEGSpec, got Volume"):
+        check_cohort(load_cohort(small_eeg_cohort), VolumeSpec())

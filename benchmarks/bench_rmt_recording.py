@@ -1,0 +1,139 @@
+"""Benchmark 1: RMT features of one study-size EEG recording, against floor and peer.
+
+One SYNTHETIC EDF of 64 channels x 300,000 samples (5 min at 1000 Hz), the
+HC/FES/CHR study's 5 bands, 2-s windows with 50 % overlap. Each variant runs in a
+fresh process (peak memory from ``wait4`` of that process), repetitions are
+interleaved (floor, neurodx, peer, then rotated) and ratios are taken within a
+repetition, then the median over repetitions is reported.
+
+    .venv/bin/python benchmarks/bench_rmt_recording.py [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+from common import (CHANNELS, OVERLAP, SFREQ, STUDY_DURATION, WINDOW, eeg_recordings, median,
+                    run_child, table, write_result)
+
+VARIANTS = ("floor", "neurodx", "peer")
+#: Targets of issue 9 for one recording on 2 cores.
+TARGET_SECONDS = 1.5
+TARGET_PEER_SPEEDUP = 1.5
+TARGET_FLOOR_RATIO = 3.0
+TARGET_MEMORY_RATIO = 2.0
+
+
+def measure(path, repeats: int) -> dict:
+    runs = {v: [] for v in VARIANTS}
+    base = run_child(["benchmarks/workloads.py", "imports", str(path)])
+    for r in range(repeats):
+        order = VARIANTS[r % 3:] + VARIANTS[:r % 3]
+        for v in order:
+            res = run_child(["benchmarks/workloads.py", v, str(path)])
+            runs[v].append(res)
+            print(f"  repeat {r + 1}/{repeats} {v:<8} work {res['total_s']:7.2f} s  "
+                  f"peak RSS {res['process_peak_rss_mb']:7.0f} MB", flush=True)
+    return {"runs": runs, "imports_only": base}
+
+
+def summarise(runs: dict, imports_only: dict, recording_mb: float) -> dict:
+    rows = []
+    for v in VARIANTS:
+        rs = runs[v]
+        phases = {k: median([r["phases"][k] for r in rs]) for k in rs[0]["phases"]}
+        peak = median([r["process_peak_rss_mb"] for r in rs])
+        after_import = median([r["rss_after_import_mb"] for r in rs])
+        rows.append({
+            "variant": v, "work_s": median([r["total_s"] for r in rs]),
+            "import_s": median([r["import_s"] for r in rs]),
+            "process_s": median([r["process_wall_s"] for r in rs]),
+            "peak_rss_mb": peak, "rss_after_import_mb": after_import,
+            "working_rss_mb": peak - after_import,
+            "peak_over_recording": peak / recording_mb,
+            "working_over_recording": (peak - after_import) / recording_mb,
+            "phases": phases, "n_windows": rs[0]["n_windows"], "n_bands": rs[0]["n_bands"],
+            "repeats_work_s": [r["total_s"] for r in rs],
+        })
+    by = {r["variant"]: r for r in rows}
+    n = len(runs["neurodx"])
+
+    def paired(a, b, key="total_s"):
+        return median([runs[a][i][key] / runs[b][i][key] for i in range(n)])
+
+    ratios = {
+        "neurodx_over_floor": paired("neurodx", "floor"),
+        "neurodx_over_peer": paired("neurodx", "peer"),
+        "peer_over_neurodx": paired("peer", "neurodx"),
+        "peer_over_floor": paired("peer", "floor"),
+        "neurodx_peak_rss_over_peer": paired("neurodx", "peer", "process_peak_rss_mb"),
+    }
+    ours = by["neurodx"]
+    targets = [
+        {"target": "seconds per recording (work, excl. imports)", "goal": f"<= {TARGET_SECONDS}",
+         "measured": ours["work_s"], "met": ours["work_s"] <= TARGET_SECONDS,
+         "factor_off": ours["work_s"] / TARGET_SECONDS},
+        {"target": "speed-up over the peer stack", "goal": f">= {TARGET_PEER_SPEEDUP}x",
+         "measured": ratios["peer_over_neurodx"],
+         "met": ratios["peer_over_neurodx"] >= TARGET_PEER_SPEEDUP,
+         "factor_off": TARGET_PEER_SPEEDUP / ratios["peer_over_neurodx"]},  # > 1: missed
+        {"target": "time over the physical floor", "goal": f"<= {TARGET_FLOOR_RATIO}x",
+         "measured": ratios["neurodx_over_floor"],
+         "met": ratios["neurodx_over_floor"] <= TARGET_FLOOR_RATIO,
+         "factor_off": ratios["neurodx_over_floor"] / TARGET_FLOOR_RATIO},
+        {"target": "peak RSS over the recording's float64 size", "goal": f"<= {TARGET_MEMORY_RATIO}x",
+         "measured": ours["peak_over_recording"],
+         "met": ours["peak_over_recording"] <= TARGET_MEMORY_RATIO,
+         "factor_off": ours["peak_over_recording"] / TARGET_MEMORY_RATIO},
+        {"target": "working RSS (peak - after imports) over float64 size",
+         "goal": f"<= {TARGET_MEMORY_RATIO}x", "measured": ours["working_over_recording"],
+         "met": ours["working_over_recording"] <= TARGET_MEMORY_RATIO,
+         "factor_off": ours["working_over_recording"] / TARGET_MEMORY_RATIO},
+    ]
+    return {"rows": rows, "ratios": ratios, "targets": targets,
+            "imports_only": {"import_s": imports_only["import_s"],
+                             "rss_mb": imports_only["process_peak_rss_mb"],
+                             "modules": "numpy, mne, pyriemann (imports torch), sklearn, "
+                                        "neurodx.io, neurodx.rmt"}}
+
+
+COLUMNS = [("variant", "variant"), ("work_s", "work s"), ("import_s", "import s"),
+           ("peak_rss_mb", "peak RSS MB"), ("working_rss_mb", "peak - after-import MB"),
+           ("peak_over_recording", "peak / float64 size")]
+
+
+def report(doc: dict) -> str:
+    lines = [table(doc["rows"], COLUMNS), "",
+             "ratios (paired within a repetition, median): " + ", ".join(
+                 f"{k} {v:.3g}" for k, v in doc["ratios"].items()), "",
+             table(doc["targets"], [("target", "target"), ("goal", "goal"),
+                                    ("measured", "measured"), ("met", "met"),
+                                    ("factor_off", "miss factor (> 1: missed)")])]
+    for r in doc["rows"]:
+        lines.append(f"{r['variant']} phases: " + ", ".join(
+            f"{k} {v:.2f} s" for k, v in r["phases"].items()))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    print("== benchmark 1: RMT features of one 64 x 300,000 recording", flush=True)
+    path = eeg_recordings(STUDY_DURATION, 1)[0]
+    recording_mb = CHANNELS * int(STUDY_DURATION * SFREQ) * 8 / 1e6
+    measured = measure(path, args.repeats)
+    doc = {"recording": {"channels": CHANNELS, "samples": int(STUDY_DURATION * SFREQ),
+                         "sfreq": SFREQ, "float64_mb": recording_mb,
+                         "edf_mb": path.stat().st_size / 1e6, "bands": 5,
+                         "window_s": WINDOW, "overlap": OVERLAP},
+           "repeats": args.repeats, **summarise(measured["runs"], measured["imports_only"],
+                                                recording_mb),
+           "raw_runs": measured["runs"]}
+    print(report(doc), flush=True)
+    write_result("rmt_recording", doc, started=started)
+
+
+if __name__ == "__main__":
+    main()

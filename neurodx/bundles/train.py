@@ -1,0 +1,110 @@
+"""Fit one route of a study on every usable subject and write it as a bundle.
+
+The study is prepared exactly as ``neurodx compare`` prepares it
+(:func:`neurodx.evaluation.study.prepare_study`): same cohort checks, same
+context, same routes. Each subject is loaded and passed through the route's
+stateless prefix once (in parallel); the rest of the route is fitted on all of
+them. A route tuned by nested cross-validation (``tune`` in the config) is tuned
+here by one grid search over all subjects, and the chosen setting is recorded.
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+
+from .._logging import logger
+from .._threads import single_threaded_blas
+from ..config import Config
+from ..evaluation.routes import Route
+from .expected import expected_input
+from .store import Bundle, load_bundle, save_bundle
+
+__all__ = ["train_route"]
+
+
+def _extract(paths, context, spec, route: Route):
+    from ..evaluation.compare import load_subject
+
+    return route.extract(load_subject(paths, context, spec))
+
+
+def train_route(config: Config, route: str, out_dir: str | Path, *, n_jobs: int = 1,
+                argv: list[str] | None = None) -> Bundle:
+    """Fit route ``route`` of a study on all usable subjects and save it to ``out_dir``.
+
+    Parameters
+    ----------
+    config : Config
+        A validated configuration (see :func:`neurodx.config.load_config`).
+    route : str
+        Name of the route in the config.
+    out_dir : path
+        Bundle folder to write (see :func:`neurodx.bundles.save_bundle`).
+    n_jobs : int
+        Subjects loaded and featurised in parallel.
+    argv : list of str, optional
+        The command line, recorded in the manifest.
+
+    Returns
+    -------
+    Bundle
+        The bundle as written, loaded back (so it is known to load).
+    """
+    # Small batched decompositions: BLAS threads only slow them (see neurodx._threads).
+    with single_threaded_blas():
+        return _train_route(config, route, out_dir, n_jobs=n_jobs, argv=argv)
+
+
+def _train_route(config, route, out_dir, *, n_jobs, argv) -> Bundle:
+    from ..evaluation.compare import _input_hashes, _is_synthetic
+    from ..evaluation.study import prepare_study
+
+    study = prepare_study(config, n_jobs=n_jobs, routes=[route])
+    r, cohort, context = study.routes[0], study.cohort, study.context
+    y = np.asarray([s.group for s in cohort], dtype=object)
+    logger.info("training route %s on %d subjects", r.name, len(cohort))
+    t0 = time.perf_counter()
+    X = Parallel(n_jobs=n_jobs)(delayed(_extract)(s.paths, context, study.spec, r)
+                                for s in cohort)
+    extract_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fitted = clone(r.cv_estimator)
+    target = fitted.estimator if isinstance(fitted, GridSearchCV) else fitted
+    # CNN estimators name subjects in messages and in their inner validation split;
+    # without ids they would take file names, which repeat across subjects (".../dicom").
+    ids = {"subject_ids": list(cohort.participant_ids)} \
+        if "subject_ids" in inspect.signature(target.fit).parameters else {}
+    fitted.fit(X, y, **ids)
+    fit_seconds = time.perf_counter() - t0
+    extra = {}
+    if isinstance(fitted, GridSearchCV):
+        extra["best_params"] = dict(fitted.best_params_)
+        fitted = fitted.best_estimator_
+    if r.stateless_steps:
+        prefix = [(name, clone(step)) for name, step in r.estimator.steps[:r.stateless_steps]]
+        estimator = Pipeline(prefix + list(fitted.steps), memory=r.estimator.memory)
+    else:
+        estimator = fitted
+    trained = Route(r.name, estimator, r.stateless_steps, description=r.description)
+    training = {
+        "n_subjects": len(cohort),
+        "subjects_per_class": {c: int(np.sum(y == c)) for c in context.classes},
+        "excluded_subjects": len(cohort.excluded),
+        "cohort": str(cohort.root), "synthetic_data": _is_synthetic(cohort),
+        "inputs_sha256": _input_hashes(cohort),
+        "extract_seconds": round(extract_seconds, 3), "fit_seconds": round(fit_seconds, 3),
+        "command": argv or sys.argv, "cv_metrics": None,
+    }
+    save_bundle(trained, context, config, out_dir,
+                expected_input=expected_input(context, config,
+                                              volume_shape=study.check.volume_shape),
+                training=training, extra=extra)
+    return load_bundle(out_dir)

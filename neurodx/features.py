@@ -1,0 +1,220 @@
+"""Subject x feature tables: RMT features of a whole cohort, one row per subject.
+
+Two feature families, each computed from one subject alone (nothing is fitted
+across subjects, so the table can be handed to any downstream analysis without
+leaking one subject's data into another's features):
+
+* **LES**: per band, the linear eigenvalue statistics of the window correlation
+  spectra, summarised over windows (``alpha_vne_mean``, ``beta_logdet_sd``...); the
+  settings of a config's ``rmt_les`` route are used when it has one.
+* **cleaned covariance**: per band, the RMT-cleaned covariance (Ledoit-Wolf 2020
+  nonlinear shrinkage by default, or the config's ``rmt_tangent`` route settings)
+  mapped to its matrix logarithm, upper triangle (``alpha_logcov_Fp1_Fp2``). The
+  log-Euclidean map needs no reference point, unlike a cohort tangent space.
+
+Recordings failing the cohort checks or the extraction are reported and skipped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from tqdm.auto import tqdm
+
+from ._atomic import atomic_write_bytes, atomic_write_text
+from .config import Config
+from .errors import ConfigError, NeurodxError, Problem
+from .evaluation.compare import StudyContext, load_subject, study_spec
+from .evaluation.routes import build_from_config
+from .io import check_cohort, load_cohort
+from .rmt import RMT_ROUTE_KINDS, make_les_pipeline, make_rmt_tangent_pipeline
+
+__all__ = ["FeatureTable", "extract_features", "log_euclidean_features", "write_features",
+           "check_output_path"]
+
+COVARIANCE_FEATURES = ("logeuclid", "none")
+
+
+@dataclass
+class FeatureTable:
+    """Features of a cohort.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per subject: ``participant_id``, ``group``, ``site``, then features.
+    failures : list of Problem
+        Subjects left out (cohort check errors or extraction failures), by subject ID.
+    """
+
+    table: pd.DataFrame
+    failures: list[Problem] = field(default_factory=list)
+
+
+def log_euclidean_features(covs, bands, channel_names) -> tuple[np.ndarray, list[str]]:
+    """Upper triangles of ``logm(C)`` per band, with names ``<band>_logcov_<ch1>_<ch2>``.
+
+    Parameters
+    ----------
+    covs : ndarray, shape (n_bands, n_channels, n_channels)
+        SPD matrices.
+    """
+    covs = np.asarray(covs, dtype=np.float64)
+    vals, vecs = np.linalg.eigh(covs)
+    if np.any(vals <= 0):
+        raise ValueError("a cleaned covariance is not positive definite")
+    logm = (vecs * np.log(vals)[..., None, :]) @ np.swapaxes(vecs, -1, -2)
+    iu = np.triu_indices(covs.shape[-1])
+    names = [f"{b}_logcov_{channel_names[i]}_{channel_names[j]}"
+             for b in bands for i, j in zip(*iu)]
+    return logm[:, iu[0], iu[1]].ravel(), names
+
+
+def _routes(context: StudyContext, covariance: str):
+    """The LES route and the cleaned-covariance route, from the config's settings."""
+    cfg = context.config
+    if context.modality == "regions":
+        # As pipelines/region_timeseries.py: one unfiltered band, windows in time points.
+        bands, sfreq = {"broadband": None}, 1.0
+    else:
+        bands = {name: (tuple(edges) if edges else None)
+                 for name, edges in cfg["windows"]["bands"].items()}
+        sfreq = None
+    fixed = dict(bands=bands, sfreq=sfreq, window=cfg["windows"]["length"],
+                 random_state=context.seed)
+    by_kind = {}
+    for name, params in cfg["routes"].items():
+        by_kind.setdefault(params["kind"], (name, params))
+    les_name, les_params = by_kind.get("rmt_les", ("rmt_les", {"kind": "rmt_les"}))
+    les = build_from_config(les_name, make_les_pipeline, les_params,
+                            RMT_ROUTE_KINDS["rmt_les"][1],
+                            overlap=cfg["windows"]["overlap"], **fixed)
+    if covariance == "none":
+        return les, None, list(bands)
+    cov_name, cov_params = by_kind.get("rmt_tangent", ("rmt_tangent",
+                                                       {"kind": "rmt_tangent",
+                                                        "method": "nonlinear"}))
+    cov = build_from_config(cov_name, make_rmt_tangent_pipeline, cov_params,
+                            RMT_ROUTE_KINDS["rmt_tangent"][1], **fixed)
+    return les, cov, list(bands)
+
+
+def _subject_features(paths, context, spec, les, cov, bands):
+    data = load_subject(paths, context, spec)
+    values, names = les.extract(data, return_names=True)
+    values = [np.asarray(values, dtype=np.float64).ravel()]
+    names = list(names or [f"les_{i}" for i in range(values[0].size)])
+    if cov is not None:
+        channels = (list(data.ch_names) if hasattr(data, "ch_names")
+                    else [f"r{i}" for i in range(np.shape(data)[0])])
+        cov_values, cov_names = log_euclidean_features(cov.extract(data), bands, channels)
+        values.append(cov_values)
+        names += cov_names
+    return np.concatenate(values), names
+
+
+def _safe_subject_features(pid, *args):
+    try:
+        return pid, _subject_features(*args), None
+    except (NeurodxError, ValueError, OSError) as err:
+        # The message names the file, never header contents (see neurodx.io).
+        return pid, None, f"feature extraction failed: {err}"
+
+
+def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: int = 1,
+                     progress: bool = True) -> FeatureTable:
+    """Compute the RMT feature table of the config's cohort.
+
+    Parameters
+    ----------
+    config : Config
+        Cohort, EEG/region expectations, preprocessing, windows and bands, and
+        optionally ``rmt_les`` / ``rmt_tangent`` routes whose settings are used.
+    covariance : {"logeuclid", "none"}
+        Cleaned-covariance features as log-Euclidean upper triangles, or none (the
+        table then has LES features only; 64 channels give 2,080 columns per band).
+    n_jobs : int
+        Subjects processed in parallel (joblib).
+    progress : bool
+        Show a progress bar on stderr.
+    """
+    if covariance not in COVARIANCE_FEATURES:
+        raise ConfigError(f"covariance must be one of {', '.join(COVARIANCE_FEATURES)}, "
+                          f"got {covariance!r}")
+    cfg = config
+    if cfg["cohort"]["path"] is None:
+        raise ConfigError("no cohort: give COHORT or set cohort.path in the config")
+    cohort = load_cohort(cfg["cohort"]["path"], groups=cfg["cohort"]["groups"],
+                         modality=cfg["cohort"]["modality"],
+                         group_column=cfg["cohort"]["group_column"],
+                         site_column=cfg["cohort"]["site_column"])
+    if cohort.modality == "volume":
+        raise ConfigError("RMT features need EEG or region time series; this cohort holds "
+                          "volumes (use the CNN routes: neurodx compare configs/meth_fmri.yaml)")
+    spec = study_spec(cfg, cohort.modality)
+    check = check_cohort(cohort, spec, n_jobs=n_jobs)
+    failures = [p for p in check.problems if p.is_error]
+    usable = check.usable_cohort() if check.has_errors else cohort
+    context = StudyContext(cfg, sorted({s.group for s in usable}), usable.modality,
+                           check.channel_names, check.sfreq, check.n_regions,
+                           int(cfg["seed"]), n_jobs)
+    les, cov, bands = _routes(context, covariance)
+    jobs = (delayed(_safe_subject_features)(s.participant_id, s.paths, context, spec, les, cov,
+                                            bands) for s in usable)
+    results = {}
+    stream = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    for pid, out, error in tqdm(stream, total=len(usable), desc="features", unit="subject",
+                                disable=not progress):
+        if error is not None:
+            failures.append(Problem(pid, error))
+        else:
+            results[pid] = out
+    rows, names = [], None
+    for s in usable:
+        if s.participant_id not in results:
+            continue
+        values, subject_names = results[s.participant_id]
+        if names is None:
+            names = subject_names
+        elif subject_names != names:
+            failures.append(Problem(s.participant_id, "feature names differ from the first "
+                                                      "subject's (channel set or bands)"))
+            continue
+        rows.append({"participant_id": s.participant_id, "group": s.group,
+                     "site": s.site, **dict(zip(names, values))})
+    if not rows:
+        listed = "; ".join(str(p) for p in failures[:5])
+        raise NeurodxError(f"no subject could be featurised ({listed})")
+    return FeatureTable(pd.DataFrame(rows), failures)
+
+
+def check_output_path(path: str | Path) -> str:
+    """The table format of ``path`` (``.csv``, ``.tsv``, ``.parquet``), or a ConfigError."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".tsv", ".parquet"):
+        raise ConfigError(f"{path}: unknown output format {suffix!r} (use .csv, .tsv or "
+                          ".parquet)")
+    return suffix
+
+
+def write_features(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write a feature table atomically as ``.csv``, ``.tsv`` or ``.parquet``."""
+    path = Path(path)
+    suffix = check_output_path(path)
+    if suffix == ".csv":
+        return atomic_write_text(path, table.to_csv(index=False, float_format="%.9g"))
+    if suffix == ".tsv":
+        return atomic_write_text(path, table.to_csv(index=False, sep="\t", float_format="%.9g"))
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ConfigError("writing .parquet needs pyarrow (pip install pyarrow); "
+                          "or write .csv") from None
+    import io
+
+    buf = io.BytesIO()
+    table.to_parquet(buf, index=False)
+    return atomic_write_bytes(path, buf.getvalue())

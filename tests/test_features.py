@@ -1,0 +1,46 @@
+"""`neurodx features`: one row per subject, named LES and cleaned-covariance columns."""
+import numpy as np
+import pandas as pd
+
+from neurodx.cli import main
+
+# Two bands keep the test fast; names and layout do not depend on the count.
+BANDS = "windows.bands={alpha: [8, 13], beta: [13, 30]}"
+
+
+def test_features_table_has_one_named_row_per_subject(small_eeg_cohort, tmp_path, capsys):
+    out = tmp_path / "f.csv"
+    assert main(["features", str(small_eeg_cohort), "--out", str(out), "--set", BANDS,
+                 "--quiet"]) == 0
+    table = pd.read_csv(out)
+    participants = pd.read_csv(small_eeg_cohort / "participants.tsv", sep="\t")
+    assert sorted(table["participant_id"]) == sorted(participants["participant_id"])
+    assert list(table.columns[:3]) == ["participant_id", "group", "site"]
+    for name in ("alpha_vne_mean", "beta_logdet_sd", "alpha_stein_iqr", "beta_vne_median"):
+        assert name in table.columns
+    logcov = [c for c in table.columns if "_logcov_" in c]
+    assert len(logcov) == 2 * 64 * 65 // 2                  # upper triangles of 2 bands
+    assert table.filter(like="_").notna().all().all()
+    assert np.isfinite(table.iloc[:, 3:].to_numpy(float)).all()
+    assert "wrote 6 subjects" in capsys.readouterr().out
+
+
+def test_a_failing_file_is_reported_and_skipped(eeg_cohort_copy, tmp_path, capsys):
+    participants = pd.read_csv(eeg_cohort_copy / "participants.tsv", sep="\t")
+    bad = eeg_cohort_copy / participants["path"][0]
+    bad.write_bytes(bad.read_bytes()[:1000])                  # truncated EDF
+    out = tmp_path / "f.csv"
+    code = main(["features", str(eeg_cohort_copy), "--out", str(out), "--set", BANDS,
+                 "--covariance", "none", "--quiet"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert participants["participant_id"][0] in err and "left out" in err
+    table = pd.read_csv(out)
+    assert len(table) == len(participants) - 1
+    assert not any("_logcov_" in c for c in table.columns)
+
+
+def test_unknown_output_format_is_refused(small_eeg_cohort, tmp_path, capsys):
+    assert main(["features", str(small_eeg_cohort), "--out", str(tmp_path / "f.xlsx"),
+                 "--set", BANDS, "--covariance", "none", "--quiet"]) == 2
+    assert "unknown output format" in capsys.readouterr().err
