@@ -19,18 +19,35 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,dask]"
 	touch $(STAMP)
 
-# Grows into `neurodx compare configs/hc_fes_chr_eeg.yaml` as the routes land.
+# The main job: every study's routes compared on identical subject-level folds, on the
+# SYNTHETIC sample cohorts (CNN routes use the *_fast presets: minutes on 2 CPU cores).
 demo: $(STAMP)
 	mkdir -p $(OUT)
-	$(BIN)/neurodx inspect sample_data --channels 64 --jobs 2 | tee $(OUT)/inspect_sample_data.txt
-	$(BIN)/neurodx simulate eeg --out $(OUT)/full_size_cohort --groups HC FES CHR \
-		--subjects-per-group 1 --channels 64 --sfreq 1000 --duration 300 --seed 0 --jobs 2
-	$(BIN)/neurodx inspect $(OUT)/full_size_cohort --channels 64 --summary \
-		| tee $(OUT)/inspect_full_size_cohort.txt
-	@echo "demo results: $(OUT)/ (inspection reports; SYNTHETIC full-size cohort in $(OUT)/full_size_cohort)"
+	$(BIN)/neurodx inspect sample_data --channels 64 --summary | tee $(OUT)/inspect_sample_data.txt
+	$(BIN)/neurodx compare configs/hc_fes_chr_eeg.yaml --out $(OUT)/hc_fes_chr_eeg --jobs 2 \
+		--set routes.eeg_cnn.preset=eeg_fast --set cv.n_repeats=1 \
+		--set statistics.permutations=20 --set statistics.permutation_route=rmt_tangent
+	$(BIN)/neurodx compare configs/region_timeseries.yaml --out $(OUT)/region_timeseries \
+		--jobs 2 --set statistics.permutations=20
+	$(BIN)/neurodx compare configs/meth_fmri.yaml --out $(OUT)/meth_fmri \
+		--set routes.per_slice_cnn.preset=fmri_ma_fast \
+		--set routes.shared_cnn.preset=fmri_ma_shared_fast --set cv.n_repeats=2
+	$(BIN)/neurodx compare configs/brain_ct.yaml --out $(OUT)/brain_ct \
+		--set routes.cnn7.preset=ct_fast --set cv.n_repeats=2
+	$(BIN)/neurodx features sample_data --out $(OUT)/features_sample_data.csv --jobs 2 --quiet
+	@echo
+	@echo "demo results (SYNTHETIC data) in $(OUT)/:"
+	@for study in hc_fes_chr_eeg region_timeseries meth_fmri brain_ct; do \
+		echo "  $(OUT)/$$study/report.html"; done
+	@echo "  $(OUT)/features_sample_data.csv"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
+
+# Benchmarks (~15 min on 2 cores; SYNTHETIC data in benchmarks/.data/): rewrites
+# benchmarks/results/*.json and the results section of benchmarks/README.md.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) runs

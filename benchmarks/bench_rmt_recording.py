@@ -34,7 +34,9 @@ def measure(path, repeats: int) -> dict:
             runs[v].append(res)
             print(f"  repeat {r + 1}/{repeats} {v:<8} work {res['total_s']:7.2f} s  "
                   f"peak RSS {res['process_peak_rss_mb']:7.0f} MB", flush=True)
-    return {"runs": runs, "imports_only": base}
+    print("  profiling one neurodx run (cProfile)", flush=True)
+    profile = run_child(["benchmarks/workloads.py", "neurodx", str(path), "--profile"])
+    return {"runs": runs, "imports_only": base, "profile": profile}
 
 
 def summarise(runs: dict, imports_only: dict, recording_mb: float) -> dict:
@@ -130,6 +132,8 @@ def main(argv=None):
                          "window_s": WINDOW, "overlap": OVERLAP},
            "repeats": args.repeats, **summarise(measured["runs"], measured["imports_only"],
                                                 recording_mb),
+           "profile": {k: measured["profile"][k] for k in ("profiled_total_s", "top_own_time",
+                                                            "top_cumulative_neurodx")},
            "raw_runs": measured["runs"]}
     print(report(doc), flush=True)
     write_result("rmt_recording", doc, started=started)

@@ -131,18 +131,30 @@ def _proc_status_mb(key: str) -> float:
 
 
 # ---------------------------------------------------------------------------- children
-def run_process(cmd: list[str], *, timeout: float = 900.0, env: dict | None = None) -> dict:
+def run_process(cmd: list[str], *, timeout: float = 900.0, env: dict | None = None,
+                stream: bool = False) -> dict:
     """Run a command to completion; wall time, exit code, output, peak RSS and CPU time.
 
     Peak resident memory and CPU seconds come from ``wait4`` on that very process
     (for memory: the largest of it and the descendants it waited for), so
-    consecutive runs never share a high-water mark.
+    consecutive runs never share a high-water mark. ``stream`` echoes the output
+    line by line as it comes.
     """
     tic = time.perf_counter()
     proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks = []
-    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()), daemon=True)
+
+    def read():
+        if not stream:
+            chunks.append(proc.stdout.read())
+            return
+        for line in iter(proc.stdout.readline, b""):
+            chunks.append(line)
+            sys.stdout.write(line.decode(errors="replace"))
+            sys.stdout.flush()
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     deadline = tic + timeout
     timed_out = False

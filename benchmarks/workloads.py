@@ -23,7 +23,8 @@ import time
 
 T_START = time.perf_counter()
 
-from common import BANDS, OVERLAP, SFREQ, WINDOW, child_result, rss_mb  # noqa: E402
+from common import (BANDS, OVERLAP, SFREQ, WINDOW, child_result, peak_rss_mb,  # noqa: E402
+                    rss_mb)
 
 VARIANTS = ("neurodx", "floor", "peer", "imports")
 
@@ -72,7 +73,7 @@ def neurodx_features(path, *, bands=BANDS, window=WINDOW, overlap=OVERLAP) -> di
     ph.lap("covariances")
     return {"phases": ph.times, "total_s": ph.total, "n_windows": int(spectra[0].n_windows),
             "n_bands": int(spectra[0].n_bands), "features": list(feats.shape),
-            "covariances": list(covs.shape)}
+            "covariances": list(covs.shape), "worker_peak_rss_mb": peak_rss_mb()}
 
 
 _UNITS = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "\u00b5V": 1e-6, "nV": 1e-9}
@@ -190,9 +191,42 @@ def _imports(variant):
     import numpy  # noqa: F401
 
 
+def profile_top(func, path, top: int = 14) -> dict:
+    """Run ``func(path)`` under cProfile; the top functions by own and by cumulative time."""
+    import cProfile
+    import os
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    result = func(path)
+    prof.disable()
+    stats = pstats.Stats(prof).stats
+    total = sum(v[2] for v in stats.values())
+
+    def name(key):
+        filename, line, fn = key
+        parts = filename.replace(os.sep, "/").split("/")
+        for anchor in ("site-packages", "neurodx", "benchmarks"):
+            if anchor in parts:
+                parts = parts[parts.index(anchor) + (anchor == "site-packages"):]
+                break
+        return f"{'/'.join(parts[-3:])}:{line}({fn})" if filename != "~" else fn
+
+    rows = [{"function": name(k), "calls": v[1], "own_s": v[2], "cumulative_s": v[3]}
+            for k, v in stats.items()]
+    own = sorted(rows, key=lambda r: r["own_s"], reverse=True)[:top]
+    ours = sorted((r for r in rows if r["function"].startswith(("neurodx/", "mne/filter"))),
+                  key=lambda r: r["cumulative_s"], reverse=True)[:top]
+    return {"profiled_total_s": total, "top_own_time": own, "top_cumulative_neurodx": ours,
+            "work_s": result["total_s"], "phases": result["phases"]}
+
+
 def main(argv):
+    profile = "--profile" in argv
+    argv = [a for a in argv if a != "--profile"]
     if len(argv) != 2 or argv[0] not in VARIANTS:
-        raise SystemExit(f"usage: workloads.py {{{','.join(VARIANTS)}}} EDF")
+        raise SystemExit(f"usage: workloads.py {{{','.join(VARIANTS)}}} EDF [--profile]")
     variant, path = argv
     _imports(variant)
     import_s = time.perf_counter() - T_START
@@ -200,7 +234,10 @@ def main(argv):
     result = {"variant": variant, "import_s": import_s, "rss_after_import_mb": rss_import}
     if variant != "imports":
         func = {"neurodx": neurodx_features, "floor": floor_features, "peer": peer_features}
-        result.update(func[variant](path))
+        if profile:
+            result.update(profile_top(func[variant], path))
+        else:
+            result.update(func[variant](path))
     child_result(result)
 
 

@@ -439,7 +439,14 @@ def main(argv: list[str] | None = None) -> int:
     from ._logging import set_log_level
 
     set_log_level("DEBUG" if args.debug else "WARNING")
+    import warnings
+
     from ._threads import single_threaded_blas
+
+    # loky restarts a worker whose memory grew (torch, imported by pyRiemann, makes every
+    # worker large) and warns about it; results are unaffected, so users need not see it.
+    warnings.filterwarnings("ignore", message="A worker stopped while some jobs",
+                            category=UserWarning)
 
     try:
         with single_threaded_blas():

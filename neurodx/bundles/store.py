@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from .._hashing import sha256_file
 from .. import __version__
 from .._atomic import atomic_write_bytes, atomic_write_text
 from ..config import Config
@@ -62,13 +63,6 @@ def _is_cnn(obj) -> bool:
     return module is not None and isinstance(
         obj, (module.SliceVotingClassifier, module.WindowVotingClassifier))
 
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _json_default(obj):
@@ -285,7 +279,7 @@ def save_bundle(route: Route, context, config: Config, out_dir: str | Path, *,
             rel = f"{_TORCH_DIR}/{name}"
             est.save(tmp / rel)
             parts["torch"][name] = rel
-        files = {p.relative_to(tmp).as_posix(): _sha256_file(p)
+        files = {p.relative_to(tmp).as_posix(): sha256_file(p)
                  for p in sorted(tmp.rglob("*")) if p.is_file()}
         manifest = {
             "format": FORMAT, "format_version": FORMAT_VERSION,
@@ -361,7 +355,7 @@ def _verify_files(root: Path, files: dict) -> dict[str, bytes]:
             actual = hashlib.sha256(data).hexdigest()
             contents[rel] = data
         else:
-            actual = _sha256_file(path)
+            actual = sha256_file(path)
         if actual != expected:
             raise BundleError(f"{root}: {rel} was modified (SHA-256 {actual[:12]}..., the "
                               f"manifest says {expected[:12]}...); refusing a tampered bundle")

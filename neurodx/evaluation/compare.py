@@ -15,7 +15,6 @@ Order of work:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import importlib.util
 import io
 import json
@@ -35,6 +34,7 @@ from sklearn.base import clone
 
 from .. import __version__
 from .._atomic import atomic_write_text
+from .._hashing import sha256_file
 from .._logging import logger
 from .._threads import single_threaded_blas
 from ..config import Config
@@ -136,9 +136,13 @@ def _spectra_step(routes):
     return None
 
 
-def _extract_subject(paths, context, spec, routes, spectra_step=None):
+def _extract_subject(pid, paths, context, spec, routes, spectra_step=None):
     """One subject's stateless route outputs, and its window spectra when asked."""
     data = load_subject(paths, context, spec)
+    if context.modality == "volume":
+        # The CNN estimators take (subject_id, data) pairs: IDs name subjects in their
+        # errors and inner splits (file names may repeat: every DICOM folder "dicom").
+        data = (pid, data)
     spectra = (clone(spectra_step).fit_transform([data])[0]
                if spectra_step is not None else None)
     out = [r.extract(data, return_names=True) for r in routes]
@@ -159,13 +163,6 @@ def study_spec(cfg: Config, modality: str):
     return VolumeSpec(**vol)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def _input_hashes(cohort) -> dict:
     files = {"participants.tsv": cohort.root / "participants.tsv"}
@@ -181,7 +178,7 @@ def _input_hashes(cohort) -> dict:
                         files[str(f.relative_to(cohort.root))] = f
                     except ValueError:
                         files[str(f)] = f
-    return {k: _sha256(v) for k, v in sorted(files.items())}
+    return {k: sha256_file(v) for k, v in sorted(files.items())}
 
 
 def _versions() -> dict:
@@ -220,6 +217,13 @@ def _predict(estimator, X):
 
 def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes) -> tuple[list, list]:
     rows, split_scores = [], []
+    if route.param_grid:
+        smallest = min(int(np.min(np.unique(y[f.train], return_counts=True)[1])) for f in folds)
+        if smallest < route.inner_splits:
+            raise ConfigError(f"routes.{route.name}.tune: nested CV needs at least "
+                              f"inner_splits={route.inner_splits} training subjects per class, "
+                              f"but a fold has only {smallest}; lower tune.inner_splits or "
+                              "use fewer outer folds")
     for f in folds:
         est = clone(route.cv_estimator)
         est.fit([X[i] for i in f.train], y[f.train])
@@ -324,7 +328,8 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
     t0 = time.perf_counter()
     spectra_step = _spectra_step(all_routes)
     loaded = Parallel(n_jobs=n_jobs)(
-        delayed(_extract_subject)(s.paths, context, spec, all_routes, spectra_step)
+        delayed(_extract_subject)(s.participant_id, s.paths, context, spec, all_routes,
+                                  spectra_step)
         for s in cohort)
     extracted = [features for features, _, _ in loaded]
     feature_names = {r.name: names for r, names in zip(all_routes, loaded[0][1])} if loaded \
@@ -359,7 +364,11 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         m["description"] = route.description
         per_route[route.name] = m
 
-    best = max(per_route, key=lambda r: per_route[r]["balanced_accuracy"])
+    # Highest pooled balanced accuracy; exact ties (rounding noise aside) go to the route
+    # listed first in the config, so the choice never depends on float summation order.
+    order = list(per_route)
+    best = max(order, key=lambda r: (round(per_route[r]["balanced_accuracy"], 9),
+                                     -order.index(r)))
     n_test = float(np.mean([len(f.test) for f in folds]))
     n_train = float(np.mean([len(f.train) for f in folds]))
     comparisons = []

@@ -22,7 +22,6 @@ to a temporary file and renamed, so an interruption never leaves a torn checkpoi
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -33,6 +32,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from .._hashing import sha256_file
 from ..errors import ConfigError, NeurodxError
 from .eeg_window_cnn import EEGWindowCNN
 from .shared_slice_cnn import SharedSliceCNN
@@ -71,13 +71,6 @@ def state_to_tensors(state: Mapping[str, torch.Tensor], prefix: str = "") -> dic
     return {prefix + k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items()}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def _atomic_save(tensors: dict, path: Path, metadata: dict | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +93,7 @@ def save_network(directory: str | Path, network: nn.Module, **extra) -> Path:
     _atomic_save(state_to_tensors(network.state_dict()), weights)
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "network": type(network).__name__, "network_config": network.get_config(),
-                "weights": WEIGHTS, "weights_sha256": _sha256(weights),
+                "weights": WEIGHTS, "weights_sha256": sha256_file(weights),
                 "torch_version": torch.__version__, **extra}
     tmp = directory / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False, default=_json_default))
@@ -150,7 +143,7 @@ def load_network(directory: str | Path, verify: bool = True) -> tuple[nn.Module,
     weights = directory / manifest.get("weights", WEIGHTS)
     if not weights.is_file():
         raise NeurodxError(f"{directory}: weights file {weights.name} is missing")
-    if verify and manifest.get("weights_sha256") not in (None, _sha256(weights)):
+    if verify and manifest.get("weights_sha256") not in (None, sha256_file(weights)):
         raise NeurodxError(f"{weights}: checksum differs from the manifest (file changed "
                            "or corrupted)")
     network = build_network(manifest["network"], manifest["network_config"])

@@ -17,7 +17,8 @@ preset             design
 fmri_ma            31 CNNs, one per 64x64 axial slice position, every one of 240 frames,
                    majority vote (methamphetamine fMRI study)
 fmri_ma_shared     one shared CNN with a learned slice-position embedding, 240 frames
-fmri_ma_fast       31 tiny CNNs, every 12th frame, 4 epochs
+fmri_ma_fast       31 tiny CNNs, every 2nd frame, 4 epochs
+fmri_ma_shared_fast  one small shared CNN, every 2nd frame, 4 epochs
 ct                 7-convolutional-layer CNN on 256x256 slices, brain/subdural/bone HU
                    windows as channels, soft vote over slices
 ct_fast            the same 7 layers, 4-16 filters, 128x128 slices, 4 epochs
@@ -51,10 +52,16 @@ PRESETS: dict[str, tuple[str, dict]] = {
         norm="batch", dropout=0.3, epochs=30, batch_size=128, lr=1e-3, val_fraction=0.2,
         patience=8, augment=dict(flip_prob=0.5, max_rotation=8.0), random_state=0)),
     "fmri_ma_fast": ("SliceVotingClassifier", dict(
-        mode="ensemble", voting="hard", slice_axis=2, frame_stride=12, normalize="frame",
+        mode="ensemble", voting="hard", slice_axis=2, frame_stride=2, normalize="frame",
         depth=3, width=4, growth=2.0, max_width=16, norm="batch", dropout=0.2,
         epochs=4, batch_size=128, lr=3e-3, val_fraction=0.2, patience=None,
         augment=dict(flip_prob=0.5, max_rotation=0.0), random_state=0, progress=False)),
+    "fmri_ma_shared_fast": ("SliceVotingClassifier", dict(
+        mode="shared", position_mode="embedding", position_dim=4, voting="hard", slice_axis=2,
+        frame_stride=2, normalize="frame", depth=3, width=8, growth=2.0, max_width=32,
+        norm="batch", dropout=0.2, epochs=4, batch_size=128, lr=3e-3, val_fraction=0.2,
+        patience=None, augment=dict(flip_prob=0.5, max_rotation=0.0), random_state=0,
+        progress=False)),
     "ct": ("SliceVotingClassifier", dict(
         mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_windows,
         slice_shape=(256, 256), depth=7, width=16, growth=2.0, max_width=128, norm="batch",

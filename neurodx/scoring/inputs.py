@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._hashing import sha256_file
 from ..errors import CohortError, RecordingError
 from ..io import PARTICIPANTS_FILE
 from ..io.formats import MODALITY_OF_FORMAT, is_bids_sidecar
@@ -162,13 +163,6 @@ def expand_inputs(args, modality: str, *, skip=()) -> list[ScoreInput]:
     return unique
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def input_sha256(path: Path) -> str:
     """SHA-256 of what scoring ``path`` reads.
@@ -186,8 +180,8 @@ def input_sha256(path: Path) -> str:
         companions = [path.with_suffix(ext) for ext in _COMPANIONS.get(path.suffix.lower(), ())
                       if path.with_suffix(ext).is_file()]
         if not companions:
-            return _file_sha256(path)
+            return sha256_file(path)
         files = [path, *companions]
         names = [p.name for p in files]
-    listing = "".join(f"{n}\t{_file_sha256(p)}\n" for n, p in zip(names, files))
+    listing = "".join(f"{n}\t{sha256_file(p)}\n" for n, p in zip(names, files))
     return hashlib.sha256(listing.encode()).hexdigest()

@@ -1,0 +1,50 @@
+"""Shipped configs run on cohorts other than sample_data: other labels, counts and sites."""
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from neurodx.cli import main
+from neurodx.simulate import simulate_eeg_cohort, simulate_region_cohort
+
+CONFIGS = Path(__file__).parents[1] / "configs"
+
+
+def test_eeg_config_on_a_16_channel_two_site_cohort_with_other_labels(tmp_path, capsys):
+    cohort = simulate_eeg_cohort(tmp_path / "eeg", ["CTRL", "PAT"], 4, channels=16,
+                                 sfreq=128.0, duration=24.0, sites=2, seed=4)
+    run = tmp_path / "run"
+    assert main(["compare", str(CONFIGS / "hc_fes_chr_eeg.yaml"), "--cohort", str(cohort),
+                 "--out", str(run), "--routes", "rmt_les", "tangent_space",
+                 "--set", "cv.scheme=leave_one_site_out", "--set", "statistics.bootstrap=50",
+                 "--set", "statistics.permutations=0"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["classes"] == ["CTRL", "PAT"] and metrics["cv"]["n_folds_total"] == 2
+    pred = pd.read_csv(run / "predictions.csv")
+    assert {"proba_CTRL", "proba_PAT"} <= set(pred.columns)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert len(manifest["inputs_sha256"]) >= 8
+    assert "CTRL" in capsys.readouterr().out
+
+
+def test_region_config_on_a_three_group_cohort_with_20_regions(tmp_path):
+    cohort = simulate_region_cohort(tmp_path / "regions", ["A", "B", "C"], 6, n_regions=20,
+                                    n_times=150, sites=2, seed=2)
+    run = tmp_path / "run"
+    assert main(["compare", str(CONFIGS / "region_timeseries.yaml"), "--cohort", str(cohort),
+                 "--out", str(run), "--set", "cv.n_splits=2", "--set", "cv.n_repeats=1",
+                 "--set", "statistics.bootstrap=50", "--set", "statistics.permutations=0",
+                 "--routes", "rmt_les", "rmt_tangent"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["classes"] == ["A", "B", "C"]
+    assert set(metrics["routes"]) == {"rmt_les", "rmt_tangent"}
+    assert (run / "report.html").exists()
+
+
+def test_nested_cv_with_too_few_subjects_is_a_clear_error(tmp_path, capsys):
+    cohort = simulate_region_cohort(tmp_path / "regions", ["A", "B"], 3, n_regions=10,
+                                    n_times=120, seed=2)
+    assert main(["compare", str(CONFIGS / "region_timeseries.yaml"), "--cohort", str(cohort),
+                 "--out", str(tmp_path / "run"), "--routes", "tangent_space",
+                 "--set", "cv.n_splits=3", "--set", "statistics.permutations=0"]) == 2
+    assert "nested CV needs at least inner_splits=3" in capsys.readouterr().err
