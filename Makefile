@@ -34,12 +34,10 @@ demo: $(STAMP)
 		--set routes.shared_cnn.preset=fmri_ma_shared_fast --set cv.n_repeats=2
 	$(BIN)/neurodx compare configs/brain_ct.yaml --out $(OUT)/brain_ct \
 		--set routes.cnn7.preset=ct_fast --set cv.n_repeats=2
-	$(BIN)/neurodx features sample_data --out $(OUT)/features_sample_data.csv --jobs 2 --quiet
 	@echo
 	@echo "demo results (SYNTHETIC data) in $(OUT)/:"
 	@for study in hc_fes_chr_eeg region_timeseries meth_fmri brain_ct; do \
 		echo "  $(OUT)/$$study/report.html"; done
-	@echo "  $(OUT)/features_sample_data.csv"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
