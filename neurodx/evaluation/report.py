@@ -165,6 +165,13 @@ def write_report(result, cohort, context, routes, extracted, pipeline=None, spec
                  f"bootstrap intervals over subjects ({context.config['statistics']['bootstrap']} "
                  "draws).</p>")
 
+    smallest = min(m["subjects_per_class"].values())
+    if smallest < 10:
+        parts.append(f"<p class='synthetic'>Small cohort: the smallest class has {smallest} "
+                     f"subject(s) and a split tests {cv['mean_test_subjects']:.0f} subject(s) on "
+                     "average, so the intervals below are wide and differences between routes "
+                     "are not evidence. Read this run as a check of the pipeline, not of the "
+                     "methods.</p>")
     parts.append("<h2>Summary</h2>")
     rows = []
     for n in names:

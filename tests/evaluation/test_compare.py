@@ -130,6 +130,7 @@ def test_report_renders_with_tables_and_images(study):
     body = " ".join(parser.text)
     assert parser.images >= 2 and parser.tables >= 3
     assert "SYNTHETIC DATA" in body and "logvar_lr" in body and "average" in body
+    assert "Small cohort: the smallest class has 2 subject(s)" in body
 
 
 def test_cohort_errors_stop_the_study_unless_skip_bad(study, eeg_cohort_copy):
