@@ -1,8 +1,9 @@
 """Benchmark 2: a cohort of recordings to RMT features on 2 cores, joblib and Dask.
 
 * Workers: N SYNTHETIC study-size recordings (64 x 300,000) through
-  ``workloads.neurodx_features`` with joblib (loky) and with a Dask
-  ``distributed.LocalCluster`` (processes, 1 thread per worker), 1 and 2 workers,
+  ``workloads.neurodx_features`` with joblib (loky; 1 and 2 workers) and with a Dask
+  ``distributed.LocalCluster`` (processes, 1 thread per worker; 2 workers, and 1 with
+  ``--dask-one-worker``),
   each configuration in a fresh process; the wall time includes starting the
   workers. The study's 120 recordings are extrapolated from the measured
   throughput (recordings per minute), not run.
@@ -10,12 +11,13 @@
   through the floor, interleaved in one warm process; a straight line
   ``seconds = a + b * duration`` is fitted (slope, intercept, R^2).
 
-    .venv/bin/python benchmarks/bench_cohort.py [--n-recordings 4] [--repeats 2]
+    .venv/bin/python benchmarks/bench_cohort.py [--n-recordings 4] [--repeats 3]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -23,7 +25,9 @@ from common import (STUDY_DURATION, STUDY_N_RECORDINGS, child_result, eeg_record
                     run_child, table, write_result)
 
 LENGTHS = (30.0, 60.0, 120.0, 300.0)
-EXECUTORS = (("joblib", 1), ("joblib", 2), ("dask", 1), ("dask", 2))
+#: ``dask-notrim``: the same LocalCluster without Dask's default
+#: ``MALLOC_TRIM_THRESHOLD_=65536`` in the workers' environment.
+EXECUTORS = (("joblib", 1), ("joblib", 2), ("dask", 2), ("dask-notrim", 2))
 
 
 # ---------------------------------------------------------------------------- children
@@ -40,10 +44,15 @@ def run_executor(kind: str, workers: int, paths: list[str]) -> dict:
     else:
         import logging
 
+        import dask
         from distributed import Client, LocalCluster
 
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+        environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
+        if kind == "dask-notrim":
+            environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), \
+                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                             dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
                 Client(cluster) as client:
             startup = time.perf_counter() - tic
             futures = client.map(neurodx_features, paths, pure=False)
@@ -82,7 +91,9 @@ def linear_fit(x, y) -> dict:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-recordings", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=2, help="repeats of the length sweep")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the length sweep")
+    parser.add_argument("--dask-one-worker", action="store_true",
+                        help="also measure a 1-worker Dask cluster")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.child:
@@ -100,22 +111,28 @@ def main(argv=None):
     length_paths = {f"{d:g}": str(eeg_recordings(d, 1)[0]) for d in LENGTHS}
 
     executors = []
-    for kind, workers in EXECUTORS:
+    configs = EXECUTORS + ((("dask", 1),) if args.dask_one_worker else ())
+    for kind, workers in configs:
+        load = os.getloadavg()[0]
         res = run_child([__file__, "--child", json.dumps(
             {"mode": "executor", "kind": kind, "workers": workers, "paths": paths})])
+        res["load_1min_before"] = load
+        # CPU seconds of the process and the workers it reaped, over wall seconds
+        res["cores_used"] = res["process_cpu_s"] / res["wall_s"]
         res["recordings_per_min"] = 60.0 * res["n"] / res["wall_s"]
         res["s_per_recording"] = res["wall_s"] / res["n"]
         res["extrapolated_study_min"] = STUDY_N_RECORDINGS * res["wall_s"] / res["n"] / 60.0
         executors.append(res)
-        print(f"  {kind:<6} {workers} worker(s): {res['wall_s']:6.1f} s for {res['n']} "
+        print(f"  {kind:<11} {workers} worker(s): {res['wall_s']:6.1f} s for {res['n']} "
               f"recordings ({res['recordings_per_min']:.2f}/min; startup "
               f"{res['startup_s']:.1f} s; peak RSS {res['process_peak_rss_mb']:.0f} MB)",
               flush=True)
     by = {(e["kind"], e["workers"]): e for e in executors}
     for e in executors:
-        one = by[(e["kind"], 1)]
+        one = by.get((e["kind"], 1), by[("joblib", 1)])
         e["speedup_vs_1_worker"] = one["wall_s"] / e["wall_s"]
         e["vs_joblib_same_workers"] = e["wall_s"] / by[("joblib", e["workers"])]["wall_s"]
+        e["median_work_s"] = median(e["work_s"])
 
     lengths = run_child([__file__, "--child", json.dumps(
         {"mode": "lengths", "paths": length_paths, "repeats": args.repeats})])
@@ -150,6 +167,8 @@ def main(argv=None):
                             ("wall_s", "wall s"), ("startup_s", "startup s"),
                             ("recordings_per_min", "recordings/min"),
                             ("speedup_vs_1_worker", "speed-up vs 1 worker"),
+                            ("cores_used", "CPU s / wall s"),
+                            ("median_work_s", "s per recording in a worker"),
                             ("vs_joblib_same_workers", "time / joblib same workers"),
                             ("extrapolated_study_min", "120 recordings, min (extrap.)"),
                             ("process_peak_rss_mb", "peak RSS MB")]))

@@ -126,13 +126,14 @@ def run(args) -> dict:
                                              "--seed", "1"]),
         simulate("fmri", root / "fmri_train", ["--groups", "HC", "MA", "--subjects-per-group",
                                                "2", "--frames", "2", "--seed", "1"]),
-        simulate("fmri", root / "fmri_score", ["--groups", "HC", "MA", "--subjects-per-group",
+        simulate("fmri", root / f"fmri_score_n{args.fmri_scans}", ["--groups", "HC", "MA",
+                                                                     "--subjects-per-group",
                                                str(args.fmri_scans // 2), "--frames", "240",
                                                "--seed", "2"]),
         simulate("ct", root / "ct_train", ["--groups", "normal", "hemorrhage",
                                            "--subjects-per-group", "2", "--format", "dicom",
                                            "--seed", "1"]),
-        simulate("ct", root / "ct_score", ["--groups", "normal", "hemorrhage",
+        simulate("ct", root / f"ct_score_n{args.ct_scans}", ["--groups", "normal", "hemorrhage",
                                            "--subjects-per-group", str(args.ct_scans // 2),
                                            "--format", "dicom", "--seed", "2"]),
     ])
@@ -156,8 +157,10 @@ def run(args) -> dict:
     features = run_child(["benchmarks/bench_cohort.py", "--child", json.dumps(
         {"mode": "executor", "kind": "joblib", "workers": args.jobs,
          "paths": [str(p) for p in eeg_paths]})])
-    fmri = score(bundles / "fmri", root / "fmri_score", root / "fmri_scores.csv", args.jobs)
-    ct = score(bundles / "ct", root / "ct_score", root / "ct_scores.csv", args.jobs)
+    fmri = score(bundles / "fmri", root / f"fmri_score_n{args.fmri_scans}",
+                 root / "fmri_scores.csv", args.jobs)
+    ct = score(bundles / "ct", root / f"ct_score_n{args.ct_scans}", root / "ct_scores.csv",
+               args.jobs)
     floor_after = flop_floor()
     gflops = median([floor_before["matmul_gflops"], floor_after["matmul_gflops"]])
 

@@ -82,6 +82,7 @@ def machine_info() -> dict:
     """CPU, cores, RAM, load, library versions and the BLAS in use."""
     blas = None
     try:
+        import numpy  # noqa: F401 - loads the BLAS that threadpoolctl reports
         from threadpoolctl import threadpool_info
         blas = sorted({f"{i['internal_api']} {i.get('version') or ''} "
                        f"({i.get('architecture') or i['user_api']}, {i['num_threads']} threads)"

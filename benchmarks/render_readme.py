@@ -21,9 +21,19 @@ def _load(name):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _blas(default):
+    """The BLAS line from the first result whose process had numpy loaded."""
+    for name in ("cnn", "rmt_recording", "cohort", "score"):
+        doc = _load(name)
+        if doc and doc["machine"].get("blas"):
+            return doc["machine"]["blas"]
+    return default
+
+
 def _machine(doc) -> list[str]:
     m = doc["machine"]
     v = m["versions"]
+    m = {**m, "blas": m.get("blas") or _blas(None)}
     return [
         f"- CPU: {m['cpu']}, {m['cores_available']} cores available, {m['ram_gib']} GiB RAM, "
         f"{m['os']}",
@@ -102,6 +112,18 @@ def section_recording(doc) -> list[str]:
                                                                  ("cumulative_s",
                                                                   "cumulative s")]))
         lines.append("")
+        cum = {r["function"].split("(")[-1].rstrip(")"): r
+               for r in prof["top_cumulative_neurodx"]}
+        bw, neff = cum.get("band_windows"), cum.get("_resolve_n_eff")
+        if bw and neff:
+            repeat = 0.5 * (bw["cumulative_s"] + neff["cumulative_s"])
+            lines += [f"Band filtering and windowing (`band_windows`) take "
+                      f"{bw['cumulative_s']:.1f} s and the effective sample size "
+                      f"(`_resolve_n_eff`) {neff['cumulative_s']:.1f} s of the "
+                      f"{prof['profiled_total_s']:.1f} s profiled; both run once in the "
+                      "spectra step and once more, identically, in the covariance step, so "
+                      f"the repeat is about {repeat:.1f} s "
+                      f"({repeat / prof['profiled_total_s']:.0%} of the recording's time).", ""]
     return lines
 
 
@@ -115,6 +137,8 @@ def section_cohort(doc) -> list[str]:
         ("startup_s", "cluster start s"), ("recordings_per_min", "recordings/min"),
         ("speedup_vs_1_worker", "speed-up vs 1 worker"),
         ("vs_joblib_same_workers", "time / joblib, same workers"),
+        ("median_work_s", "s per recording inside a worker"),
+        ("cores_used", "CPU s / wall s"), ("load_1min_before", "load before"),
         ("extrapolated_study_min", "120 recordings, min (extrapolated)")]))
     ex = doc["extrapolation"]
     lines += ["", f"**Extrapolation (not measured):** the study's {ex['study_recordings']} "
@@ -166,8 +190,23 @@ def section_cnn(doc) -> list[str]:
                   f"{doc['ct_scan_estimator_s']:.2f} s. Training the 31-member ensemble on "
                   f"batches of mixed positions runs at "
                   f"{doc['ensemble_training_over_single_network']:.2f}x the slices/s of one "
-                  "member trained alone (same FLOPs per slice).", "", _targets(doc["targets"]),
-              ""]
+                  "member trained alone (same FLOPs per slice).", ""]
+    if s.get("prepare_s") is not None:
+        lines[-2] += (f" Of the estimator's time, {s['prepare_s']:.1f} s is preparing the "
+                      "input (reading the image, z-scoring every frame, cutting the slice "
+                      "stack).")
+    if doc.get("headroom"):
+        lines += ["Headroom: plain PyTorch inference with settings neurodx does not use, "
+                  "same run, same weights (untrained, seeded), same slices. bfloat16 changes "
+                  "the outputs (last two columns), so it would need validating on trained "
+                  "models:", "",
+                  table(doc["headroom"], [
+                      ("network", "network"), ("variant", "plain PyTorch inference"),
+                      ("slices_s", "slices/s"), ("speedup_vs_plain", "vs NCHW float32"),
+                      ("fraction_of_matmul", "of matmul peak"),
+                      ("max_abs_proba_change", "max abs. change of a probability"),
+                      ("same_class", "same predicted class")]), ""]
+    lines += [_targets(doc["targets"]), ""]
     for key, title in (("fmri_inference_plain", "fMRI 64x64, batch 256"),
                        ("ct_inference_plain", "CT 3x256x256, batch 32")):
         prof = doc["profiles"].get(key)
@@ -196,8 +235,10 @@ def section_score(doc) -> list[str]:
         ("peak_rss_mb", "peak RSS MB"), ("reference", "reference (same run)"),
         ("reference_s", "reference s"), ("over_reference", "score / reference")]))
     st = doc["setup"]
-    lines += ["", "Setup (not part of the figures): SYNTHETIC cohorts "
-                  f"{st['simulate_s']:.0f} s, training the bundles "
+    cohorts = (f"{st['simulate_s']:.0f} s" if st["simulate_s"] else
+               "reused from `benchmarks/.data/`")
+    lines += ["", f"Setup (not part of the figures): SYNTHETIC cohorts {cohorts}, training "
+                  "the bundles "
                   + ", ".join(f"{k} {v:.0f} s" for k, v in st["train_s"].items()) + ".", ""]
     return lines
 

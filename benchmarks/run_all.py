@@ -50,7 +50,8 @@ def main(argv=None):
     if not args.only:
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "run_all.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"total wall time {total / 60:.1f} min ({', '.join(f'{k} {v:.0f} s' for k, v in walls.items())})")
+    parts = ", ".join(f"{k} {v:.0f} s" for k, v in walls.items())
+    print(f"total wall time {total / 60:.1f} min ({parts})")
     from render_readme import render
     render()
     return 1 if failed else 0
