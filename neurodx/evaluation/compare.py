@@ -136,6 +136,15 @@ def _spectra_step(routes):
     return None
 
 
+def _starts_with(route, step) -> bool:
+    """Whether ``route``'s first stateless step computes exactly what ``step`` computes."""
+    steps = getattr(route.estimator, "steps", None)
+    if not steps or not route.stateless_steps or step is None:
+        return False
+    first = steps[0][1]
+    return type(first) is type(step) and first.get_params() == step.get_params()
+
+
 def _extract_subject(pid, paths, context, spec, routes, spectra_step=None):
     """One subject's stateless route outputs, and its window spectra when asked."""
     data = load_subject(paths, context, spec)
@@ -145,7 +154,10 @@ def _extract_subject(pid, paths, context, spec, routes, spectra_step=None):
         data = (pid, data)
     spectra = (clone(spectra_step).fit_transform([data])[0]
                if spectra_step is not None else None)
-    out = [r.extract(data, return_names=True) for r in routes]
+    # Routes starting with the same spectra step reuse them (band filtering and
+    # eigen-decompositions are the costly part of extraction).
+    out = [r.extract(spectra, return_names=True, start=1) if _starts_with(r, spectra_step)
+           else r.extract(data, return_names=True) for r in routes]
     return [features for features, _ in out], [names for _, names in out], spectra
 
 

@@ -54,24 +54,28 @@ class Route:
             raise ValueError(f"route {self.name!r}: stateless_steps must leave at least one "
                              f"step to fit (pipeline has {len(self.estimator.steps)})")
 
-    def extract(self, data, *, return_names: bool = False):
+    def extract(self, data, *, return_names: bool = False, start: int = 0):
         """Apply the stateless leading steps to one subject's loaded recording.
 
         With ``return_names``, also return the output's feature names where the
-        steps can name them (``"alpha_vne_mean"``), else None.
+        steps can name them (``"alpha_vne_mean"``), else None. ``start`` > 0 means
+        ``data`` is already the output of the first ``start`` steps (the comparison
+        computes window spectra once and shares them with the report).
         """
         if not self.stateless_steps:
             return (data, None) if return_names else data
+        if not 0 <= start <= self.stateless_steps:
+            raise ValueError(f"start must be within the {self.stateless_steps} stateless steps")
         # fit_transform on a clone: the steps learn nothing (that is what stateless
         # means), and recent scikit-learn refuses ``transform`` on an unfitted Pipeline.
-        prefix = clone(self.estimator[:self.stateless_steps])
-        out = prefix.fit_transform([data])[0]
+        prefix = clone(self.estimator[start:self.stateless_steps])
+        out = prefix.fit_transform([data])[0] if len(prefix) else data
         if not return_names:
             return out
         names = None
-        for start in range(self.stateless_steps):   # the first step that can name them
+        for first in range(len(prefix)):   # the first step that can name them
             try:
-                names = [str(n) for n in prefix[start:].get_feature_names_out()]
+                names = [str(n) for n in prefix[first:].get_feature_names_out()]
                 break
             except (AttributeError, ValueError):
                 continue

@@ -62,3 +62,14 @@ def test_bad_tuning_config_names_the_route(tune, message):
     with pytest.raises(ConfigError, match=f"routes.lr.*{message}"):
         build_from_config("lr", lambda: make_pipeline(StandardScaler(), LogisticRegression()),
                           {"kind": "lr", "tune": tune})
+
+
+def test_extract_can_start_from_an_intermediate_step():
+    pipe = make_pipeline(FunctionTransformer(lambda xs: [x * 2 for x in xs]),
+                         FunctionTransformer(lambda xs: np.vstack([x.sum(axis=1) for x in xs])),
+                         LogisticRegression())
+    route = Route("r", pipe, stateless_steps=2)
+    subject = np.arange(6.0).reshape(2, 3)
+    assert np.array_equal(route.extract(subject), route.extract(subject * 2, start=1))
+    with pytest.raises(ValueError, match="start"):
+        route.extract(subject, start=3)
