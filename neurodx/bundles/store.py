@@ -33,6 +33,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from .._hashing import sha256_file
+from .._json import json_default
 from .. import __version__
 from .._atomic import atomic_write_bytes, atomic_write_text
 from ..config import Config
@@ -66,15 +67,11 @@ def _is_cnn(obj) -> bool:
 
 
 def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (Path, os.PathLike)):
+    # A manifest records anything else (e.g. an estimator in a config) by its text.
+    try:
+        return json_default(obj)
+    except TypeError:
         return str(obj)
-    if isinstance(obj, (set, tuple)):
-        return list(obj)
-    return str(obj)
 
 
 def _bundle_versions() -> dict:

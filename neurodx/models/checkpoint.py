@@ -33,6 +33,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .._hashing import sha256_file
+from .._json import json_default
 from ..errors import ConfigError, NeurodxError
 from .eeg_window_cnn import EEGWindowCNN
 from .shared_slice_cnn import SharedSliceCNN
@@ -96,23 +97,11 @@ def save_network(directory: str | Path, network: nn.Module, **extra) -> Path:
                 "weights": WEIGHTS, "weights_sha256": sha256_file(weights),
                 "torch_version": torch.__version__, **extra}
     tmp = directory / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False, default=_json_default))
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False, default=json_default))
     os.replace(tmp, directory / MANIFEST)
     return directory
 
 
-def _json_default(obj):
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (Path, os.PathLike)):
-        return str(obj)
-    if isinstance(obj, tuple):
-        return list(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
 def read_manifest(directory: str | Path) -> dict:
@@ -163,7 +152,7 @@ def optimizer_to_tensors(optimizer: torch.optim.Optimizer, prefix: str = "optim.
                 tensors[f"{prefix}{idx}.{key}"] = value.detach().to("cpu", copy=True).contiguous()
             else:
                 scalars.setdefault(str(idx), {})[key] = value
-    groups = json.loads(json.dumps(state["param_groups"], default=_json_default))
+    groups = json.loads(json.dumps(state["param_groups"], default=json_default))
     return tensors, {"param_groups": groups, "scalars": scalars}
 
 
@@ -193,7 +182,7 @@ def optimizer_from_tensors(optimizer: torch.optim.Optimizer, tensors: Mapping, m
 def save_checkpoint(path: str | Path, tensors: dict, metadata: Mapping) -> Path:
     """Atomically write a training checkpoint (tensors + JSON metadata in the header)."""
     path = Path(path)
-    _atomic_save(tensors, path, {_META_KEY: json.dumps(metadata, default=_json_default)})
+    _atomic_save(tensors, path, {_META_KEY: json.dumps(metadata, default=json_default)})
     return path
 
 

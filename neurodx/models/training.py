@@ -399,8 +399,8 @@ def _fingerprint(network, config, items, train_subjects, val_subjects, freeze_fe
 def _json_roundtrip(obj):
     import json
 
-    from .checkpoint import _json_default
-    return json.loads(json.dumps(obj, default=_json_default))
+    from .._json import json_default
+    return json.loads(json.dumps(obj, default=json_default))
 
 
 def train_network(network: nn.Module, items: ItemSource, config: TrainConfig | None = None, *,
