@@ -145,18 +145,20 @@ def _cmd_inspect(args) -> int:
 
 
 def _study_config(args):
-    """The config of ``compare``/``train``: the file, then --set, --cohort, --skip-bad, --seed."""
+    """The config of a command: the file (built-in defaults without one), then --set,
+    --cohort and, where the command has them, --skip-bad and --seed."""
     from .config import load_config, parse_assignments
 
     overrides = parse_assignments(args.set)
     if args.cohort is not None:
         overrides.setdefault("cohort", {})["path"] = str(args.cohort.expanduser().resolve())
-    if args.skip_bad:
+    if getattr(args, "skip_bad", False):
         overrides.setdefault("cohort", {})["skip_bad"] = True
-    if args.seed is not None:
+    if getattr(args, "seed", None) is not None:
         overrides["seed"] = args.seed
-    config = load_config(args.config, overrides=overrides)
-    return config
+    if args.config is None:
+        return load_config(text="{}", overrides=overrides)
+    return load_config(args.config, overrides=overrides)
 
 
 def _cmd_compare(args) -> int:
@@ -206,16 +208,10 @@ def _cmd_score(args) -> int:
 
 
 def _cmd_features(args) -> int:
-    from .config import load_config, parse_assignments
     from .features import check_output_path, extract_features, write_features
 
     check_output_path(args.out)          # before minutes of work, not after
-    overrides = parse_assignments(args.set)
-    overrides.setdefault("cohort", {})["path"] = str(args.cohort.expanduser().resolve())
-    if args.config is not None:
-        config = load_config(args.config, overrides=overrides)
-    else:
-        config = load_config(text="{}", overrides=overrides)
+    config = _study_config(args)
     result = extract_features(config, covariance=args.covariance, n_jobs=args.jobs,
                               progress=not args.quiet)
     out = write_features(result.table, args.out)

@@ -27,9 +27,9 @@ from tqdm.auto import tqdm
 from ._atomic import atomic_write_bytes, atomic_write_text
 from .config import Config
 from .errors import ConfigError, NeurodxError, Problem
-from .evaluation.compare import StudyContext, load_subject, study_spec
+from .evaluation.compare import StudyContext, load_subject
 from .evaluation.routes import build_from_config
-from .io import check_cohort, load_cohort
+from .evaluation.study import prepare_cohort
 from .rmt import RMT_ROUTE_KINDS, make_les_pipeline, make_rmt_tangent_pipeline
 
 __all__ = ["FeatureTable", "extract_features", "log_euclidean_features", "write_features",
@@ -144,23 +144,14 @@ def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: i
     if covariance not in COVARIANCE_FEATURES:
         raise ConfigError(f"covariance must be one of {', '.join(COVARIANCE_FEATURES)}, "
                           f"got {covariance!r}")
-    cfg = config
-    if cfg["cohort"]["path"] is None:
+    if config["cohort"]["path"] is None:
         raise ConfigError("no cohort: give COHORT or set cohort.path in the config")
-    cohort = load_cohort(cfg["cohort"]["path"], groups=cfg["cohort"]["groups"],
-                         modality=cfg["cohort"]["modality"],
-                         group_column=cfg["cohort"]["group_column"],
-                         site_column=cfg["cohort"]["site_column"])
-    if cohort.modality == "volume":
+    # Files failing the checks are left out and listed, whatever cohort.skip_bad says.
+    usable, check, spec, context = prepare_cohort(config, n_jobs=n_jobs, skip_bad=True)
+    if usable.modality == "volume":
         raise ConfigError("RMT features need EEG or region time series; this cohort holds "
                           "volumes (use the CNN routes: neurodx compare configs/meth_fmri.yaml)")
-    spec = study_spec(cfg, cohort.modality)
-    check = check_cohort(cohort, spec, n_jobs=n_jobs)
     failures = [p for p in check.problems if p.is_error]
-    usable = check.usable_cohort() if check.has_errors else cohort
-    context = StudyContext(cfg, sorted({s.group for s in usable}), usable.modality,
-                           check.channel_names, check.sfreq, check.n_regions,
-                           int(cfg["seed"]), n_jobs)
     les, cov, bands = _routes(context, covariance)
     jobs = (delayed(_safe_subject_features)(s.participant_id, s.paths, context, spec, les, cov,
                                             bands) for s in usable)

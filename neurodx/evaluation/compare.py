@@ -105,7 +105,8 @@ def load_subject(paths, context: StudyContext, spec):
     """Load one subject's recording(s) ready for the routes.
 
     EEG: a preprocessed :class:`mne.io.Raw`; region time series: an array
-    ``(n_regions, n_times)``; volumes: the list of paths (read lazily by the routes).
+    ``(n_regions, n_times)``; volumes: the path of the subject's one volume (file or
+    series folder), read lazily by the routes.
     """
     cfg = context.config
     if context.modality == "eeg":
@@ -221,10 +222,19 @@ def _is_synthetic(cohort) -> bool:
     return meta.is_file() and json.loads(meta.read_text()).get("synthetic") is True
 
 
-def _predict(estimator, X):
-    pred = np.asarray(estimator.predict(X))
-    proba = estimator.predict_proba(X) if hasattr(estimator, "predict_proba") else None
-    return pred, proba
+def _fit_predict(route: Route, X: list, y: np.ndarray, fold, classes, with_proba=True):
+    """Fit a fresh clone of the route on the fold's training subjects; predict its test ones.
+
+    Returns predicted labels and, when asked and available, probabilities in ``classes``
+    order (else None).
+    """
+    est = clone(route.cv_estimator).fit([X[i] for i in fold.train], y[fold.train])
+    test = [X[i] for i in fold.test]
+    pred = np.asarray(est.predict(test))
+    if not with_proba or not hasattr(est, "predict_proba"):
+        return pred, None
+    order = [list(est.classes_).index(c) for c in classes]
+    return pred, np.asarray(est.predict_proba(test))[:, order]
 
 
 def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes) -> tuple[list, list]:
@@ -237,12 +247,7 @@ def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes) -> tup
                               f"but a fold has only {smallest}; lower tune.inner_splits or "
                               "use fewer outer folds")
     for f in folds:
-        est = clone(route.cv_estimator)
-        est.fit([X[i] for i in f.train], y[f.train])
-        pred, proba = _predict(est, [X[i] for i in f.test])
-        if proba is not None:
-            order = [list(est.classes_).index(c) for c in classes]
-            proba = np.asarray(proba)[:, order]
+        pred, proba = _fit_predict(route, X, y, f, classes)
         for k, i in enumerate(f.test):
             rows.append({"index": int(i), "repeat": f.repeat, "fold": f.fold,
                          "route": route.name, "true": y[i], "predicted": pred[k],
@@ -256,8 +261,7 @@ def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes) -> tup
 def _null_score(route, X, y_perm, folds, classes) -> float:
     scores = []
     for f in folds:
-        est = clone(route.cv_estimator).fit([X[i] for i in f.train], y_perm[f.train])
-        pred = np.asarray(est.predict([X[i] for i in f.test]))
+        pred, _ = _fit_predict(route, X, y_perm, f, classes, with_proba=False)
         scores.append(classification_metrics(y_perm[f.test], pred, classes=classes)
                       ["balanced_accuracy"])
     return float(np.mean(scores))

@@ -14,7 +14,7 @@ from ..errors import CohortError, ConfigError, Problem
 from ..io import check_cohort, load_cohort
 from .routes import Route
 
-__all__ = ["PreparedStudy", "prepare_study"]
+__all__ = ["PreparedStudy", "prepare_cohort", "prepare_study"]
 
 
 @dataclass
@@ -46,6 +46,41 @@ class PreparedStudy:
     problems: list[Problem] = field(default_factory=list)
 
 
+def prepare_cohort(config: Config, *, n_jobs: int = 1, skip_bad: bool = False):
+    """Load and check a config's cohort and derive the study context from it.
+
+    Returns ``(cohort, check, spec, context)``: the usable subjects, the full check,
+    the expectations for the cohort's modality, and the :class:`StudyContext`.
+
+    Raises
+    ------
+    CohortError
+        When the cohort has errors and ``skip_bad`` is false.
+    """
+    from .compare import StudyContext, study_spec
+
+    cfg = config
+    if cfg["cohort"]["path"] is None:
+        raise ConfigError("no cohort: set cohort.path in the config or pass --cohort")
+    cohort = load_cohort(cfg["cohort"]["path"], groups=cfg["cohort"]["groups"],
+                         modality=cfg["cohort"]["modality"],
+                         group_column=cfg["cohort"]["group_column"],
+                         site_column=cfg["cohort"]["site_column"])
+    spec = study_spec(cfg, cohort.modality)
+    check = check_cohort(cohort, spec, n_jobs=n_jobs)
+    if check.has_errors:
+        if not skip_bad:
+            listed = "; ".join(str(p) for p in check.errors[:5])
+            raise CohortError(f"{cohort.root}: {len(check.errors)} problem(s) stop this study "
+                              f"({listed}). Run `neurodx inspect` for the full list, or set "
+                              "cohort.skip_bad: true to run on the usable subjects.")
+        cohort = check.usable_cohort()
+    classes = sorted({s.group for s in cohort})
+    context = StudyContext(cfg, classes, cohort.modality, check.channel_names, check.sfreq,
+                           check.n_regions, int(cfg["seed"]), n_jobs)
+    return cohort, check, spec, context
+
+
 def prepare_study(config: Config, *, n_jobs: int = 1,
                   routes: list[str] | None = None) -> PreparedStudy:
     """Load and check a config's cohort, then build the study's routes.
@@ -64,29 +99,15 @@ def prepare_study(config: Config, *, n_jobs: int = 1,
     CohortError
         When the cohort has errors and ``cohort.skip_bad`` is false.
     """
-    from .compare import StudyContext, load_pipeline, study_spec
+    from .compare import load_pipeline
 
     cfg = config
     if cfg["cohort"]["path"] is None:
         raise ConfigError("no cohort: set cohort.path in the config or pass --cohort")
     if cfg["pipeline"] is None:
         raise ConfigError("the config names no pipeline module (key 'pipeline')")
-    cohort = load_cohort(cfg["cohort"]["path"], groups=cfg["cohort"]["groups"],
-                         modality=cfg["cohort"]["modality"],
-                         group_column=cfg["cohort"]["group_column"],
-                         site_column=cfg["cohort"]["site_column"])
-    spec = study_spec(cfg, cohort.modality)
-    check = check_cohort(cohort, spec, n_jobs=n_jobs)
-    if check.has_errors:
-        if not cfg["cohort"]["skip_bad"]:
-            listed = "; ".join(str(p) for p in check.errors[:5])
-            raise CohortError(f"{cohort.root}: {len(check.errors)} problem(s) stop this study "
-                              f"({listed}). Run `neurodx inspect` for the full list, or set "
-                              "cohort.skip_bad: true to run on the usable subjects.")
-        cohort = check.usable_cohort()
-    classes = sorted({s.group for s in cohort})
-    context = StudyContext(cfg, classes, cohort.modality, check.channel_names, check.sfreq,
-                           check.n_regions, int(cfg["seed"]), n_jobs)
+    cohort, check, spec, context = prepare_cohort(cfg, n_jobs=n_jobs,
+                                                  skip_bad=cfg["cohort"]["skip_bad"])
     pipeline = load_pipeline(cfg["pipeline"])
     built = pipeline.build_routes(context)
     if routes:
