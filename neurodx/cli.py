@@ -14,8 +14,8 @@ from pathlib import Path
 from . import __version__
 from .errors import NeurodxError
 
-EXIT_PROBLEMS = 1  # the command ran and found problems (e.g. inspect found errors)
-EXIT_ERROR = 2     # the command could not run (bad input or options)
+EXIT_PROBLEMS = 1  # the command ran and some inputs failed (each one listed)
+EXIT_ERROR = 2     # the command could not start or broke (one line; --debug: traceback)
 
 
 def _cmd_simulate_eeg(args) -> int:
@@ -138,7 +138,7 @@ def _cmd_inspect(args) -> int:
     from .io import check_cohort, format_check, load_cohort
 
     cohort = load_cohort(args.cohort, groups=args.groups, modality=args.modality,
-                         group_column=args.group_column)
+                         group_column=args.group_column, allow_outside=args.allow_outside)
     check = check_cohort(cohort, _specs(args)[cohort.modality], n_jobs=args.jobs)
     print(format_check(check, per_file=not args.summary))
     return EXIT_PROBLEMS if check.has_errors else 0
@@ -154,6 +154,8 @@ def _study_config(args):
         overrides.setdefault("cohort", {})["path"] = str(args.cohort.expanduser().resolve())
     if getattr(args, "skip_bad", False):
         overrides.setdefault("cohort", {})["skip_bad"] = True
+    if getattr(args, "allow_outside", False):
+        overrides.setdefault("cohort", {})["allow_outside"] = True
     if getattr(args, "seed", None) is not None:
         overrides["seed"] = args.seed
     if args.config is None:
@@ -164,8 +166,10 @@ def _study_config(args):
 def _cmd_compare(args) -> int:
     from .evaluation.compare import run_comparison
 
+    from ._outputs import check_output_dir
+
     config = _study_config(args)
-    out = args.out or Path("runs") / (config["study"] or args.config.stem)
+    out = check_output_dir(args.out or Path("runs") / (config["study"] or args.config.stem))
     result = run_comparison(config, out, n_jobs=args.jobs, routes=args.routes,
                             argv=["neurodx", *sys.argv[1:]])
     m = result.metrics
@@ -181,8 +185,10 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_train(args) -> int:
+    from ._outputs import check_output_dir
     from .bundles import train_route
 
+    check_output_dir(args.out)           # before the training, not after
     config = _study_config(args)
     bundle = train_route(config, args.route, args.out, n_jobs=args.jobs,
                          argv=["neurodx", *sys.argv[1:]])
@@ -199,7 +205,8 @@ def _cmd_score(args) -> int:
     from .scoring import score_inputs
 
     result = score_inputs(args.model, args.inputs, args.out, n_jobs=args.jobs,
-                          scheduler=args.scheduler, progress=not args.no_progress)
+                          scheduler=args.scheduler, progress=not args.no_progress,
+                          allow_outside=args.allow_outside)
     print(f"scored {result.n_inputs} input(s) with model {result.model_id}: {result.n_ok} ok, "
           f"{result.n_error} error(s) ({result.n_scored} scored now, {result.n_from_journal} "
           f"from {result.journal.name})")
@@ -210,7 +217,10 @@ def _cmd_score(args) -> int:
 def _cmd_features(args) -> int:
     from .features import check_output_path, extract_features, write_features
 
+    from ._outputs import check_output_file
+
     check_output_path(args.out)          # before minutes of work, not after
+    check_output_file(args.out)
     config = _study_config(args)
     result = extract_features(config, covariance=args.covariance, n_jobs=args.jobs,
                               progress=not args.quiet)
@@ -225,8 +235,15 @@ def _cmd_features(args) -> int:
     return 0
 
 
+def _add_allow_outside(p) -> None:
+    p.add_argument("--allow-outside", action="store_true",
+                   help="let participants.tsv paths lead outside the cohort folder (refused "
+                        "by default; config: cohort.allow_outside)")
+
+
 def _add_cohort_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("cohort")
+    _add_allow_outside(g)
     g.add_argument("--groups", nargs="+", metavar="LABEL",
                    help="allowed group labels (others are reported); default: all found")
     g.add_argument("--group-column", default="group",
@@ -373,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     fea.add_argument("--jobs", type=int, default=1, metavar="N",
                      help="subjects processed in parallel")
     fea.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_allow_outside(fea)
     fea.set_defaults(func=_cmd_features)
 
     cmp_ = sub.add_parser("compare", help="run a study's routes on identical subject-level "
@@ -391,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "--set routes.eeg_cnn.preset=eeg_fast; repeatable")
     cmp_.add_argument("--jobs", type=int, default=1, metavar="N",
                       help="subjects loaded and featurised in parallel")
+    _add_allow_outside(cmp_)
     cmp_.set_defaults(func=_cmd_compare)
 
     trn = sub.add_parser("train", help="fit one route of a study on every usable subject and "
@@ -409,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
                           " repeatable")
     trn.add_argument("--jobs", type=int, default=1, metavar="N",
                      help="subjects loaded and featurised in parallel")
+    _add_allow_outside(trn)
     trn.set_defaults(func=_cmd_train)
 
     sco = sub.add_parser("score", help="classify recordings or scans with a model bundle: one "
@@ -425,6 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run on Dask: 'local' starts a LocalCluster of --jobs workers; an "
                           "address uses a running scheduler")
     sco.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    _add_allow_outside(sco)
     sco.set_defaults(func=_cmd_score)
     return parser
 
@@ -447,12 +468,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with single_threaded_blas():
             return args.func(args)
-    except (NeurodxError, NotImplementedError, ValueError, FileNotFoundError) as err:
-        if args.debug:
-            raise
-        kind = "not implemented" if isinstance(err, NotImplementedError) else "error"
-        print(f"neurodx: {kind}: {err}", file=sys.stderr)
-        return EXIT_ERROR
     except KeyboardInterrupt:
         print("neurodx: interrupted", file=sys.stderr)
         return 130
@@ -462,7 +477,38 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as err:  # noqa: BLE001 - every failure is one line and exit 2
+        if args.debug:
+            raise
+        print(f"neurodx: {_one_line_reason(err)}", file=sys.stderr)
+        return EXIT_ERROR
 
+
+def _one_line_reason(err: BaseException) -> str:
+    """What stopped the command, in one line (the exit code is 2 whatever it was).
+
+    Exit 1 is kept for "the command ran and some inputs failed": a crash must never
+    look like that, so anything unexpected also exits 2, with a hint to ``--debug``.
+    """
+    import errno
+
+    def text(e) -> str:
+        return " ".join(str(e).split())
+
+    if isinstance(err, NotImplementedError):
+        return f"not implemented: {text(err)}"
+    if isinstance(err, (NeurodxError, ValueError, FileNotFoundError)):
+        return f"error: {text(err)}"
+    if isinstance(err, MemoryError):
+        return ("error: out of memory (an input or a setting needs more memory than this "
+                "machine has; try fewer --jobs)")
+    if isinstance(err, OSError):
+        where = f" ({err.filename})" if err.filename else ""
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"error: no space left on the device{where}; free space and run again"
+        return f"error: {err.strerror or text(err)}{where}"
+    return (f"internal error: {type(err).__name__}: {text(err)} "
+            "(run with --debug for the traceback and report it)")
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,7 +1,9 @@
 """Run configurations: YAML files validated against defaults on load.
 
-An unknown key or a value of the wrong type is reported with its path in the
-file (``cv.n_split: unknown key (did you mean 'n_splits'?)``). Relative paths in
+An unknown key, a value of the wrong type or out of range (``_RANGES``: e.g.
+``cv.n_repeats`` at least 1, ``preprocessing.notch`` above 0) is reported with its
+path in the file (``cv.n_split: unknown key (did you mean 'n_splits'?)``), before
+any work is done. Relative paths in
 ``cohort.path`` and ``pipeline`` are resolved against the config file's folder.
 """
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
         "group_column": "group",
         "site_column": "site",
         "skip_bad": False,      # run on usable subjects, listing the others, instead of refusing
+        "allow_outside": False,  # let participants.tsv paths lead outside the cohort folder
     },
     "eeg": {
         "n_channels": None,
@@ -63,6 +67,64 @@ DEFAULTS: dict[str, Any] = {
                    "permutation_route": "best"},   # or a route name
     "seed": 0,
 }
+
+
+# Values a config may not take, refused at load with their path (before any compute).
+# (key path, lower bound, upper bound, bounds inclusive?, what is expected); None: no bound.
+_RANGES = (
+    ("cv.n_splits", 2, None, True, "an integer >= 2 (folds per repeat)"),
+    ("cv.n_repeats", 1, None, True, "an integer >= 1 (repeats, or holdout splits)"),
+    ("cv.test_size", 0, 1, False, "a fraction between 0 and 1 (exclusive)"),
+    ("statistics.bootstrap", 1, None, True, "an integer >= 1 (subject-bootstrap resamples "
+                                            "for the CIs)"),
+    ("statistics.permutations", 0, None, True, "an integer >= 0 (0: no permutation test)"),
+    ("statistics.level", 0, 1, False, "a level between 0 and 1 (exclusive), e.g. 0.95"),
+    ("preprocessing.notch", 0, None, False, "a frequency > 0 in Hz (50 or 60), or null"),
+    ("preprocessing.l_freq", 0, None, False, "a frequency > 0 in Hz, or null"),
+    ("preprocessing.h_freq", 0, None, False, "a frequency > 0 in Hz, or null"),
+    ("preprocessing.sfreq", 0, None, False, "a rate > 0 in Hz, or null"),
+    ("eeg.sfreq", 0, None, False, "a rate > 0 in Hz, or null"),
+    ("eeg.n_channels", 2, None, True, "an integer >= 2, or null"),
+    ("eeg.min_duration", 0, None, True, "seconds >= 0"),
+    ("regions.n_regions", 2, None, True, "an integer >= 2, or null"),
+    ("regions.min_timepoints", 1, None, True, "an integer >= 1"),
+    ("volume.min_frames", 1, None, True, "an integer >= 1"),
+    ("windows.length", 0, None, False, "seconds > 0"),
+    ("windows.overlap", 0, 1, None, "a fraction >= 0 and < 1"),
+    ("seed", 0, None, True, "an integer >= 0"),
+)
+
+
+def _in_range(value, lo, hi, inclusive) -> bool:
+    """``inclusive`` True: [lo, hi]; False: (lo, hi); None: [lo, hi). NaN is never in range."""
+    if not math.isfinite(value):
+        return False
+    low_ok = value >= lo if inclusive in (True, None) else value > lo
+    high_ok = hi is None or (value <= hi if inclusive else value < hi)
+    return (lo is None or low_ok) and high_ok
+
+
+def _check_ranges(data: dict, source: str) -> None:
+    for key, lo, hi, inclusive, expected in _RANGES:
+        holder = data
+        for part in key.split("."):
+            holder = holder[part]
+        if holder is None:
+            continue
+        if isinstance(holder, bool) or not isinstance(holder, (int, float)) or \
+                not _in_range(holder, lo, hi, inclusive):
+            raise ConfigError(f"{source}: {key}: expected {expected}, got {holder!r}")
+    pre = data["preprocessing"]
+    if pre["l_freq"] is not None and pre["h_freq"] is not None and pre["l_freq"] >= pre["h_freq"]:
+        raise ConfigError(f"{source}: preprocessing: l_freq ({pre['l_freq']:g}) must be below "
+                          f"h_freq ({pre['h_freq']:g})")
+    for name, edges in data["windows"]["bands"].items():
+        ok = isinstance(edges, (list, tuple)) and len(edges) == 2 and all(
+            isinstance(e, (int, float)) and not isinstance(e, bool) and math.isfinite(e)
+            for e in edges)
+        if not ok or not 0 < edges[0] < edges[1]:
+            raise ConfigError(f"{source}: windows.bands.{name}: expected [low, high] in Hz "
+                              f"with 0 < low < high, got {edges!r}")
 
 
 @dataclass(frozen=True)
@@ -190,11 +252,17 @@ def load_config(path: str | Path | None = None, *, text: str | None = None,
     else:
         raw_bytes = text.encode()
     try:
-        given = yaml.safe_load(raw_bytes) or {}
+        given = yaml.safe_load(raw_bytes)
     except yaml.YAMLError as err:
         raise ConfigError(f"{source}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if given is None:               # an empty file: every default
+        given = {}
+    if not isinstance(given, dict):
+        raise ConfigError(f"{source}: expected a mapping of settings (study:, cohort:, "
+                          f"routes: ...) at the top level, got {_type_name(given)}")
     given = _deep_update(given, overrides or {})
     data = _merge(DEFAULTS, given, "", source)
+    _check_ranges(data, source)
     base = path.parent if path is not None else Path.cwd()
     for section, key in (("cohort", "path"), (None, "pipeline")):
         holder = data[section] if section else data

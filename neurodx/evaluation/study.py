@@ -65,7 +65,8 @@ def prepare_cohort(config: Config, *, n_jobs: int = 1, skip_bad: bool = False):
     cohort = load_cohort(cfg["cohort"]["path"], groups=cfg["cohort"]["groups"],
                          modality=cfg["cohort"]["modality"],
                          group_column=cfg["cohort"]["group_column"],
-                         site_column=cfg["cohort"]["site_column"])
+                         site_column=cfg["cohort"]["site_column"],
+                         allow_outside=cfg["cohort"]["allow_outside"])
     spec = study_spec(cfg, cohort.modality)
     check = check_cohort(cohort, spec, n_jobs=n_jobs)
     if check.has_errors:

@@ -10,6 +10,7 @@ reason, so nothing is dropped silently.
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,8 @@ import pandas as pd
 from ..errors import CohortError, Problem
 from .formats import MODALITY_OF_FORMAT, file_format, is_bids_sidecar
 
-__all__ = ["Subject", "Cohort", "load_cohort", "PARTICIPANTS_FILE"]
+__all__ = ["Subject", "Cohort", "load_cohort", "recording_paths", "bids_recordings",
+           "PARTICIPANTS_FILE"]
 
 PARTICIPANTS_FILE = "participants.tsv"
 _BIDS_DATATYPES = ("eeg", "func", "anat", "ct")
@@ -137,16 +139,48 @@ def _bids_id(participant_id: str) -> str:
     return participant_id if participant_id.startswith("sub-") else f"sub-{participant_id}"
 
 
-def _expand(root: Path, entry: str) -> list[Path]:
-    entry = entry.strip()
-    if not entry:
-        return []
-    if any(ch in entry for ch in "*?["):
-        return [Path(p) for p in sorted(glob.glob(str(root / entry)))]
-    return [root / entry]
+def _inside(root: Path, path: Path) -> bool:
+    # Lexical check (``..`` and absolute entries); links placed inside the folder by
+    # whoever built the cohort are followed like any file.
+    return Path(os.path.normpath(os.path.abspath(path))).is_relative_to(root)
 
 
-def _bids_recordings(root: Path, participant_id: str) -> list[Path]:
+def recording_paths(root: Path, entries: str, *, allow_outside: bool = False) -> list[Path]:
+    """The files a ``participants.tsv`` ``path`` cell names, globs expanded.
+
+    Parameters
+    ----------
+    root : Path
+        The cohort folder (absolute).
+    entries : str
+        The cell: paths relative to ``root`` separated by ``;``, glob patterns allowed.
+    allow_outside : bool
+        Accept entries that lead outside ``root`` (``..``, absolute paths, a glob
+        reaching up). Refused by default: a cohort must not read other folders.
+
+    Raises
+    ------
+    CohortError
+        An entry leads outside the cohort folder.
+    """
+    out = []
+    for entry in (e.strip() for e in str(entries).split(";")):
+        if not entry:
+            continue
+        if any(ch in entry for ch in "*?["):
+            found = [Path(p) for p in sorted(glob.glob(str(root / entry)))]
+        else:
+            found = [root / entry]
+        outside = [p for p in found if not _inside(root, p)]
+        if outside and not allow_outside:
+            raise CohortError(f"path {entry!r} leads outside the cohort folder (to "
+                              f"{os.path.normpath(outside[0])}); set cohort.allow_outside "
+                              "(--allow-outside) if that is intended")
+        out += found
+    return out
+
+
+def bids_recordings(root: Path, participant_id: str) -> list[Path]:
     sub_dir = root / _bids_id(participant_id)
     if not sub_dir.is_dir():
         return []
@@ -168,9 +202,30 @@ def _modality_of(paths: Sequence[Path]) -> set[str]:
     return {MODALITY_OF_FORMAT[file_format(p)] for p in paths}
 
 
+def _unshared(subjects: list[Subject], root: Path, problems: list, excluded: list
+              ) -> list[Subject]:
+    """Exclude subjects whose recordings another subject also lists (a too-wide glob):
+    one file under two participants would put the same data in training and test."""
+    owners: dict[Path, list[str]] = {}
+    for s in subjects:
+        for p in s.paths:
+            owners.setdefault(Path(os.path.normpath(os.path.abspath(p))), []).append(
+                s.participant_id)
+    shared = {pid: p for p, pids in owners.items() if len(set(pids)) > 1 for pid in pids}
+    for s in subjects:
+        if s.participant_id in shared:
+            p = shared[s.participant_id]
+            others = sorted(set(owners[p]) - {s.participant_id})
+            rel = p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
+            problems.append(Problem(s.participant_id, f"recording {rel} is also listed for "
+                                                      f"{', '.join(others)}"))
+            excluded.append(s.participant_id)
+    return [s for s in subjects if s.participant_id not in shared]
+
+
 def load_cohort(path: str | Path, *, groups: Sequence[str] | None = None,
                 modality: str | None = None, group_column: str = "group",
-                site_column: str = "site") -> Cohort:
+                site_column: str = "site", allow_outside: bool = False) -> Cohort:
     """Read a cohort folder.
 
     Parameters
@@ -185,6 +240,9 @@ def load_cohort(path: str | Path, *, groups: Sequence[str] | None = None,
     group_column, site_column : str
         Column names in ``participants.tsv`` (BIDS datasets often use e.g.
         ``diagnosis`` for the label).
+    allow_outside : bool
+        Accept ``path`` entries leading outside the cohort folder (refused by
+        default, with a per-subject error).
 
     Returns
     -------
@@ -237,9 +295,14 @@ def load_cohort(path: str | Path, *, groups: Sequence[str] | None = None,
         site = row.get(site_column) if site_column in df.columns else None
         site = None if site is None or pd.isna(site) else str(site).strip()
         if "path" in df.columns and not pd.isna(row["path"]):
-            paths = [p for entry in str(row["path"]).split(";") for p in _expand(root, entry)]
+            try:
+                paths = recording_paths(root, row["path"], allow_outside=allow_outside)
+            except CohortError as err:
+                problems.append(Problem(pid, str(err)))
+                excluded.append(pid)
+                continue
         else:
-            paths = _bids_recordings(root, pid)
+            paths = bids_recordings(root, pid)
         missing = [p for p in paths if not p.exists()]
         if missing:
             problems.append(Problem(pid, "recording not found: " +
@@ -260,6 +323,7 @@ def load_cohort(path: str | Path, *, groups: Sequence[str] | None = None,
             continue
         subjects.append(Subject(pid, group, site, tuple(paths)))
 
+    subjects = _unshared(subjects, root, problems, excluded)
     if not subjects:
         details = "; ".join(str(p) for p in problems[:5])
         raise CohortError(f"{root}: no usable subject" + (f" ({details})" if details else ""))

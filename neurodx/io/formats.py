@@ -25,6 +25,9 @@ _SIDECAR_SUFFIXES = ("_channels.tsv", "_events.tsv", "_electrodes.tsv", "_scans.
 _SIDECAR_EXTENSIONS = (".json", ".vmrk", ".eeg", ".fdt", ".bval", ".bvec")
 
 
+_DICOM_EXTENSIONS = (".dcm", ".ima", ".dicom")
+
+
 def _is_dicom_file(path: Path) -> bool:
     # Part-10 files carry "DICM" after a 128-byte preamble, whatever their name.
     try:
@@ -40,15 +43,23 @@ def file_format(path: str | Path) -> str:
     Raises
     ------
     CohortError
-        If the extension is not one neurodx reads.
+        If the extension is not one neurodx reads, or a folder is named like a file
+        (``x.edf/``).
     """
     path = Path(path)
-    if path.is_dir():
-        return "folder"
     name = path.name.lower()
-    for ext in sorted(MODALITY_OF_FORMAT, key=len, reverse=True):
-        if ext.startswith(".") and name.endswith(ext):
-            return ext
+    ext = next((e for e in sorted(MODALITY_OF_FORMAT, key=len, reverse=True)
+                if e.startswith(".") and name.endswith(e)), None)
+    if path.is_dir():
+        # A series folder may be named like its files (``scan.dcm/``); any other
+        # folder named like a file is a mistake worth naming, not a volume.
+        if ext is None or ext in _DICOM_EXTENSIONS:
+            return "folder"
+        kind = ext.lstrip(".").upper()
+        article = "an" if kind[0] in "AEFHILMNORSX" else "a"    # spelled letter names
+        raise CohortError(f"{path}: is a folder, expected {article} {kind} file")
+    if ext is not None:
+        return ext
     if _is_dicom_file(path):
         return "dicom"
     known = ", ".join(f for f in MODALITY_OF_FORMAT if f.startswith("."))

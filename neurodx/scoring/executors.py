@@ -4,11 +4,16 @@
 processes; ``"local"`` starts a :class:`distributed.LocalCluster` of ``n_jobs``
 single-threaded worker processes; ``"tcp://HOST:PORT"`` uses a running Dask
 scheduler. Results are yielded as they finish, so the caller can record each one
-at once; their order never matters to the caller's output.
+at once; their order never matters to the caller's output. Worker processes on
+this machine end themselves within about a second when the caller dies (even by
+SIGKILL), so a killed run leaves no workers behind.
 """
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 from ..errors import ConfigError
@@ -22,6 +27,49 @@ def check_scheduler(scheduler: str | None) -> None:
         return
     raise ConfigError(f"--scheduler must be 'local' or a Dask scheduler address like "
                       f"tcp://HOST:PORT, got {scheduler!r}")
+
+
+_PARENT_POLL_S = 1.0
+_watched: set[int] = set()      # per worker process: the parents already watched
+
+
+def _parent_gone(pid: int, ppid: int) -> bool:
+    if ppid == pid and os.getppid() != pid:    # re-parented: the parent died
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _watch_parent(pid: int) -> None:
+    """End this worker process when process ``pid`` (the scorer) no longer runs.
+
+    A scorer killed with SIGKILL cannot shut its pool down, and joblib (loky) or Dask
+    workers would otherwise live on, each holding the model (hundreds of MB). A
+    daemon thread polls every second; ``os._exit`` skips cleanup that could block.
+    """
+    if pid == os.getpid() or pid in _watched:
+        return
+    _watched.add(pid)
+    ppid = os.getppid()
+
+    def watch():
+        while not _parent_gone(pid, ppid):
+            time.sleep(_PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="neurodx-parent-watch", daemon=True).start()
+
+
+def _in_worker(fn, parent_pid: int | None, shared, task):
+    """Run ``fn(shared, task)`` in a worker, first making it end with ``parent_pid``."""
+    if parent_pid is not None:
+        _watch_parent(parent_pid)
+    return fn(shared, task)
 
 
 def _dask(fn, shared, tasks, n_jobs: int, scheduler: str) -> Iterator:
@@ -43,7 +91,10 @@ def _dask(fn, shared, tasks, n_jobs: int, scheduler: str) -> Iterator:
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({err})") from None
     try:
         shared_future = client.scatter(shared, broadcast=True)
-        futures = [client.submit(fn, shared_future, task, pure=False) for task in tasks]
+        # Only workers on this machine can watch this process; remote ones outlive it.
+        parent = os.getpid() if scheduler == "local" else None
+        futures = [client.submit(_in_worker, fn, parent, shared_future, task, pure=False)
+                   for task in tasks]
         for future in as_completed(futures):
             yield future.result()
             future.release()
@@ -78,5 +129,6 @@ def map_unordered(fn: Callable, shared, tasks: Sequence, *, n_jobs: int = 1,
         return (fn(shared, task) for task in tasks)
     from joblib import Parallel, delayed
 
+    parent = os.getpid()
     return Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(fn)(shared, task) for task in tasks)
+        delayed(_in_worker)(fn, parent, shared, task) for task in tasks)

@@ -8,13 +8,16 @@
   volume model, a folder of DICOM or image slices is one input (a series).
 
 Files in formats neurodx cannot read are inputs too, so they are reported as
-errors rather than skipped. The content hash of an input (SHA-256 over its bytes,
+errors rather than skipped; so are FIFOs, devices, symbolic-link loops, empty
+files and empty folders, found with ``os.stat`` before anything opens them. The content hash of an input (SHA-256 over its bytes,
 its companion files, or every file of a series folder) keys the scoring journal.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,11 +68,45 @@ def _stem(path: Path) -> str:
     return path.stem or name
 
 
+def _file_kind(path: Path) -> tuple[str | None, str | None]:
+    """``("file" | "folder", None)``, or ``(None, why it cannot be an input)``.
+
+    Decided from ``os.stat`` alone, before anything opens the path: a FIFO would
+    block the hashing forever and a ``/dev/zero`` link would never end.
+    """
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return None, "symbolic link loop"
+        if err.errno == errno.ENOENT:
+            return None, "file not found" if not os.path.islink(path) else \
+                "broken symbolic link (its target does not exist)"
+        return None, f"cannot read ({err.strerror or err})"
+    if stat.S_ISDIR(st.st_mode):
+        return "folder", None
+    if not stat.S_ISREG(st.st_mode):
+        what = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
+                "a character device" if stat.S_ISCHR(st.st_mode) else
+                "a block device" if stat.S_ISBLK(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else "a special file")
+        return None, f"not a regular file but {what}"
+    if st.st_size == 0:
+        return None, "empty file (0 bytes)"
+    return "file", None
+
+
+def _entries(folder: Path) -> list[Path]:
+    """Visible entries of a folder, sorted by name."""
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
 def _is_series(folder: Path) -> bool:
-    """A folder holding one DICOM series or a stack of image slices (no sub-folders)."""
+    """A folder holding one DICOM series or a stack of image slices (regular files only)."""
     from ..io import volume_format
 
-    if any(p.is_dir() for p in folder.iterdir() if not p.name.startswith(".")):
+    entries = _entries(folder)
+    if not entries or any(_file_kind(p)[0] != "file" for p in entries):
         return False
     try:
         return volume_format(folder) in ("dicom", "images")
@@ -77,24 +114,51 @@ def _is_series(folder: Path) -> bool:
         return False
 
 
-def _walk(root: Path, shown: str, modality: str, skip: set[Path]) -> list[ScoreInput]:
+def _folder_id(st: os.stat_result) -> tuple[int, int]:
+    return st.st_dev, st.st_ino
+
+
+def _walk(root: Path, shown: str, modality: str, skip: set[Path],
+          visited: set[tuple[int, int]], enclosing: tuple = ()) -> list[ScoreInput]:
+    """Inputs under ``root``; a folder is entered once, so symbolic-link cycles end."""
+    here = _folder_id(os.stat(root))
+    visited.add(here)
+    enclosing = (*enclosing, here)
     out = []
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith(".") or entry.resolve() in skip:
-            continue
+    try:
+        entries = _entries(root)
+    except OSError as err:
+        return [ScoreInput(root.name, shown, None, f"cannot list this folder "
+                                                   f"({err.strerror or err})")]
+    for entry in entries:
         label = f"{shown}/{entry.name}"
-        if entry.is_dir():
+        kind, error = _file_kind(entry)
+        if error is not None:
+            out.append(ScoreInput(_stem(entry), label, None, error))
+            continue
+        if entry.resolve() in skip:
+            continue
+        if kind == "folder":
+            target = _folder_id(os.stat(entry))
+            if target in enclosing:
+                out.append(ScoreInput(entry.name, label, None, "symbolic link back to an "
+                                      "enclosing folder (a loop); not followed"))
+                continue
+            if target in visited:
+                continue                # reached by another link: its inputs are listed
             if modality == "volume" and _is_series(entry):
                 out.append(ScoreInput(entry.name, label, entry.resolve()))
             else:
-                out += _walk(entry, label, modality, skip)
+                out += _walk(entry, label, modality, skip, visited, enclosing)
         elif not is_bids_sidecar(entry) and entry.name != PARTICIPANTS_FILE:
             out.append(ScoreInput(_stem(entry), label, entry.resolve()))
+    if not out:
+        out.append(ScoreInput(root.name, shown, None, "empty folder: no recording in it"))
     return out
 
 
-def _cohort(root: Path, shown: str) -> list[ScoreInput]:
-    from ..io.cohort import _bids_recordings, _expand
+def _cohort(root: Path, shown: str, allow_outside: bool) -> list[ScoreInput]:
+    from ..io.cohort import bids_recordings, recording_paths
 
     try:
         df = pd.read_csv(root / PARTICIPANTS_FILE, sep="\t", dtype=str, keep_default_na=False,
@@ -111,22 +175,33 @@ def _cohort(root: Path, shown: str) -> list[ScoreInput]:
         if not pid:
             continue
         if "path" in df.columns and not pd.isna(row["path"]):
-            paths = [p for entry in str(row["path"]).split(";") for p in _expand(root, entry)]
+            try:
+                paths = recording_paths(root, str(row["path"]), allow_outside=allow_outside)
+            except CohortError as err:
+                out.append(ScoreInput(pid, f"{shown}/{str(row['path']).strip()}", None,
+                                      str(err)))
+                continue
         else:
-            paths = _bids_recordings(root, pid)
+            paths = bids_recordings(root, pid)
         if not paths:
             out.append(ScoreInput(pid, "", None, "no recording listed or found for this "
                                                  "participant"))
         for p in paths:
             rel = p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
             label = f"{shown}/{rel}"
-            out.append(ScoreInput(pid, label, p.resolve()) if p.exists()
-                       else ScoreInput(pid, label, None, "file not found"))
+            _, error = _file_kind(p)
+            out.append(ScoreInput(pid, label, p.resolve(), None) if error is None
+                       else ScoreInput(pid, label, None, error))
     return out
 
 
-def expand_inputs(args, modality: str, *, skip=()) -> list[ScoreInput]:
+def expand_inputs(args, modality: str, *, skip=(), allow_outside: bool = False
+                  ) -> list[ScoreInput]:
     """List the inputs named by command-line arguments (files, folders, cohorts).
+
+    Every candidate is checked with ``os.stat`` before anything reads it: only
+    regular, non-empty files and folders are inputs; anything else (a FIFO, a
+    device, a symbolic-link loop, an empty folder) is an input with an error.
 
     Parameters
     ----------
@@ -135,6 +210,8 @@ def expand_inputs(args, modality: str, *, skip=()) -> list[ScoreInput]:
         The model's modality (decides whether a slice folder is one input).
     skip : sequence of path-like
         Files never taken as inputs (the output and its journal).
+    allow_outside : bool
+        Let a cohort's ``path`` entries point outside the cohort folder.
 
     Returns
     -------
@@ -146,12 +223,13 @@ def expand_inputs(args, modality: str, *, skip=()) -> list[ScoreInput]:
     for arg in args:
         path = Path(arg)
         shown = str(arg).rstrip("/\\" + os.sep) or str(arg)
-        if not path.exists():
-            out.append(ScoreInput(_stem(path), shown, None, "file not found"))
-        elif path.is_dir() and (path / PARTICIPANTS_FILE).is_file():
-            out += _cohort(path.resolve(), shown)
-        elif path.is_dir() and not (modality == "volume" and _is_series(path)):
-            out += _walk(path, shown, modality, skip)
+        kind, error = _file_kind(path)
+        if error is not None:
+            out.append(ScoreInput(_stem(path), shown, None, error))
+        elif kind == "folder" and (path / PARTICIPANTS_FILE).is_file():
+            out += _cohort(path.resolve(), shown, allow_outside)
+        elif kind == "folder" and not (modality == "volume" and _is_series(path)):
+            out += _walk(path, shown, modality, skip, set())
         else:
             out.append(ScoreInput(_stem(path), shown, path.resolve()))
     seen, unique = set(), []
@@ -161,7 +239,6 @@ def expand_inputs(args, modality: str, *, skip=()) -> list[ScoreInput]:
             seen.add(key)
             unique.append(item)
     return unique
-
 
 
 def input_sha256(path: Path) -> str:

@@ -23,6 +23,19 @@ def journal_path(out: str | Path) -> Path:
     return out.with_name(out.name + ".journal.jsonl")
 
 
+#: Fields every journal record has (written by :func:`neurodx.scoring.score_inputs`).
+RECORD_FIELDS = {"key": str, "status": str}
+
+
+def _complete(record) -> bool:
+    if not isinstance(record, dict):
+        return False
+    if any(not isinstance(record.get(k), t) for k, t in RECORD_FIELDS.items()):
+        return False
+    return record["status"] in ("ok", "error") and \
+        isinstance(record.get("proba"), (dict, type(None)))
+
+
 class Journal:
     """Append-only JSON-lines store of finished results.
 
@@ -46,9 +59,14 @@ class Journal:
                 break                       # torn by a kill mid-write
             try:
                 record = json.loads(line)
+            except ValueError:
+                record = None
+            if _complete(record):
                 records[record["key"]] = record
-            except (ValueError, KeyError, TypeError):
-                logger.warning("%s: skipping an unreadable journal line", self.path.name)
+            else:
+                # Not fatal: the input it was about is simply scored again.
+                logger.warning("%s: skipping an unreadable or incomplete journal line",
+                               self.path.name)
             good_end += len(line)
         if good_end < len(data):
             with open(self.path, "r+b") as fh:

@@ -2,8 +2,10 @@
 
 Order of work:
 
-1. load and verify the bundle; list the inputs (:func:`expand_inputs`) and hash
-   their contents;
+1. check ``--out`` and take its lock (``<out>.lock``: a second scorer on the same
+   output is refused); load and verify the bundle; list the inputs
+   (:func:`expand_inputs`: each one checked with ``os.stat`` first, so a FIFO or a
+   device is an error row, never a hang) and hash their contents;
 2. read the journal beside the output and skip every input whose
    ``<model id>:<content SHA-256>`` is in it;
 3. score the others (in this process, joblib workers or Dask workers): check
@@ -29,12 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._atomic import atomic_write_text
+from .._outputs import check_output_file
 from .._logging import logger
 from .._threads import single_threaded_blas
 from ..errors import NeurodxError, RecordingError
 from .executors import check_scheduler, map_unordered
 from .inputs import ScoreInput, expand_inputs, input_sha256
 from .journal import Journal, journal_path
+from .lock import output_lock
 
 __all__ = ["ScoreResult", "score_inputs", "SCORE_COLUMNS"]
 
@@ -102,6 +106,10 @@ def _score_one(bundle, task: tuple[str, str, str]) -> dict:
         record.update(status="error", error=_one_line(err.message))
     except NeurodxError as err:
         record.update(status="error", error=_one_line(str(err)))
+    except MemoryError:
+        # Not journaled: the same input may fit on a larger machine or with fewer --jobs.
+        record.update(status="error", error="out of memory while reading or scoring this input",
+                      journal=False)
     except Exception as err:  # noqa: BLE001 - one bad input must not stop the batch
         record.update(status="error", error=_one_line(f"{type(err).__name__}: {err}"),
                       journal=False)
@@ -141,7 +149,8 @@ def _csv(items: list[ScoreInput], results: dict, keys: list, classes: list[str],
 
 
 def score_inputs(model_dir, inputs, out, *, n_jobs: int = 1, scheduler: str | None = None,
-                 progress: bool = False, _stop_after: int | None = None) -> ScoreResult:
+                 progress: bool = False, allow_outside: bool = False,
+                 _stop_after: int | None = None) -> ScoreResult:
     """Score files, folders or cohorts with a bundle and write ``scores.csv``.
 
     Parameters
@@ -158,6 +167,8 @@ def score_inputs(model_dir, inputs, out, *, n_jobs: int = 1, scheduler: str | No
         Dask: start a local cluster, or use a running scheduler.
     progress : bool
         A progress bar (rate, ETA) on stderr.
+    allow_outside : bool
+        Let a cohort's ``path`` entries lead outside its folder.
     _stop_after : int, optional
         Testing hook: stop as if killed (raising before ``scores.csv`` is written)
         once this many results are journaled.
@@ -169,16 +180,24 @@ def score_inputs(model_dir, inputs, out, *, n_jobs: int = 1, scheduler: str | No
         predicted, ``proba_<class>``, vote_margin (CNN routes), model_id, status
         (ok / error), error.
     """
-    from tqdm.auto import tqdm
-    from tqdm.contrib.logging import logging_redirect_tqdm
-
     from ..bundles import load_bundle
 
     check_scheduler(scheduler)
+    out = check_output_file(out)
     bundle = load_bundle(model_dir)
-    out = Path(out)
+    with output_lock(out) as lock:
+        return _score(bundle, inputs, out, lock, n_jobs=n_jobs, scheduler=scheduler,
+                      progress=progress, allow_outside=allow_outside, stop_after=_stop_after)
+
+
+def _score(bundle, inputs, out, lock, *, n_jobs, scheduler, progress, allow_outside,
+           stop_after) -> ScoreResult:
+    from tqdm.auto import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     journal = Journal(journal_path(out))
-    items = expand_inputs(inputs, bundle.modality, skip=[out, journal.path])
+    items = expand_inputs(inputs, bundle.modality, skip=[out, journal.path, lock],
+                          allow_outside=allow_outside)
     # Hashing is I/O: threads overlap it (hashlib releases the GIL on large blocks).
     with ThreadPoolExecutor(max_workers=4) as pool:
         hashes = list(pool.map(_hash_or_error, items))
@@ -198,7 +217,7 @@ def score_inputs(model_dir, inputs, out, *, n_jobs: int = 1, scheduler: str | No
                disable=not progress or not tasks, dynamic_ncols=True)
     # Log lines go above the bar instead of through it.
     with logging_redirect_tqdm(loggers=[logger]) if progress else nullcontext():
-        n_scored = _run(bundle, tasks, journal, results, bar, n_jobs, scheduler, _stop_after)
+        n_scored = _run(bundle, tasks, journal, results, bar, n_jobs, scheduler, stop_after)
     text, n_error = _csv(items, results, keys, bundle.classes, bundle.model_id)
     atomic_write_text(out, text)
     return ScoreResult(out, journal.path, bundle.model_id, len(items), len(items) - n_error,
