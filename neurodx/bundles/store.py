@@ -33,7 +33,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from .._hashing import sha256_file
-from .._json import json_default
+from .._json import dumps, json_default
 from .. import __version__
 from .._atomic import atomic_write_bytes, atomic_write_text
 from ..config import Config
@@ -297,7 +297,7 @@ def save_bundle(route: Route, context, config: Config, out_dir: str | Path, *,
             **(extra or {}),
             "parts": parts, "files": files,
         }
-        body = json.loads(json.dumps(manifest, default=_json_default))
+        body = json.loads(dumps(manifest, default=_json_default))  # strict: NaN/Infinity become null
         body["manifest_sha256"] = _canonical_sha256(body)
         atomic_write_text(tmp / MANIFEST, json.dumps(body, indent=2) + "\n")
         _finish_tree(tmp)

@@ -35,6 +35,7 @@ from sklearn.base import clone
 from .. import __version__
 from .._atomic import atomic_write_text
 from .._hashing import sha256_file
+from .._json import dumps
 from .._logging import logger
 from .._threads import single_threaded_blas
 from ..config import Config
@@ -437,7 +438,7 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
     buf = io.StringIO()
     predictions.to_csv(buf, index=False, float_format="%.6g")
     atomic_write_text(out_dir / "predictions.csv", buf.getvalue())
-    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, default=str) + "\n")
+    atomic_write_text(out_dir / "metrics.json", dumps(metrics, indent=2, default=str) + "\n")
     result = ComparisonResult(out_dir, predictions, metrics, manifest, excluded=excluded,
                               routes=all_routes)
     from .report import write_report
@@ -445,5 +446,5 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
     result.report = write_report(result, cohort, context, all_routes, extracted, pipeline,
                                  spectra=spectra, feature_names=feature_names)
     manifest["finished"] = dt.datetime.now(dt.timezone.utc).isoformat()
-    atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    atomic_write_text(out_dir / "manifest.json", dumps(manifest, indent=2, default=str) + "\n")
     return result

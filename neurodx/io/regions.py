@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..errors import CohortError, RecordingError
 from .formats import REGION_FORMATS, file_format
+from .npy import read_npy
 
 __all__ = ["RegionTimeSeries", "RegionSpec", "read_region_timeseries"]
 
@@ -92,8 +93,8 @@ def read_region_timeseries(path: str | Path) -> RegionTimeSeries:
     names = None
     try:
         if fmt == ".npy":
-            # allow_pickle=False: a user file must never run code when loaded.
-            table = np.load(path, allow_pickle=False)
+            # Header checked first (absurd shapes, complex or object dtypes); never pickle.
+            table = read_npy(path)
         else:
             sep = {".tsv": "\t", ".csv": ","}.get(fmt)
             with open(path, encoding="utf-8") as fh:

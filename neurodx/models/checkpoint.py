@@ -33,7 +33,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .._hashing import sha256_file
-from .._json import json_default
+from .._json import dumps, json_default
 from ..errors import ConfigError, NeurodxError
 from .eeg_window_cnn import EEGWindowCNN
 from .shared_slice_cnn import SharedSliceCNN
@@ -97,7 +97,7 @@ def save_network(directory: str | Path, network: nn.Module, **extra) -> Path:
                 "weights": WEIGHTS, "weights_sha256": sha256_file(weights),
                 "torch_version": torch.__version__, **extra}
     tmp = directory / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False, default=json_default))
+    tmp.write_text(dumps(manifest, indent=2, sort_keys=False))
     os.replace(tmp, directory / MANIFEST)
     return directory
 
@@ -182,7 +182,7 @@ def optimizer_from_tensors(optimizer: torch.optim.Optimizer, tensors: Mapping, m
 def save_checkpoint(path: str | Path, tensors: dict, metadata: Mapping) -> Path:
     """Atomically write a training checkpoint (tensors + JSON metadata in the header)."""
     path = Path(path)
-    _atomic_save(tensors, path, {_META_KEY: json.dumps(metadata, default=json_default)})
+    _atomic_save(tensors, path, {_META_KEY: dumps(metadata)})
     return path
 
 

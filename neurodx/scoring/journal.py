@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+from .._json import dumps
 from .._logging import logger
 
 __all__ = ["Journal", "journal_path"]
@@ -77,7 +78,7 @@ class Journal:
 
     def append(self, record: dict) -> None:
         """Write one record as one line and make it durable before returning."""
-        line = json.dumps(record, sort_keys=True, ensure_ascii=True) + "\n"
+        line = dumps(record, sort_keys=True, ensure_ascii=True) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "ab") as fh:
             fh.write(line.encode("ascii"))

@@ -50,7 +50,6 @@ and some patients' lesions are subtle; nothing is tuned for a classifier.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -61,6 +60,7 @@ from joblib import Parallel, delayed
 from PIL import Image
 from scipy import ndimage
 
+from .._json import dumps
 from ..errors import ConfigError
 from ..io.dicom_writer import write_dicom_series
 from ..preprocessing.intensity import CT_WINDOWS, to_uint8
@@ -420,7 +420,7 @@ def simulate_ct_cohort(out: str | Path,
     pd.DataFrame(rows).to_csv(out / "participants.tsv", sep="\t", index=False)
     lesion_rows = []
     for t in truths:
-        row = {k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in t.items()
+        row = {k: (dumps(v) if isinstance(v, (list, dict)) else v) for k, v in t.items()
                if k not in ("lesion_slices",)}
         row["lesion_slices"] = ";".join(map(str, t["lesion_slices"]))
         lesion_rows.append(row)
@@ -433,7 +433,7 @@ def simulate_ct_cohort(out: str | Path,
             "shape": list(shape), "lesions": {g: mapping[g] for g in groups},
             "pixel_spacing_mm": fov / shape[1],
             "fake_identity": "DICOM PatientName/PatientID/PatientBirthDate are fake"}
-    (out / "simulation.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (out / "simulation.json").write_text(dumps(meta, indent=2) + "\n")
     shown = out.name if out.is_absolute() else out.as_posix()
     call = (f"simulate_ct_cohort('{shown}', groups={tuple(groups)!r}, "
             f"subjects_per_group={subjects_per_group}, fmt='{fmt}', shape={shape!r}, "

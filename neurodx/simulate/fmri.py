@@ -43,7 +43,6 @@ far below the noise.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,6 +52,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy import ndimage
 
+from .._json import dumps
 from ..errors import ConfigError
 
 __all__ = ["simulate_fmri_run", "simulate_fmri_cohort", "BASELINE", "STRIATUM"]
@@ -232,7 +232,7 @@ def _write_subject(out: Path, pid: str, group: str, factor: float, params: dict,
     (out / rel).parent.mkdir(parents=True, exist_ok=True)
     nib.save(img, out / rel)
     sidecar = {"RepetitionTime": params["tr"], "TaskName": "rest", "SyntheticData": True}
-    (out / rel.parent / f"{pid}_task-rest_bold.json").write_text(json.dumps(sidecar, indent=2)
+    (out / rel.parent / f"{pid}_task-rest_bold.json").write_text(dumps(sidecar, indent=2)
                                                                 + "\n")
     row = {"participant_id": pid, "group": group, "age": int(anat_rng.integers(18, 50)),
            "sex": "MF"[int(anat_rng.integers(0, 2))], "synthetic": "yes", "path": rel.as_posix()}
@@ -308,7 +308,7 @@ def simulate_fmri_cohort(out: str | Path, groups: Sequence[str] = ("HC", "MA"),
             "group_effect": "striatal signal amplitude x (1 + effect_size) in every group "
                             "after the reference group",
             "subjects": {pid: truth for (pid, *_), (_, truth) in zip(jobs, results)}}
-    (out / "simulation.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (out / "simulation.json").write_text(dumps(meta, indent=2) + "\n")
     shown = out.name if out.is_absolute() else out.as_posix()
     call = (f"simulate_fmri_cohort('{shown}', groups={tuple(groups)!r}, "
             f"subjects_per_group={subjects_per_group}, shape={tuple(params['shape'])!r}, "

@@ -19,13 +19,13 @@ names in the header, as fMRIPrep/nilearn exports are):
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .._json import dumps
 from ..errors import ConfigError
 
 __all__ = ["simulate_region_timeseries", "simulate_region_cohort"]
@@ -94,7 +94,7 @@ def simulate_region_cohort(out: str | Path, groups: Sequence[str] = ("HC", "SZ")
                          "path": rel.as_posix()})
     pd.DataFrame(rows).to_csv(out / "participants.tsv", sep="\t", index=False)
     from .. import __version__
-    (out / "simulation.json").write_text(json.dumps({
+    (out / "simulation.json").write_text(dumps({
         "synthetic": True, "generator": "neurodx.simulate.simulate_region_cohort",
         "neurodx_version": __version__, "seed": seed, "groups": groups,
         "subjects_per_group": subjects_per_group, "n_regions": n_regions, "n_times": n_times,
