@@ -57,5 +57,5 @@ def test_truncated_npy(tmp_path):
     path = tmp_path / "t.npy"
     np.save(path, TABLE)
     path.write_bytes(path.read_bytes()[:200])
-    with pytest.raises(RecordingError, match="declares shape .* truncated"):
+    with pytest.raises(RecordingError, match="declares shape .*truncated"):
         read_region_timeseries(path)
