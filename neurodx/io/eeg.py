@@ -207,13 +207,15 @@ def pick_eeg_channels(raw: mne.io.BaseRaw, spec: EEGSpec | None = None
     if new_types:
         raw.set_channel_types(new_types, on_unit_change="ignore", verbose="ERROR")
     exclude = {n.lower() for n in spec.exclude}
-    keep = [raw.ch_names[i] for i in mne.pick_types(raw.info, eeg=True, exclude=[])
-            if raw.ch_names[i].lower() not in exclude]
+    keep_idx = [int(i) for i in mne.pick_types(raw.info, eeg=True, exclude=[])
+                if raw.ch_names[i].lower() not in exclude]
+    keep = [raw.ch_names[i] for i in keep_idx]
     removed = [n for n in raw.ch_names if n not in set(keep)]
     if not keep:
         raise RecordingError(_source(raw), "no EEG channel left after excluding "
                                            f"{len(removed)} non-EEG channels")
-    raw.pick(keep, verbose="ERROR")
+    # By index: a damaged header can hold names (NUL bytes) that MNE cannot pick by name.
+    raw.pick(keep_idx, verbose="ERROR")
     return raw, removed
 
 

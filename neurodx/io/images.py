@@ -78,7 +78,8 @@ def _read_image(path: Path) -> np.ndarray:
                     arr = arr.astype(np.uint16)
             else:
                 arr = np.asarray(im.convert("L"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombError) as err:   # a header claiming billions of pixels
         raise RecordingError(path, f"not a readable image ({type(err).__name__}: {err})"
                              ) from None
     if arr.ndim != 2:
