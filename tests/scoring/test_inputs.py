@@ -69,3 +69,46 @@ def test_content_hash(tmp_path):
     before = input_sha256(tmp_path / "s")
     _touch(tmp_path / "s" / "2.dcm", "c")
     assert input_sha256(tmp_path / "s") != before
+
+
+def test_special_files_links_and_empty_folders_are_error_rows_not_hangs(tmp_path):
+    import os
+
+    d = tmp_path / "batch"
+    _touch(d / "good.edf")
+    os.mkfifo(d / "fifo.edf")                   # opening it would block forever
+    (d / "zero.edf").symlink_to("/dev/zero")    # reading it would never end
+    (d / "loop").symlink_to(d / "loop")         # ELOOP
+    (d / "empty").mkdir()
+    _touch(d / "sub" / "a.edf")
+    (d / "sub" / "up").symlink_to(d)            # a cycle back to the top
+    _touch(d / "blank.edf", "")                 # 0 bytes
+    empty_arg = tmp_path / "nothing"
+    empty_arg.mkdir()
+    items = expand_inputs([d, empty_arg], "eeg")
+    errors = {i.file.rsplit("/", 1)[-1]: i.error for i in items}
+    assert errors == {
+        "good.edf": None, "a.edf": None,
+        "fifo.edf": "not a regular file but a FIFO (named pipe)",
+        "zero.edf": "not a regular file but a character device",
+        "loop": "symbolic link loop",
+        "empty": "empty folder: no recording in it",
+        "up": "symbolic link back to an enclosing folder (a loop); not followed",
+        "blank.edf": "empty file (0 bytes)",
+        "nothing": "empty folder: no recording in it"}
+    assert all(i.path is None for i in items if i.error)   # never opened, never hashed
+
+
+def test_cohort_paths_stay_inside_the_cohort_folder(tmp_path):
+    c = tmp_path / "cohort"
+    _touch(tmp_path / "other" / "secret.edf")
+    _touch(c / "a.edf")
+    _touch(c / "participants.tsv", "participant_id\tpath\nsub-01\ta.edf\n"
+                                   "sub-02\t../other/secret.edf\nsub-03\t../*/secret.edf\n")
+    items = {i.participant_id: i for i in expand_inputs([c], "eeg")}
+    assert items["sub-01"].error is None
+    for pid in ("sub-02", "sub-03"):
+        assert "leads outside the cohort folder" in items[pid].error
+        assert "--allow-outside" in items[pid].error and items[pid].path is None
+    allowed = {i.participant_id: i for i in expand_inputs([c], "eeg", allow_outside=True)}
+    assert allowed["sub-02"].path == (tmp_path / "other" / "secret.edf").resolve()
