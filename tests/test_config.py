@@ -67,3 +67,45 @@ def test_set_assignments_become_nested_validated_overrides(tmp_path):
         load_config(path, overrides=parse_assignments(["cv.n_split=3"]))
     with pytest.raises(ConfigError, match="KEY.PATH=VALUE"):
         parse_assignments(["cv.n_splits"])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("statistics: {bootstrap: 0}", r"statistics\.bootstrap: expected an integer >= 1"),
+    ("statistics: {permutations: -1}", r"statistics\.permutations: expected an integer >= 0"),
+    ("statistics: {level: 1.5}", r"statistics\.level: expected a level between 0 and 1"),
+    ("statistics: {level: .nan}", r"statistics\.level: expected"),
+    ("cv: {scheme: holdout, n_repeats: 0}", r"cv\.n_repeats: expected an integer >= 1"),
+    ("cv: {n_splits: 1}", r"cv\.n_splits: expected an integer >= 2"),
+    ("cv: {test_size: 1.0}", r"cv\.test_size: expected a fraction"),
+    ("preprocessing: {notch: -50}", r"preprocessing\.notch: expected a frequency > 0"),
+    ("preprocessing: {notch: fifty}", r"preprocessing\.notch: expected a frequency > 0"),
+    ("preprocessing: {h_freq: .inf}", r"preprocessing\.h_freq: expected a frequency > 0"),
+    ("preprocessing: {l_freq: 40, h_freq: 1}", r"preprocessing: l_freq \(40\) must be below"),
+    ("windows: {overlap: 1}", r"windows\.overlap: expected a fraction >= 0 and < 1"),
+    ("windows: {length: 0}", r"windows\.length: expected seconds > 0"),
+    ("windows: {bands: {alpha: [13, 8]}}", r"windows\.bands\.alpha: expected \[low, high\]"),
+    ("windows: {bands: {alpha: [-1, 8]}}", r"windows\.bands\.alpha: expected \[low, high\]"),
+    ("seed: -3", r"seed: expected an integer >= 0"),
+    ("- a list\n- at the top", r"expected a mapping of settings .* got a list"),
+    ("just text", r"expected a mapping of settings .* got a string"),
+])
+def test_impossible_values_are_refused_at_load(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    assert str(info.value).startswith(str(path))        # the file is named
+
+
+def test_set_values_are_range_checked_too():
+    from neurodx.config import parse_assignments
+
+    with pytest.raises(ConfigError, match=r"statistics\.bootstrap"):
+        load_config(text="{}", overrides=parse_assignments(["statistics.bootstrap=0"]))
+
+
+def test_shipped_configs_pass_the_range_checks():
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml")):
+        load_config(path)

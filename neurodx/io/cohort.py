@@ -211,14 +211,20 @@ def _unshared(subjects: list[Subject], root: Path, problems: list, excluded: lis
         for p in s.paths:
             owners.setdefault(Path(os.path.normpath(os.path.abspath(p))), []).append(
                 s.participant_id)
-    shared = {pid: p for p, pids in owners.items() if len(set(pids)) > 1 for pid in pids}
+    shared: dict[str, list[Path]] = {}
+    for p, pids in owners.items():
+        if len(set(pids)) > 1:
+            for pid in set(pids):
+                shared.setdefault(pid, []).append(p)
     for s in subjects:
         if s.participant_id in shared:
-            p = shared[s.participant_id]
-            others = sorted(set(owners[p]) - {s.participant_id})
-            rel = p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
-            problems.append(Problem(s.participant_id, f"recording {rel} is also listed for "
-                                                      f"{', '.join(others)}"))
+            files = shared[s.participant_id]
+            others = sorted({o for p in files for o in owners[p]} - {s.participant_id})
+            rel = [p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
+                   for p in files]
+            problems.append(Problem(s.participant_id, f"recording {rel[0]}"
+                                    + (f" (and {len(rel) - 1} more)" if len(rel) > 1 else "")
+                                    + f" is also listed for {', '.join(others)}"))
             excluded.append(s.participant_id)
     return [s for s in subjects if s.participant_id not in shared]
 

@@ -76,7 +76,12 @@ def test_outputs_and_identical_folds(study):
     assert keys["logvar_lr"] == keys["chance"]
     # every subject tested once per repeat
     assert (pred.groupby(["route", "repeat"])["participant_id"].nunique() == 6).all()
-    metrics = json.loads((tmp / "run" / "metrics.json").read_text())
+    def strict(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    # Strict JSON: a route at chance has undefined statistics; they are null, not NaN.
+    metrics = json.loads((tmp / "run" / "metrics.json").read_text(), parse_constant=strict)
+    json.loads((tmp / "run" / "manifest.json").read_text(), parse_constant=strict)
     assert metrics["synthetic_data"] is True
     assert set(metrics["routes"]) == {"logvar_lr", "chance"}
     manifest = json.loads((tmp / "run" / "manifest.json").read_text())
@@ -139,8 +144,12 @@ def test_cohort_errors_stop_the_study_unless_skip_bad(study, eeg_cohort_copy):
     edf = c / "sub-HC01/eeg/sub-HC01_task-rest_eeg.edf"
     edf.write_bytes(edf.read_bytes()[:5000])
     # a sixth, valid HC subject keeps two per group for 2-fold CV once sub-HC01 is left out
+    # (a copy: one file listed for two participants would exclude both)
+    copy = c / "sub-HC03/eeg/sub-HC03_task-rest_eeg.edf"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes((c / "sub-HC02/eeg/sub-HC02_task-rest_eeg.edf").read_bytes())
     with open(c / "participants.tsv", "a") as fh:
-        fh.write("sub-HC03\tHC\tsite1\t30\tF\tyes\tsub-HC02/eeg/sub-HC02_task-rest_eeg.edf\n")
+        fh.write("sub-HC03\tHC\tsite1\t30\tF\tyes\tsub-HC03/eeg/sub-HC03_task-rest_eeg.edf\n")
     cfg = _config(tmp, text)
     cfg.data["cohort"]["path"] = str(c)
     with pytest.raises(CohortError, match="sub-HC01 .*unreadable .edf file"):

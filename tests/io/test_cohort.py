@@ -156,3 +156,43 @@ def test_bids_layout_finds_volume_files_and_folders(tmp_path):
     assert cohort.modality == "volume"
     assert [[p.name for p in s.paths] for s in cohort] == [["sub-01_task-rest_bold.nii.gz"],
                                                            ["dicom"]]
+
+
+def test_paths_leading_outside_the_cohort_folder_are_refused_per_subject(tmp_path):
+    c = tmp_path / "cohort"
+    _touch(c / "a.npy")
+    for name in ("x", "y", "z"):
+        _touch(tmp_path / "elsewhere" / f"{name}.npy")
+    _write_tsv(c, [["a", "HC", "a.npy"], ["b", "SZ", "../elsewhere/x.npy"],
+                   ["c", "SZ", "../*/y.npy"], ["d", "SZ", str(tmp_path / "elsewhere/z.npy")]])
+    cohort = load_cohort(c)
+    assert cohort.participant_ids == ["a"] and set(cohort.excluded) == {"b", "c", "d"}
+    assert all("leads outside the cohort folder" in p.message and "--allow-outside" in p.message
+               for p in cohort.problems)
+    allowed = load_cohort(c, allow_outside=True)
+    assert allowed.subject("b").paths == (c / "../elsewhere/x.npy",)
+
+
+def test_a_file_listed_for_two_subjects_excludes_both(tmp_path):
+    # A too-wide glob gave one subject the others' files: the same data would sit
+    # on both sides of a fold.
+    for pid in ("s1", "s2", "s3"):
+        _touch(tmp_path / pid / "ts.npy")
+    _write_tsv(tmp_path, [["s1", "HC", "s1/ts.npy"], ["s2", "SZ", "s2/ts.npy"],
+                          ["s3", "SZ", "s3/ts.npy"], ["s4", "HC", "s[12]/ts.npy"]])
+    cohort = load_cohort(tmp_path)
+    assert cohort.participant_ids == ["s3"]
+    assert set(cohort.excluded) == {"s1", "s2", "s4"}
+    assert any(p.source == "s4" and "also listed for s1, s2" in p.message
+               for p in cohort.problems)
+
+
+def test_a_folder_named_like_a_file_is_that_subjects_error(tmp_path):
+    _touch(tmp_path / "a.edf")
+    (tmp_path / "b.edf").mkdir()
+    _touch(tmp_path / "c.edf")
+    _write_tsv(tmp_path, [["a", "HC", "a.edf"], ["b", "SZ", "b.edf"], ["c", "SZ", "c.edf"]])
+    cohort = load_cohort(tmp_path)
+    assert cohort.modality == "eeg" and cohort.participant_ids == ["a", "c"]
+    assert cohort.excluded == ("b",)
+    assert cohort.problems[0].message.endswith("b.edf: is a folder, expected an EDF file")
