@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
                 "bands": _FreeForm({k: list(v) for k, v in DEFAULT_BANDS.items()})},
     "routes": _FreeForm(),
     "cv": {"scheme": "stratified_kfold", "n_splits": 5, "n_repeats": 1, "test_size": 0.25},
+    # bootstrap: subject resamples for the CIs (>= 1); permutations: 0 turns the test off.
     "statistics": {"bootstrap": 1000, "permutations": 100, "level": 0.95,
                    "permutation_route": "best"},   # or a route name
     "seed": 0,

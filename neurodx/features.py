@@ -122,6 +122,8 @@ def _safe_subject_features(pid, *args):
     except (NeurodxError, ValueError, OSError) as err:
         # The message names the file, never header contents (see neurodx.io).
         return pid, None, f"feature extraction failed: {err}"
+    except MemoryError:
+        return pid, None, "feature extraction failed: out of memory (try fewer --jobs)"
 
 
 def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: int = 1,
