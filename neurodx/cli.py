@@ -465,8 +465,11 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="A worker stopped while some jobs",
                             category=UserWarning)
 
+    from ._workers import workers_end_with_this_process
+
     try:
-        with single_threaded_blas():
+        # Worker processes end with this one, even when it is killed (kill -9).
+        with single_threaded_blas(), workers_end_with_this_process():
             return args.func(args)
     except KeyboardInterrupt:
         print("neurodx: interrupted", file=sys.stderr)

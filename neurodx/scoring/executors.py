@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 
+from .._workers import watch_parent
 from ..errors import ConfigError
 
 __all__ = ["map_unordered", "check_scheduler"]
@@ -29,46 +28,10 @@ def check_scheduler(scheduler: str | None) -> None:
                       f"tcp://HOST:PORT, got {scheduler!r}")
 
 
-_PARENT_POLL_S = 1.0
-_watched: set[int] = set()      # per worker process: the parents already watched
-
-
-def _parent_gone(pid: int, ppid: int) -> bool:
-    if ppid == pid and os.getppid() != pid:    # re-parented: the parent died
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def _watch_parent(pid: int) -> None:
-    """End this worker process when process ``pid`` (the scorer) no longer runs.
-
-    A scorer killed with SIGKILL cannot shut its pool down, and joblib (loky) or Dask
-    workers would otherwise live on, each holding the model (hundreds of MB). A
-    daemon thread polls every second; ``os._exit`` skips cleanup that could block.
-    """
-    if pid == os.getpid() or pid in _watched:
-        return
-    _watched.add(pid)
-    ppid = os.getppid()
-
-    def watch():
-        while not _parent_gone(pid, ppid):
-            time.sleep(_PARENT_POLL_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="neurodx-parent-watch", daemon=True).start()
-
-
 def _in_worker(fn, parent_pid: int | None, shared, task):
     """Run ``fn(shared, task)`` in a worker, first making it end with ``parent_pid``."""
     if parent_pid is not None:
-        _watch_parent(parent_pid)
+        watch_parent(parent_pid)
     return fn(shared, task)
 
 

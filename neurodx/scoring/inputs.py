@@ -26,7 +26,7 @@ import pandas as pd
 from .._hashing import sha256_file
 from ..errors import CohortError, RecordingError
 from ..io import PARTICIPANTS_FILE
-from ..io.formats import MODALITY_OF_FORMAT, is_bids_sidecar
+from ..io.formats import MODALITY_OF_FORMAT, file_format, is_bids_sidecar
 
 __all__ = ["ScoreInput", "expand_inputs", "input_sha256"]
 
@@ -84,6 +84,10 @@ def _file_kind(path: Path) -> tuple[str | None, str | None]:
                 "broken symbolic link (its target does not exist)"
         return None, f"cannot read ({err.strerror or err})"
     if stat.S_ISDIR(st.st_mode):
+        try:
+            file_format(path)       # refuses a folder named like a file (``x.edf/``)
+        except CohortError as err:
+            return None, str(err).split(": ", 1)[1]
         return "folder", None
     if not stat.S_ISREG(st.st_mode):
         what = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else

@@ -28,25 +28,38 @@ def _square(shared, task):
 
 
 def test_map_unordered_gives_every_result():
-    assert sorted(map_unordered(_square, 2, [1, 2, 3], n_jobs=2)) == [2, 8, 18]
     assert sorted(map_unordered(_square, 2, [1, 2, 3], n_jobs=1)) == [2, 8, 18]
 
 
+SCORER = """
+from neurodx.scoring.executors import map_unordered
+
+if __name__ == "__main__":
+    for _ in map_unordered(work, None, [0, 1], n_jobs=2):
+        pass
+"""
+# Any joblib Parallel run by a command (inspect, compare, train, features --jobs N).
+COMMAND = """
+from joblib import Parallel, delayed
+from neurodx._workers import workers_end_with_this_process
+
+if __name__ == "__main__":
+    with workers_end_with_this_process():
+        Parallel(n_jobs=2)(delayed(work)(None, i) for i in range(2))
+"""
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
-def test_joblib_workers_end_when_the_scorer_is_killed(tmp_path):
-    script = tmp_path / "scorer.py"
+@pytest.mark.parametrize("main_part", [SCORER, COMMAND], ids=["score", "command"])
+def test_joblib_workers_end_when_the_parent_is_killed(tmp_path, main_part):
+    script = tmp_path / "parent.py"
     script.write_text(textwrap.dedent(f"""
-        import os, sys, time
-        from neurodx.scoring.executors import map_unordered
+        import os, time
 
         def work(shared, task):
             open(os.path.join({str(tmp_path)!r}, f"worker-{{os.getpid()}}"), "w").close()
             time.sleep(300)
-
-        if __name__ == "__main__":
-            for _ in map_unordered(work, None, [0, 1], n_jobs=2):
-                pass
-    """))
+    """) + main_part)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, str(script)], env=env)
     try:
@@ -64,4 +77,4 @@ def test_joblib_workers_end_when_the_scorer_is_killed(tmp_path):
     alive = [pid for pid in workers if _running(pid)]
     for pid in alive:                 # leave nothing behind, whatever the outcome
         os.kill(pid, signal.SIGKILL)
-    assert not alive, f"workers {alive} outlived the killed scorer"
+    assert not alive, f"workers {alive} outlived the killed parent"

@@ -83,6 +83,7 @@ def test_special_files_links_and_empty_folders_are_error_rows_not_hangs(tmp_path
     _touch(d / "sub" / "a.edf")
     (d / "sub" / "up").symlink_to(d)            # a cycle back to the top
     _touch(d / "blank.edf", "")                 # 0 bytes
+    _touch(d / "dir.edf" / "inside.edf")         # a folder named like a file
     empty_arg = tmp_path / "nothing"
     empty_arg.mkdir()
     items = expand_inputs([d, empty_arg], "eeg")
@@ -95,6 +96,7 @@ def test_special_files_links_and_empty_folders_are_error_rows_not_hangs(tmp_path
         "empty": "empty folder: no recording in it",
         "up": "symbolic link back to an enclosing folder (a loop); not followed",
         "blank.edf": "empty file (0 bytes)",
+        "dir.edf": "is a folder, expected an EDF file",
         "nothing": "empty folder: no recording in it"}
     assert all(i.path is None for i in items if i.error)   # never opened, never hashed
 
