@@ -21,8 +21,12 @@ class CohortError(NeurodxError):
     """A cohort folder or its ``participants.tsv`` cannot be used."""
 
 
-class ConfigError(NeurodxError):
-    """A configuration file or option is invalid."""
+class ConfigError(NeurodxError, ValueError):
+    """A configuration file or option is invalid.
+
+    Also a :class:`ValueError`, so code written for scikit-learn (which raises
+    ``ValueError`` for bad parameters) catches it as it would catch sklearn's own.
+    """
 
 
 class BundleError(NeurodxError):
