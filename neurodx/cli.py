@@ -174,6 +174,11 @@ def _cmd_compare(args) -> int:
     label = " (SYNTHETIC data)" if m["synthetic_data"] else ""
     print(f"{m['study'] or args.config.stem}{label}: {m['n_subjects']} subjects, "
           f"{m['cv']['n_folds_total']} subject-level splits")
+    if m["flat_dropped"]:
+        from .io import format_flat_dropped
+
+        unit = "channel" if result.manifest["channel_names"] else "region"
+        print("  " + format_flat_dropped(m["flat_dropped"], unit))
     for name, r in m["routes"].items():
         lo, hi = r["ci"]["balanced_accuracy"]
         print(f"  {name:<22} balanced accuracy {100 * r['balanced_accuracy']:5.1f}% "

@@ -44,10 +44,12 @@ def _compare(config, cohort, run, policy, *extra):
                  *FAST, *extra])
 
 
-def test_region_study_runs_with_drop_and_says_what_was_dropped(region_cohort, tmp_path):
+def test_region_study_runs_with_drop_and_says_what_was_dropped(region_cohort, tmp_path, capsys):
     run = tmp_path / "run"
     assert _compare("region_timeseries.yaml", region_cohort, run, "drop",
                     "--routes", "rmt_les", "rmt_tangent") == 0
+    assert ("2 region(s) dropped for being flat in 2 subject(s): roi004 (sub-HC02), "
+            "roi012 (sub-SZ03)") in capsys.readouterr().out
     expected = {"roi004": ["sub-HC02"], "roi012": ["sub-SZ03"]}
     manifest = json.loads((run / "manifest.json").read_text())
     metrics = json.loads((run / "metrics.json").read_text())
@@ -151,6 +153,8 @@ def test_eeg_study_under_each_policy(eeg_cohort, tmp_path, capsys):
     assert _compare(*args, tmp_path / "refuse", "refuse", *route) == 2
     assert f"flat channel(s) (1): {flat}; eeg.flat_policy" in capsys.readouterr().err
     assert _compare(*args, tmp_path / "drop", "drop", *route) == 0
+    assert f"1 channel(s) dropped for being flat in 1 subject(s): {flat}" in \
+        capsys.readouterr().out
     manifest = json.loads((tmp_path / "drop" / "manifest.json").read_text())
     assert manifest["flat_dropped"] == {flat: ["sub-PAT02"]}
     assert len(manifest["channel_names"]) == 15 and flat not in manifest["channel_names"]
