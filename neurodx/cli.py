@@ -126,8 +126,10 @@ def _specs(args) -> dict:
     from .io import EEGSpec, RegionSpec, VolumeSpec
 
     eeg = EEGSpec(n_channels=args.channels, exclude=args.exclude_channels, sfreq=args.sfreq,
-                  sfreq_policy=args.sfreq_policy, min_duration=args.min_duration)
-    regions = RegionSpec(n_regions=args.regions, min_timepoints=args.min_timepoints)
+                  sfreq_policy=args.sfreq_policy, min_duration=args.min_duration,
+                  flat_policy=args.flat_policy)
+    regions = RegionSpec(n_regions=args.regions, min_timepoints=args.min_timepoints,
+                         flat_policy=args.flat_policy)
     volume = VolumeSpec(require_4d=args.require_4d, min_frames=args.min_frames,
                         expected_shape=tuple(args.expected_shape) if args.expected_shape
                         else None, shape_policy=args.shape_policy, series=args.series)
@@ -172,6 +174,11 @@ def _cmd_compare(args) -> int:
     label = " (SYNTHETIC data)" if m["synthetic_data"] else ""
     print(f"{m['study'] or args.config.stem}{label}: {m['n_subjects']} subjects, "
           f"{m['cv']['n_folds_total']} subject-level splits")
+    if m["flat_dropped"]:
+        from .io import format_flat_dropped
+
+        unit = "channel" if result.manifest["channel_names"] else "region"
+        print("  " + format_flat_dropped(m["flat_dropped"], unit))
     for name, r in m["routes"].items():
         lo, hi = r["ci"]["balanced_accuracy"]
         print(f"  {name:<22} balanced accuracy {100 * r['balanced_accuracy']:5.1f}% "
@@ -221,7 +228,8 @@ def _cmd_features(args) -> int:
         print(f"{len(result.failures)} subject(s) left out:", file=sys.stderr)
         for problem in result.failures:
             print(f"  {problem}", file=sys.stderr)
-        return EXIT_PROBLEMS
+        # Subjects left out by flat_policy: skip_subject were the user's choice, not a failure.
+        return EXIT_PROBLEMS if any(p.is_error for p in result.failures) else 0
     return 0
 
 
@@ -233,6 +241,11 @@ def _add_cohort_options(p: argparse.ArgumentParser) -> None:
                    help="participants.tsv column holding the label (default: group)")
     g.add_argument("--modality", choices=["eeg", "regions", "volume"],
                    help="expected recording kind (default: inferred from file formats)")
+    g.add_argument("--flat-policy", choices=["refuse", "drop", "skip_subject"],
+                   default="refuse",
+                   help="flat EEG channels or regions: an error (default), dropped from every "
+                        "subject, or their subjects left out (config: eeg.flat_policy, "
+                        "regions.flat_policy)")
     e = p.add_argument_group("EEG expectations")
     e.add_argument("--channels", type=int, metavar="N",
                    help="required EEG channel count (default: the cohort's most common set)")

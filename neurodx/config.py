@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .io.quality import FLAT_POLICIES
 from .preprocessing.bands import DEFAULT_BANDS
 
 __all__ = ["DEFAULTS", "Config", "load_config", "parse_assignments", "FREE_FORM"]
@@ -49,8 +50,10 @@ DEFAULTS: dict[str, Any] = {
         "flat_std": 1e-7,
         "flat_ratio": 1e-2,
         "saturation_fraction": 0.01,
+        "flat_policy": "refuse",   # refuse | drop (from every subject) | skip_subject
     },
-    "regions": {"n_regions": None, "min_timepoints": 20},
+    "regions": {"n_regions": None, "min_timepoints": 20,
+                "flat_policy": "refuse"},   # refuse | drop (from every subject) | skip_subject
     "volume": {"require_4d": False, "min_frames": 2, "expected_shape": None,
                "shape_policy": "refuse", "series": None},
     "preprocessing": {"reference": "average", "notch": None, "l_freq": None, "h_freq": None,
@@ -204,6 +207,10 @@ def load_config(path: str | Path | None = None, *, text: str | None = None,
     if data["cohort"]["modality"] not in (None, "eeg", "regions", "volume"):
         raise ConfigError(f"{source}: cohort.modality: expected eeg, regions or volume, got "
                           f"{data['cohort']['modality']!r}")
+    for section in ("eeg", "regions"):
+        if data[section]["flat_policy"] not in FLAT_POLICIES:
+            raise ConfigError(f"{source}: {section}.flat_policy: expected one of "
+                              f"{', '.join(FLAT_POLICIES)}, got {data[section]['flat_policy']!r}")
     for name, route in data["routes"].items():
         if not isinstance(route, dict) or "kind" not in route:
             raise ConfigError(f"{source}: routes.{name}: expected a mapping with a 'kind'")

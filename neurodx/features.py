@@ -151,7 +151,7 @@ def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: i
     if usable.modality == "volume":
         raise ConfigError("RMT features need EEG or region time series; this cohort holds "
                           "volumes (use the CNN routes: neurodx compare configs/meth_fmri.yaml)")
-    failures = [p for p in check.problems if p.is_error]
+    failures = [p for p in check.problems if p.excludes_subject]
     les, cov, bands = _routes(context, covariance)
     jobs = (delayed(_safe_subject_features)(s.participant_id, s.paths, context, spec, les, cov,
                                             bands) for s in usable)

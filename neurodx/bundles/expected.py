@@ -2,7 +2,8 @@
 
 At training, :func:`expected_input` records the modality and what the cohort
 fixed: EEG channel names in order, sampling rate and the resampling policy;
-region count; the reference volume shape and shape policy. At scoring,
+region count; the reference volume shape and shape policy; the channels or
+regions dropped for being flat (``flat_policy: drop``), which scoring drops too. At scoring,
 :func:`load_checked_input` runs the same per-file checks as ``neurodx inspect``
 (readability, NaN/Inf, flat or saturated channels, duration...), compares the
 file with the manifest, and loads it exactly as training did. Every refusal is a
@@ -36,10 +37,13 @@ def expected_input(context, config, *, volume_shape=None) -> dict:
         out.update(channel_names=list(context.channel_names or []),
                    n_channels=len(context.channel_names or []), sfreq=context.sfreq,
                    sfreq_policy=eeg["sfreq_policy"], min_duration=eeg["min_duration"],
-                   exclude=list(eeg["exclude"]))
+                   exclude=list(eeg["exclude"]), flat_dropped=list(context.flat_dropped))
     elif context.modality == "regions":
         out.update(n_regions=context.n_regions,
-                   min_timepoints=config["regions"]["min_timepoints"])
+                   min_timepoints=config["regions"]["min_timepoints"],
+                   flat_dropped=list(context.flat_dropped),
+                   region_columns=(None if context.region_columns is None
+                                   else list(context.region_columns)))
     else:
         vol = config["volume"]
         out.update(volume_shape=list(volume_shape) if volume_shape is not None else None,
@@ -49,7 +53,7 @@ def expected_input(context, config, *, volume_shape=None) -> dict:
 
 
 def _errors(path: Path, problems) -> None:
-    errors = [p.message for p in problems if p.is_error]
+    errors = [p.message for p in problems if p.excludes_subject]
     if errors:
         raise RecordingError(path, "; ".join(errors))
 
@@ -66,6 +70,12 @@ def _check_eeg(path: Path, inp: dict, spec) -> None:
                                    f"model's {len(inp['channel_names'])}: "
                                    f"{', '.join(missing[:8])}" + (" ..." if len(missing) > 8
                                                                  else ""))
+    # Under flat_policy 'drop' a flat channel is only a warning: fine when training
+    # dropped it too (it is not among the model's channels), an error otherwise.
+    used_flat = [c for c in info["flat"] if c in inp["channel_names"]]
+    if used_flat:
+        raise RecordingError(path, f"flat channel(s) the model uses: {', '.join(used_flat[:8])}"
+                                   + (" ..." if len(used_flat) > 8 else ""))
     if info["sfreq"] != inp["sfreq"] and inp["sfreq_policy"] == "refuse":
         raise RecordingError(path, f"sampling rate {info['sfreq']:g} Hz, the model was trained "
                                    f"at {inp['sfreq']:g} Hz (sfreq_policy 'refuse')")
@@ -79,6 +89,14 @@ def _check_regions(path: Path, inp: dict, spec) -> None:
     if info["n_channels"] != inp["n_regions"]:
         raise RecordingError(path, f"{info['n_channels']} regions, the model expects "
                                    f"{inp['n_regions']}")
+    # Regions are matched by column position; those dropped at training are not used.
+    columns = inp.get("region_columns")
+    used = set(range(inp["n_regions"]) if columns is None else columns)
+    names = list(info["channel_names"])
+    used_flat = [n for n in info["flat"] if names.index(n) in used]
+    if used_flat:
+        raise RecordingError(path, f"flat region(s) the model uses: {', '.join(used_flat[:8])}"
+                                   + (" ..." if len(used_flat) > 8 else ""))
 
 
 def _check_volume(path: Path, inp: dict) -> None:

@@ -130,7 +130,9 @@ class Bundle:
         inp = self.manifest["input"]
         config = Config(self.manifest["config"], None, self.manifest["config_sha256"])
         return StudyContext(config, self.classes, inp["modality"], inp.get("channel_names"),
-                            inp.get("sfreq"), inp.get("n_regions"), int(self.manifest["seed"]))
+                            inp.get("sfreq"), inp.get("n_regions"), int(self.manifest["seed"]),
+                            flat_dropped=list(inp.get("flat_dropped") or []),
+                            region_columns=inp.get("region_columns"))
 
     def predict(self, data) -> dict:
         """Classify one loaded recording.

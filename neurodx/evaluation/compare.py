@@ -58,7 +58,11 @@ class StudyContext:
     """What a pipeline module learns about the data before building its routes.
 
     Everything here comes from the cohort, never from code: the class labels,
-    channel names or region count, sampling rate.
+    channel names or region count, sampling rate. ``flat_dropped`` names the
+    channels or regions removed from every subject for being flat
+    (``flat_policy: drop``; EEG ``channel_names`` no longer hold them);
+    ``region_columns`` are the region columns kept, by position (None: all of
+    the ``n_regions`` columns a file holds).
     """
 
     config: Config
@@ -69,6 +73,8 @@ class StudyContext:
     n_regions: int | None
     seed: int
     n_jobs: int = 1
+    flat_dropped: list[str] = field(default_factory=list)
+    region_columns: list[int] | None = None
 
 
 @dataclass
@@ -118,8 +124,10 @@ def load_subject(paths, context: StudyContext, spec):
         return preprocess_raw(raw, reference=pre["reference"], l_freq=pre["l_freq"],
                               h_freq=pre["h_freq"], notch=pre["notch"], sfreq=pre["sfreq"])
     if context.modality == "regions":
-        # (n_regions, n_times): time points are the samples (sfreq 1), runs are concatenated.
-        return np.concatenate([read_region_timeseries(p).data for p in paths], axis=1)
+        # (n_regions, n_times): time points are the samples (sfreq 1), runs are concatenated;
+        # columns dropped for being flat (flat_policy: drop) go from every file.
+        keep = slice(None) if context.region_columns is None else list(context.region_columns)
+        return np.concatenate([read_region_timeseries(p).data[keep] for p in paths], axis=1)
     # Volumes: the path itself; the CNN estimators stream slices from it.
     if len(paths) != 1:
         raise RecordingError(context.config["cohort"]["path"] or "cohort",
@@ -409,7 +417,7 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         int(stats_cfg["permutations"]), int(cfg["seed"]) + 1, n_jobs=n_jobs)
 
     synthetic = _is_synthetic(cohort)
-    excluded = [p for p in problems if p.is_error]
+    excluded = [p for p in problems if p.excludes_subject]
     metrics = {
         "study": cfg["study"], "synthetic_data": synthetic, "classes": classes,
         "n_subjects": len(cohort), "subjects_per_class": {c: int(np.sum(y == c)) for c in classes},
@@ -418,7 +426,8 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         "routes": per_route, "best_route": best, "paired_comparisons": comparisons,
         "permutation_test": permutation, "extract_seconds": extract_time,
         "excluded_subjects": [str(p) for p in excluded],
-        "warnings": [str(p) for p in problems if not p.is_error],
+        "warnings": [str(p) for p in problems if p.severity == "warning"],
+        "flat_dropped": study.check.flat_dropped,
     }
     manifest = {
         "neurodx_version": __version__, "command": argv or sys.argv, "git_commit": _git_commit(),
@@ -430,6 +439,7 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         "platform": {"system": platform.platform(), "machine": platform.machine(),
                      "cpu_count": os.cpu_count()},
         "channel_names": channel_names, "sfreq": sfreq_out, "n_regions": n_regions,
+        "flat_dropped": study.check.flat_dropped,
         "folds": [{"repeat": f.repeat, "fold": f.fold,
                    "test": sorted(pids[f.test].tolist())} for f in folds],
     }

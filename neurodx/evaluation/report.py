@@ -234,6 +234,12 @@ def write_report(result, cohort, context, routes, extracted, pipeline=None, spec
             parts.append(_img(figure_to_png(fig), title))
 
     parts.append("<h2>Subjects left out and warnings</h2>")
+    if m.get("flat_dropped"):
+        from ..io import format_flat_dropped
+
+        unit, key = ("channel", "eeg") if cohort.modality == "eeg" else ("region", "regions")
+        parts.append(f"<p><b>{e(format_flat_dropped(m['flat_dropped'], unit))}</b>; removed "
+                     f"from every subject ({key}.flat_policy: drop).</p>")
     if m["excluded_subjects"] or m["warnings"]:
         parts.append("<ul>" + "".join(f"<li>{e(p)}</li>" for p in
                                       m["excluded_subjects"] + m["warnings"]) + "</ul>")

@@ -52,6 +52,9 @@ def prepare_cohort(config: Config, *, n_jobs: int = 1, skip_bad: bool = False):
     Returns ``(cohort, check, spec, context)``: the usable subjects, the full check,
     the expectations for the cohort's modality, and the :class:`StudyContext`.
 
+    Subjects left out by ``flat_policy: skip_subject`` are removed whatever
+    ``skip_bad`` says: the user chose that policy.
+
     Raises
     ------
     CohortError
@@ -68,16 +71,18 @@ def prepare_cohort(config: Config, *, n_jobs: int = 1, skip_bad: bool = False):
                          site_column=cfg["cohort"]["site_column"])
     spec = study_spec(cfg, cohort.modality)
     check = check_cohort(cohort, spec, n_jobs=n_jobs)
-    if check.has_errors:
-        if not skip_bad:
-            listed = "; ".join(str(p) for p in check.errors[:5])
-            raise CohortError(f"{cohort.root}: {len(check.errors)} problem(s) stop this study "
-                              f"({listed}). Run `neurodx inspect` for the full list, or set "
-                              "cohort.skip_bad: true to run on the usable subjects.")
+    if check.has_errors and not skip_bad:
+        listed = "; ".join(str(p) for p in check.errors[:5])
+        raise CohortError(f"{cohort.root}: {len(check.errors)} problem(s) stop this study "
+                          f"({listed}). Run `neurodx inspect` for the full list, or set "
+                          "cohort.skip_bad: true to run on the usable subjects.")
+    if check.has_errors or check.skipped:
         cohort = check.usable_cohort()
     classes = sorted({s.group for s in cohort})
     context = StudyContext(cfg, classes, cohort.modality, check.channel_names, check.sfreq,
-                           check.n_regions, int(cfg["seed"]), n_jobs)
+                           check.n_regions, int(cfg["seed"]), n_jobs,
+                           flat_dropped=list(check.flat_dropped),
+                           region_columns=check.region_columns)
     return cohort, check, spec, context
 
 
