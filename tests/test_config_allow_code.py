@@ -1,4 +1,4 @@
-"""Code in configs is opt-in: a pipeline file outside the shipped pipelines/ runs only with --allow-code."""
+"""Code in configs is opt-in: a pipeline file outside pipelines/ runs only with --allow-code."""
 from pathlib import Path
 
 import pytest

@@ -19,8 +19,9 @@ manifest's value and no file was added, and that every type in the skops file is
 trusted (:mod:`neurodx.bundles.trust`); any failure is a
 :class:`~neurodx.errors.BundleError`. The hashes detect damage and careless edits
 only: whoever edits a bundle can recompute them. A signature (or a pinned model
-id) is what shows that a bundle is the one that was trained. The bundle is written in a temporary folder
-beside ``MODEL_DIR`` and renamed into place, so a reader never sees half of one.
+id) is what shows that a bundle is the one that was trained. The bundle is written
+in a temporary folder beside ``MODEL_DIR`` and renamed into place, so a reader never
+sees half of one.
 """
 from __future__ import annotations
 

@@ -101,8 +101,11 @@ def untrusted_reason(name: str) -> str | None:
     if not listed:
         if name.split(".", 1)[0] not in TRUSTED_PACKAGES:
             return "outside neurodx, scikit-learn and pyRiemann"
-        if any(t in part for part in name.lower().split(".")[:-1] for t in _TEST_PARTS):
+        modules = name.lower().split(".")[:-1]
+        if any(t in part for part in modules for t in _TEST_PARTS):
             return "a test helper"
+        if any(part.startswith("__") for part in modules):   # __main__ would run a program
+            return "a special module"
         if name.startswith(_NEVER_IN_SKOPS):
             return "a CNN part (bundles store CNNs as safetensors)"
     obj = _resolve(name)

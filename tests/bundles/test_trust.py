@@ -42,6 +42,8 @@ def test_trusted(name):
     ("neurodx_pipeline_brain_ct.Custom", "outside neurodx"),      # a study module's class
     ("sklearn.utils._testing.assert_run_python_script_without_output", "a test helper"),
     ("sklearn.utils._mocking.CheckingClassifier", "a test helper"),
+    ("sklearn.conftest.X", "a test helper"),                     # never imported
+    ("neurodx.__main__.X", "a special module"),
     ("sklearn.utils.validation.check_array", "not a class"),
     ("sklearn.pipeline.Pipeline.fit", "cannot be imported"),      # a method
     ("neurodx.rmt.les.no_such_thing", "cannot be imported"),
