@@ -158,9 +158,10 @@ def _study_config(args):
         overrides.setdefault("cohort", {})["skip_bad"] = True
     if getattr(args, "seed", None) is not None:
         overrides["seed"] = args.seed
+    allow_code = getattr(args, "allow_code", False)
     if args.config is None:
-        return load_config(text="{}", overrides=overrides)
-    return load_config(args.config, overrides=overrides)
+        return load_config(text="{}", overrides=overrides, allow_code=allow_code)
+    return load_config(args.config, overrides=overrides, allow_code=allow_code)
 
 
 def _cmd_compare(args) -> int:
@@ -188,25 +189,30 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    from .bundles import train_route
+    from .bundles import read_key, train_route
 
+    key = read_key(args.sign_key_file, option="--sign-key-file")
     config = _study_config(args)
     bundle = train_route(config, args.route, args.out, n_jobs=args.jobs,
-                         argv=["neurodx", *sys.argv[1:]])
+                         argv=["neurodx", *sys.argv[1:]], sign_key=key)
     t = bundle.manifest["training"]
     label = " (SYNTHETIC data)" if t["synthetic_data"] else ""
     print(f"trained route {args.route} of {config['study'] or args.config.stem} on "
           f"{t['n_subjects']} subjects{label} "
           f"({', '.join(f'{c} {n}' for c, n in t['subjects_per_class'].items())})")
-    print(f"bundle: {args.out} (model id {bundle.model_id})")
+    print(f"bundle: {args.out} (model id {bundle.model_id}"
+          + (", signed" if key is not None else "") + ")")
     return 0
 
 
 def _cmd_score(args) -> int:
+    from .bundles import read_key
     from .scoring import score_inputs
 
     result = score_inputs(args.model, args.inputs, args.out, n_jobs=args.jobs,
-                          scheduler=args.scheduler, progress=not args.no_progress)
+                          scheduler=args.scheduler, progress=not args.no_progress,
+                          key=read_key(args.key_file),
+                          expect_model_id=args.expect_model_id)
     print(f"scored {result.n_inputs} input(s) with model {result.model_id}: {result.n_ok} ok, "
           f"{result.n_error} error(s) ({result.n_scored} scored now, {result.n_from_journal} "
           f"from {result.journal.name})")
@@ -273,6 +279,12 @@ def _add_cohort_options(p: argparse.ArgumentParser) -> None:
                    help="volumes of another shape are refused (default) or will be resampled")
     v.add_argument("--series", metavar="UID|NUMBER|largest",
                    help="DICOM series to read in folders holding several")
+
+
+def _add_allow_code(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-code", action="store_true",
+                   help="run a config's pipeline file from outside neurodx's pipelines/ "
+                        "folder (it is Python code, run with your permissions)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -386,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     fea.add_argument("--jobs", type=int, default=1, metavar="N",
                      help="subjects processed in parallel")
     fea.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_allow_code(fea)
     fea.set_defaults(func=_cmd_features)
 
     cmp_ = sub.add_parser("compare", help="run a study's routes on identical subject-level "
@@ -404,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "--set routes.eeg_cnn.preset=eeg_fast; repeatable")
     cmp_.add_argument("--jobs", type=int, default=1, metavar="N",
                       help="subjects loaded and featurised in parallel")
+    _add_allow_code(cmp_)
     cmp_.set_defaults(func=_cmd_compare)
 
     trn = sub.add_parser("train", help="fit one route of a study on every usable subject and "
@@ -422,6 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
                           " repeatable")
     trn.add_argument("--jobs", type=int, default=1, metavar="N",
                      help="subjects loaded and featurised in parallel")
+    trn.add_argument("--sign-key-file", type=Path, metavar="KEY_FILE",
+                     help="sign the bundle (HMAC-SHA256 of its manifest) with the key in this "
+                          "file; default: $NEURODX_BUNDLE_KEY if set, else unsigned")
+    _add_allow_code(trn)
     trn.set_defaults(func=_cmd_train)
 
     sco = sub.add_parser("score", help="classify recordings or scans with a model bundle: one "
@@ -438,6 +456,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run on Dask: 'local' starts a LocalCluster of --jobs workers; an "
                           "address uses a running scheduler")
     sco.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    sco.add_argument("--key-file", type=Path, metavar="KEY_FILE",
+                     help="require the bundle's signature under the key in this file, checked "
+                          "before anything else is read; default: $NEURODX_BUNDLE_KEY if set")
+    sco.add_argument("--expect-model-id", metavar="ID",
+                     help="refuse the bundle unless its model id (printed by neurodx train) "
+                          "is ID; the 64-digit manifest_sha256 is accepted too")
     sco.set_defaults(func=_cmd_score)
     return parser
 

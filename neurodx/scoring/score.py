@@ -141,7 +141,9 @@ def _csv(items: list[ScoreInput], results: dict, keys: list, classes: list[str],
 
 
 def score_inputs(model_dir, inputs, out, *, n_jobs: int = 1, scheduler: str | None = None,
-                 progress: bool = False, _stop_after: int | None = None) -> ScoreResult:
+                 progress: bool = False, key: bytes | None = None,
+                 expect_model_id: str | None = None,
+                 _stop_after: int | None = None) -> ScoreResult:
     """Score files, folders or cohorts with a bundle and write ``scores.csv``.
 
     Parameters
@@ -158,6 +160,10 @@ def score_inputs(model_dir, inputs, out, *, n_jobs: int = 1, scheduler: str | No
         Dask: start a local cluster, or use a running scheduler.
     progress : bool
         A progress bar (rate, ETA) on stderr.
+    key : bytes, optional
+        Require the bundle's signature under this key (see :func:`neurodx.bundles.load_bundle`).
+    expect_model_id : str, optional
+        Require this model id (or full manifest SHA-256).
     _stop_after : int, optional
         Testing hook: stop as if killed (raising before ``scores.csv`` is written)
         once this many results are journaled.
@@ -175,7 +181,7 @@ def score_inputs(model_dir, inputs, out, *, n_jobs: int = 1, scheduler: str | No
     from ..bundles import load_bundle
 
     check_scheduler(scheduler)
-    bundle = load_bundle(model_dir)
+    bundle = load_bundle(model_dir, key=key, expect_model_id=expect_model_id)
     out = Path(out)
     journal = Journal(journal_path(out))
     items = expand_inputs(inputs, bundle.modality, skip=[out, journal.path])
