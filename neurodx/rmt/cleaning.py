@@ -171,9 +171,10 @@ def shrink_spectrum(lam, n_samples: int) -> np.ndarray:
     and the ``p - n`` null ones the common value ``1 / (pi (p - n) / n * Hf0)``
     (eqs. C.4-C.8).
 
-    The formula is evaluated so that it stays accurate to ~1e-10 relative when the
-    smallest eigenvalue is tiny next to the others (down to ``lambda_min / mean``
-    = 1e-12 and below: near-singular covariances, e.g. an interpolated EEG channel),
+    The formula is evaluated so that it stays accurate to round-off (~1e-15 relative
+    against a 50-digit evaluation) when the smallest eigenvalue is tiny next to the
+    others (``lambda_min / mean`` of 1e-12 and below: near-singular covariances, e.g.
+    an interpolated EEG channel),
     where a literal transcription loses every digit to cancellation in the Hilbert
     term (see :func:`_kernel_estimates`); eigenvalues are scaled to mean 1 first
     (the estimator is scale-equivariant).
