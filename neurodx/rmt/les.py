@@ -50,10 +50,19 @@ class _BandValuesCache:
         old = self._entries.pop(full, None)
         if old is not None:
             self._bytes -= old[1].nbytes
-        self._entries[full] = (weakref.ref(spec), values)
+        # a freed spectra object takes its entries with it (joblib workers unpickle new
+        # copies for every task: their values must not linger until evicted)
+        self._entries[full] = (weakref.ref(spec, lambda ref, k=full: self._drop(k, ref)),
+                               values)
         self._bytes += values.nbytes
         while self._bytes > self.max_bytes and len(self._entries) > 1:
             self._bytes -= self._entries.popitem(last=False)[1][1].nbytes
+
+    def _drop(self, key, ref):
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is ref:
+            del self._entries[key]
+            self._bytes -= entry[1].nbytes
 
 
 _VALUES = _BandValuesCache()

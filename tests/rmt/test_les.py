@@ -1,4 +1,6 @@
 """LinearEigenvalueStatistics: layout, invariances, MP standardisation."""
+import gc
+
 import numpy as np
 import pytest
 
@@ -125,3 +127,14 @@ def test_refitting_on_the_same_subjects_reuses_values_without_changing_them(reco
     for a, b in zip(other.transform(spec), uncached):
         np.testing.assert_array_equal(a, b)
     assert not np.allclose(other.transform(spec)[0], expected[0])
+
+
+def test_values_of_freed_spectra_leave_the_cache(recordings):
+    from neurodx.rmt import les as les_module
+
+    spec = _spectra(recordings[:2])
+    LinearEigenvalueStatistics().fit(spec).transform(spec)
+    n = len(les_module._VALUES._entries)
+    del spec
+    gc.collect()
+    assert len(les_module._VALUES._entries) <= n - 2 * len(BANDS)
