@@ -230,6 +230,10 @@ def _cmd_features(args) -> int:
     out = write_features(result.table, args.out)
     n_features = result.table.shape[1] - 3
     print(f"wrote {len(result.table)} subjects x {n_features} features to {out}")
+    ref = result.reference
+    print(f"LES features use one MP reference fitted on these {ref['n_subjects']} subjects "
+          "(effective samples per window: "
+          + ", ".join(f"{band} {n:.1f}" for band, n in ref["n_eff"].items()) + ")")
     if result.failures:
         print(f"{len(result.failures)} subject(s) left out:", file=sys.stderr)
         for problem in result.failures:

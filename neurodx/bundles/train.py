@@ -4,7 +4,9 @@ The study is prepared exactly as ``neurodx compare`` prepares it
 (:func:`neurodx.evaluation.study.prepare_study`): same cohort checks, same
 context, same routes. Each subject is loaded and passed through the route's
 stateless prefix once (in parallel); the rest of the route is fitted on all of
-them. A route tuned by nested cross-validation (``tune`` in the config) is tuned
+them (for ``rmt_les`` this includes the LES step's MP reference, ``n_eff_`` and
+the null moments, which the bundle stores: a scored recording is measured against
+the training subjects' reference, never refitted on itself). A route tuned by nested cross-validation (``tune`` in the config) is tuned
 here by one grid search over all subjects, and the chosen setting is recorded.
 """
 from __future__ import annotations

@@ -4,10 +4,12 @@ Order of work:
 
 1. load and check the cohort (refuse on errors unless ``cohort.skip_bad``);
 2. load each subject once (in parallel) and apply every route's stateless
-   ``extract`` step, keeping only the compact results;
+   ``extract`` step, keeping only the compact results (window spectra are computed
+   once per subject and shared by the routes starting with them and the report);
 3. build the folds once from the labels (and sites) and give the same folds to
    every route; fit a fresh clone of each route's estimator on each fold's
-   training subjects only;
+   training subjects only (for ``rmt_les`` this includes the LES step's MP
+   reference, as ``make_les_pipeline().fit`` in Python);
 4. compute metrics, subject-bootstrap CIs, paired tests and a permutation test
    for the best route; write ``predictions.csv``, ``metrics.json``,
    ``manifest.json`` and ``report.html`` atomically.
@@ -230,13 +232,23 @@ def _is_synthetic(cohort) -> bool:
     return meta.is_file() and json.loads(meta.read_text()).get("synthetic") is True
 
 
+def _fit_fold(route: Route, X: list, y: np.ndarray, fold):
+    """A fresh clone of the route's fitted part, fitted on the fold's training subjects.
+
+    ``X`` holds each subject's stateless outputs (for ``rmt_les``, its window spectra),
+    so everything that learns from subjects (the LES step's MP reference, scalers,
+    classifiers) learns from this fold's training subjects only.
+    """
+    return clone(route.cv_estimator).fit([X[i] for i in fold.train], y[fold.train])
+
+
 def _fit_predict(route: Route, X: list, y: np.ndarray, fold, classes, with_proba=True):
     """Fit a fresh clone of the route on the fold's training subjects; predict its test ones.
 
     Returns predicted labels and, when asked and available, probabilities in ``classes``
     order (else None).
     """
-    est = clone(route.cv_estimator).fit([X[i] for i in fold.train], y[fold.train])
+    est = _fit_fold(route, X, y, fold)
     test = [X[i] for i in fold.test]
     pred = np.asarray(est.predict(test))
     if not with_proba or not hasattr(est, "predict_proba"):

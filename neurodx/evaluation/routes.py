@@ -53,6 +53,20 @@ class Route:
                 not 0 <= self.stateless_steps < len(self.estimator.steps):
             raise ValueError(f"route {self.name!r}: stateless_steps must leave at least one "
                              f"step to fit (pipeline has {len(self.estimator.steps)})")
+        from ..errors import ConfigError
+        from ..rmt import LinearEigenvalueStatistics
+
+        for step_name, step in (self.estimator.steps[:self.stateless_steps]
+                                if self.stateless_steps else ()):
+            # The LES step learns its MP reference (n_eff_, null moments) from the
+            # subjects it is fitted on: run once per subject, each subject would get
+            # its own reference (as bundles trained before this rule did).
+            if isinstance(step, LinearEigenvalueStatistics):
+                raise ConfigError(
+                    f"route {self.name!r}: step {step_name!r} learns its Marchenko-Pastur "
+                    f"reference from the training subjects, so it cannot be among the "
+                    f"{self.stateless_steps} stateless steps; a model bundle holding this "
+                    "route must be trained again with `neurodx train`")
 
     def extract(self, data, *, return_names: bool = False, start: int = 0):
         """Apply the stateless leading steps to one subject's loaded recording.

@@ -17,7 +17,8 @@ from neurodx.io import load_cohort
 
 def test_manifest_records_route_input_and_hashes(eeg_bundle):
     m = json.loads((eeg_bundle / "manifest.json").read_text())
-    assert m["route"]["name"] == "rmt_les" and m["route"]["stateless_steps"] == 3
+    # stateless prefix = window spectra only: the LES step is fitted on the training subjects
+    assert m["route"]["name"] == "rmt_les" and m["route"]["stateless_steps"] == 1
     assert m["study"] == "hc_fes_chr_eeg" and m["classes"] == ["CHR", "FES", "HC"]
     inp = m["input"]
     assert inp["modality"] == "eeg" and inp["n_channels"] == 64 and inp["sfreq"] == 128.0
