@@ -52,7 +52,8 @@ DEFAULTS: dict[str, Any] = {
     },
     "regions": {"n_regions": None, "min_timepoints": 20},
     "volume": {"require_4d": False, "min_frames": 2, "expected_shape": None,
-               "shape_policy": "refuse", "series": None},
+               "shape_policy": "refuse", "series": None,
+               "intensity": "auto"},    # auto | hu | display (neurodx.io.units)
     "preprocessing": {"reference": "average", "notch": None, "l_freq": None, "h_freq": None,
                       "sfreq": None},
     "windows": {"length": 2.0, "overlap": 0.5,

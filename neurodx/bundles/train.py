@@ -105,6 +105,7 @@ def _train_route(config, route, out_dir, *, n_jobs, argv) -> Bundle:
     }
     save_bundle(trained, context, config, out_dir,
                 expected_input=expected_input(context, config,
-                                              volume_shape=study.check.volume_shape),
+                                              volume_shape=study.check.volume_shape,
+                                              estimator=estimator),
                 training=training, extra=extra)
     return load_bundle(out_dir)
