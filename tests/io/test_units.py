@@ -78,3 +78,14 @@ def test_cohort_check_refuses_forced_hu_on_display_files():
         check_intensity_setting(rec, "hu")
     assert str(err.value).startswith("sub-2 b/png holds display grey levels")
     assert str(err.value).endswith("(1 more file(s) like it)") and "\n" not in str(err.value)
+
+
+def test_a_folder_of_jpegs_per_patient_is_one_display_scan(tmp_path):
+    folder = tmp_path / "sub-01"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for k in (1, 2, 10):
+        Image.fromarray(rng.integers(0, 256, (65, 65), dtype=np.uint8)).save(folder / f"{k}.JPG")
+    vol = read_volume(folder)
+    assert vol.shape == (65, 65, 3) and volume_unit(vol) == "display"
+    assert display_full_scale(vol) == 255.0
