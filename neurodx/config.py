@@ -66,7 +66,8 @@ DEFAULTS: dict[str, Any] = {
     "regions": {"n_regions": None, "min_timepoints": 20,
                 "flat_policy": "refuse"},   # refuse | drop (from every subject) | skip_subject
     "volume": {"require_4d": False, "min_frames": 2, "expected_shape": None,
-               "shape_policy": "refuse", "series": None},
+               "shape_policy": "refuse", "series": None,
+               "intensity": "auto"},    # auto | hu | display (neurodx.io.units)
     "preprocessing": {"reference": "average", "notch": None, "l_freq": None, "h_freq": None,
                       "sfreq": None},
     "windows": {"length": 2.0, "overlap": 0.5,

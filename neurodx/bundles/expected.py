@@ -2,7 +2,9 @@
 
 At training, :func:`expected_input` records the modality and what the cohort
 fixed: EEG channel names in order, sampling rate and the resampling policy;
-region count; the reference volume shape and shape policy; the channels or
+region count; the reference volume shape and shape policy, the intensity unit
+the model was trained on (``"HU"``, ``"display"``, ``"unknown"``; see
+:mod:`neurodx.io.units`) and its slice input ``(channels, height, width)``; the channels or
 regions dropped for being flat (``flat_policy: drop``), which scoring drops too. At scoring,
 :func:`load_checked_input` runs the same per-file checks as ``neurodx inspect``
 (readability, NaN/Inf, flat or saturated channels, duration...), compares the
@@ -19,7 +21,7 @@ from ..errors import RecordingError
 __all__ = ["expected_input", "load_checked_input"]
 
 
-def expected_input(context, config, *, volume_shape=None) -> dict:
+def expected_input(context, config, *, volume_shape=None, estimator=None) -> dict:
     """The manifest's ``input`` section for a study context.
 
     Parameters
@@ -30,6 +32,9 @@ def expected_input(context, config, *, volume_shape=None) -> dict:
         The study configuration (sampling-rate and shape policies, minimum duration).
     volume_shape : tuple of 3 int, optional
         Reference spatial shape (RAS order) of a volume cohort.
+    estimator : estimator, optional
+        The fitted route; a slice CNN gives the unit (``input_unit_``) and slice
+        input shape (``input_shape_``) it was fit on.
     """
     out = {"modality": context.modality}
     if context.modality == "eeg":
@@ -46,9 +51,14 @@ def expected_input(context, config, *, volume_shape=None) -> dict:
                                    else list(context.region_columns)))
     else:
         vol = config["volume"]
+        final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+        slice_input = getattr(final, "input_shape_", None)
         out.update(volume_shape=list(volume_shape) if volume_shape is not None else None,
                    shape_policy=vol["shape_policy"], require_4d=vol["require_4d"],
-                   min_frames=vol["min_frames"], series=vol["series"])
+                   min_frames=vol["min_frames"], series=vol["series"],
+                   intensity=vol.get("intensity", "auto"),
+                   unit=getattr(final, "input_unit_", None),
+                   slice_input=list(slice_input) if slice_input is not None else None)
     return out
 
 
@@ -105,9 +115,31 @@ def _check_volume(path: Path, inp: dict) -> None:
     shape = tuple(inp["volume_shape"]) if inp.get("volume_shape") else None
     spec = VolumeSpec(require_4d=inp["require_4d"], min_frames=inp["min_frames"],
                       expected_shape=shape, shape_policy=inp["shape_policy"],
-                      series=inp["series"])
-    _, problems = check_volume_file(path, spec)
+                      series=inp["series"], intensity=inp.get("intensity", "auto"))
+    info, problems = check_volume_file(path, spec)
     _errors(path, problems)
+    _check_unit(path, info, inp)
+
+
+def _check_unit(path: Path, info: dict, inp: dict) -> None:
+    """Refuse a scan whose own unit (DICOM CT: HU; PNG/JPEG: display) is not the model's.
+
+    A scan of unknown unit (NIfTI) is resolved by the model itself, with the rule
+    it was trained under (:func:`neurodx.io.units.resolve_unit`), and refused there.
+    """
+    from ..errors import ConfigError
+    from ..io.units import UNKNOWN, describe_unit, resolve_unit
+
+    trained = inp.get("unit")
+    if trained is None:
+        return      # a bundle from before units were recorded
+    try:
+        unit = resolve_unit(info.get("units") or UNKNOWN, inp.get("intensity", "auto"))
+    except ConfigError as err:
+        raise RecordingError(path, str(err)) from None
+    if UNKNOWN not in (unit, trained) and unit != trained:
+        raise RecordingError(path, f"{describe_unit(unit)}, but the model was trained on "
+                                   f"{describe_unit(trained)}")
 
 
 def load_checked_input(path: str | Path, bundle):

@@ -110,6 +110,7 @@ def _train_route(config, route, out_dir, *, n_jobs, argv, sign_key) -> Bundle:
     }
     save_bundle(trained, context, config, out_dir,
                 expected_input=expected_input(context, config,
-                                              volume_shape=study.check.volume_shape),
+                                              volume_shape=study.check.volume_shape,
+                                              estimator=estimator),
                 training=training, extra=extra, sign_key=sign_key)
     return load_bundle(out_dir, key=sign_key)

@@ -195,10 +195,15 @@ def preset_routes(context) -> list[Route]:
     """Every route of a config whose routes are all CNN presets (``kind: cnn``)."""
     from ..errors import ConfigError
 
+    from ..models import PRESETS
+
     routes = []
     for name, params in context.config["routes"].items():
         if params["kind"] != "cnn":
             raise ConfigError(f"routes.{name}: unknown kind {params['kind']!r} for this study "
                               "(known: cnn)")
-        routes.append(build_preset_route(name, params, seed=context.seed))
+        # Slice routes read the volumes' unit as the config's volume section says.
+        fixed = {"intensity": context.config["volume"].get("intensity", "auto")} \
+            if PRESETS.get(params.get("preset"), ("",))[0] == "SliceVotingClassifier" else {}
+        routes.append(build_preset_route(name, params, seed=context.seed, **fixed))
     return routes

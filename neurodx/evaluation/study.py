@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ..config import Config
 from ..errors import CohortError, ConfigError, Problem
 from ..io import check_cohort, load_cohort
+from ..io.units import check_intensity_setting
 from .routes import Route
 
 __all__ = ["PreparedStudy", "prepare_cohort", "prepare_study"]
@@ -71,6 +72,9 @@ def prepare_cohort(config: Config, *, n_jobs: int = 1, skip_bad: bool = False):
                          site_column=cfg["cohort"]["site_column"])
     spec = study_spec(cfg, cohort.modality)
     check = check_cohort(cohort, spec, n_jobs=n_jobs)
+    if cohort.modality == "volume":
+        # A config forcing HU on PNG/JPEG (or display on DICOM CT) is the config's error.
+        check_intensity_setting(check.recordings, spec.intensity)
     if check.has_errors and not skip_bad:
         listed = "; ".join(str(p) for p in check.errors[:5])
         raise CohortError(f"{cohort.root}: {len(check.errors)} problem(s) stop this study "

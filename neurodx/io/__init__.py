@@ -10,6 +10,7 @@ from .quality import (FLAT_POLICIES, SignalQuality, flat_channels, quality_probl
                       scan_signal)
 from .regions import RegionSpec, RegionTimeSeries, read_region_timeseries
 from .validation import CohortCheck, check_cohort, check_eeg_file, check_region_file
+from .units import INTENSITY_SETTINGS, resolve_unit, volume_unit
 from .volume_checks import VolumeSpec, check_volume, check_volume_consistency, check_volume_file
 from .volumes import VOLUME_KINDS, describe_volume, read_volume, scan_values, volume_format
 
@@ -22,6 +23,7 @@ __all__ = [
     "NIFTI_SUFFIXES", "is_nifti", "read_nifti",
     "DicomSeries", "list_dicom_series", "read_dicom_series", "dicom_problems",
     "IMAGE_SUFFIXES", "is_image_file", "read_image_slices",
+    "INTENSITY_SETTINGS", "volume_unit", "resolve_unit",
     "SignalQuality", "scan_signal", "quality_problems", "flat_channels", "FLAT_POLICIES",
     "VolumeSpec", "check_volume", "check_volume_file", "check_volume_consistency",
     "CohortCheck", "check_cohort", "check_eeg_file", "check_region_file", "format_check",

@@ -19,14 +19,17 @@ inner validation split (the ids used are kept in ``train_subjects_`` and
   image, or an ndarray ``(x, y, z)`` / ``(x, y, z, t)``. Images are reoriented to
   RAS+ (``canonical=True``) so ``slice_axis=2`` gives axial slices; ndarrays are
   taken as they are. Slice ``k`` is ``volume[:, :, k]`` (for ``slice_axis=2``), one
-  item per selected slice and frame.
+  item per selected slice and frame. Every volume has an intensity unit
+  (:mod:`neurodx.io.units`: HU, display grey levels, unknown); display images are
+  scaled to [0, 1], the CT presets' transform is chosen by the unit, and the
+  model keeps the unit it was fit on (``input_unit_``).
 * Windows (:class:`WindowVotingClassifier`): an :class:`mne.io.Raw` (its EEG
   channels), a path to an EEG file (read with :func:`neurodx.io.read_eeg`), or an
   ndarray ``(n_channels, n_times)`` at ``sfreq`` Hz. Windows of ``window`` seconds
   with ``overlap`` are the items.
 
-Inputs are checked against what the model was fit on (in-plane shape, number of
-slice positions, channels, sampling rate, length); a mismatch raises
+Inputs are checked against what the model was fit on (intensity unit, in-plane
+shape, number of slice positions, channels, sampling rate, length); a mismatch raises
 :class:`~neurodx.errors.RecordingError` naming the subject.
 """
 from __future__ import annotations
@@ -45,7 +48,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from .. import __version__
 from ..errors import ConfigError, NeurodxError, RecordingError
 from ..io.volumes import read_volume
-from ..preprocessing.intensity import CTWindows
+from ..io.units import (DISPLAY, INTENSITY_SETTINGS, UNKNOWN, describe_unit, display_full_scale,
+                        resolve_unit, volume_unit)
+from ..preprocessing.intensity import CTIntensity, CTWindows, display_fraction
 from .augmentation import WindowAugment, make_augment
 from .checkpoint import load_network, read_manifest, save_network
 from .eeg_window_cnn import EEGWindowCNN
@@ -335,20 +340,24 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         return est
 
 
+_TRANSFORMS = {"CTWindows": CTWindows, "CTIntensity": CTIntensity}
+
+
 def _encode_transform(transform):
     if transform is None:
         return None
-    if isinstance(transform, CTWindows):
-        return {"type": "CTWindows", "windows": _jsonable(list(transform.windows))}
-    raise ConfigError(f"cannot save transform {transform!r}: only CTWindows (or None) is "
-                      "stored in a model directory")
+    if type(transform) in _TRANSFORMS.values():
+        return {"type": type(transform).__name__, "windows": _jsonable(list(transform.windows))}
+    raise ConfigError(f"cannot save transform {transform!r}: only CTIntensity, CTWindows (or "
+                      "None) is stored in a model directory")
 
 
 def _decode_transform(spec):
     if spec is None:
         return None
-    if isinstance(spec, dict) and spec.get("type") == "CTWindows":
-        return CTWindows([w if isinstance(w, str) else tuple(w) for w in spec["windows"]])
+    if isinstance(spec, dict) and spec.get("type") in _TRANSFORMS:
+        return _TRANSFORMS[spec["type"]]([w if isinstance(w, str) else tuple(w)
+                                          for w in spec["windows"]])
     raise NeurodxError(f"unknown transform in manifest: {spec!r}")
 
 
@@ -362,8 +371,8 @@ def load_estimator(directory: str | Path):
 
 
 # ---------------------------------------------------------------------------- slices
-def _read_volume_array(data, sid: str, canonical: bool) -> np.ndarray:
-    """A subject's voxels as float32 ``(x, y, z[, t])``."""
+def _read_volume_array(data, sid: str, canonical: bool) -> tuple[np.ndarray, str, float | None]:
+    """A subject's voxels as float32 ``(x, y, z[, t])``, their unit and display full scale."""
     if isinstance(data, (str, os.PathLike)):
         data = read_volume(data)
     if hasattr(data, "dataobj") and hasattr(data, "affine"):
@@ -371,11 +380,16 @@ def _read_volume_array(data, sid: str, canonical: bool) -> np.ndarray:
         if canonical:
             from ..preprocessing.geometry import reorient_array
             arr = np.ascontiguousarray(reorient_array(arr, data.affine)[0])
-        return arr
+        return arr, volume_unit(data), display_full_scale(data)
     if isinstance(data, np.ndarray) or hasattr(data, "__array__"):
-        return np.asarray(data, dtype=np.float32)
+        return np.asarray(data, dtype=np.float32), UNKNOWN, None
     raise RecordingError(sid, f"cannot read a volume from a {type(data).__name__} (expected a "
                               "path, a nibabel image or an ndarray)")
+
+
+def _needs_unit(transform) -> bool:
+    """Whether a slice transform means something only in one unit (HU windows)."""
+    return isinstance(transform, (CTIntensity, CTWindows))
 
 
 class SliceVotingClassifier(_VotingClassifier):
@@ -405,11 +419,22 @@ class SliceVotingClassifier(_VotingClassifier):
         (4-D only); ``None``: as given (e.g. CT with ``transform``).
     transform : callable, optional
         Applied to each 2-D slice after normalisation, returning ``(H, W)`` or
-        ``(C, H, W)``, e.g. :class:`neurodx.preprocessing.intensity.CTWindows` to
-        stack HU windows as channels.
+        ``(C, H, W)``. :class:`neurodx.preprocessing.intensity.CTIntensity` (the CT
+        presets) picks HU windows for scans in HU and the display path
+        (:class:`~neurodx.preprocessing.intensity.GreyChannels`) for PNG/JPEG;
+        :class:`~neurodx.preprocessing.intensity.CTWindows` applies HU windows and
+        refuses display images.
     slice_shape : (int, int), optional
-        Resize slices to this shape (:func:`neurodx.preprocessing.geometry.resize_slice`);
-        without it, every subject must have the in-plane shape seen at fit.
+        Bring slices to this shape after the transform, keeping their aspect and
+        padding with 0 (:func:`neurodx.preprocessing.geometry.fit_slice`), the same
+        way for every subject; without it, every subject must have the in-plane
+        shape seen at fit.
+    intensity : {"auto", "hu", "display"}
+        Unit of the voxel values (config key ``volume.intensity``; see
+        :mod:`neurodx.io.units`). ``auto``: each scan's own (DICOM CT: HU;
+        PNG/JPEG: display; NIfTI and arrays: HU when they hold air below -500 and
+        the transform needs a unit). Display grey levels are always scaled to
+        [0, 1] by their full scale (255, 65535).
     depth, width, growth, max_width, convs_per_stage, norm, dropout
         Network architecture (:class:`~neurodx.models.SliceCNN`).
     position_mode, position_dim
@@ -439,6 +464,8 @@ class SliceVotingClassifier(_VotingClassifier):
     input_shape_ : (C, H, W)
     n_positions_ : int or None
         Slice positions (``None`` for ``mode="pooled"``).
+    input_unit_ : {"HU", "display", "unknown"}
+        Intensity unit of the training scans; scans in another unit are refused.
     """
 
     _augment_kind = "slice"
@@ -447,7 +474,8 @@ class SliceVotingClassifier(_VotingClassifier):
     def __init__(self, mode: str = "ensemble", voting: str = "hard", *, slice_axis: int = 2,
                  slices=None, frames=None, frame_stride: int = 1, canonical: bool = True,
                  normalize: str | None = "frame", transform=None, slice_shape=None,
-                 depth: int = 4, width: int = 16, growth: float = 2.0, max_width: int = 128,
+                 intensity: str = "auto", depth: int = 4, width: int = 16,
+                 growth: float = 2.0, max_width: int = 128,
                  convs_per_stage: int = 1, norm: str = "batch", dropout: float = 0.3,
                  position_mode: str = "embedding", position_dim: int = 8,
                  epochs: int = 30, batch_size: int = 64, lr: float = 1e-3,
@@ -467,6 +495,7 @@ class SliceVotingClassifier(_VotingClassifier):
         self.normalize = normalize
         self.transform = transform
         self.slice_shape = slice_shape
+        self.intensity = intensity
         self.depth = depth
         self.width = width
         self.growth = growth
@@ -504,23 +533,45 @@ class SliceVotingClassifier(_VotingClassifier):
                               f"got {self.normalize!r}")
         if self.slice_axis not in (0, 1, 2):
             raise ConfigError(f"slice_axis must be 0, 1 or 2, got {self.slice_axis!r}")
+        if self.intensity not in INTENSITY_SETTINGS:
+            raise ConfigError(f"intensity must be one of {', '.join(INTENSITY_SETTINGS)}, "
+                              f"got {self.intensity!r}")
 
     def _reset_input(self) -> None:
         self.input_shape_ = None
         self.n_positions_ = None
+        self.input_unit_ = None
         self._first_subject = None
 
     def _input_spec(self) -> dict:
         return {"input_shape": list(self.input_shape_), "n_positions": self.n_positions_,
-                "slice_axis": self.slice_axis, "item": "slice",
+                "slice_axis": self.slice_axis, "item": "slice", "unit": self.input_unit_,
                 "stack_layout": "(n_positions, n_frames, channels, height, width)"}
 
     def _set_input_spec(self, spec: dict) -> None:
         self.input_shape_ = tuple(spec["input_shape"])
         self.n_positions_ = spec["n_positions"]
+        # Models saved before units were recorded have none: their scans are not compared.
+        self.input_unit_ = spec.get("unit")
         self._first_subject = None
 
-    def _stack(self, vol: np.ndarray, sid: str) -> np.ndarray:
+    def _unit(self, found: str, vol: np.ndarray, sid: str) -> str:
+        """The unit ``vol`` is processed in (see :func:`neurodx.io.units.resolve_unit`)."""
+        # The air rule only where a transform needs a unit: fMRI z-scores whatever it gets.
+        lowest = float(vol.min()) if _needs_unit(self.transform) and vol.size else None
+        return resolve_unit(found, self.intensity, min_value=lowest, source=sid)
+
+    def _slice_transform(self, unit: str, sid: str):
+        """The transform for a scan in ``unit``: CTIntensity picks one; HU windows need HU."""
+        if isinstance(self.transform, CTIntensity):
+            return self.transform.for_unit(unit, source=sid)
+        if isinstance(self.transform, CTWindows) and unit == DISPLAY:
+            raise ConfigError(f"{sid}: Hounsfield windows on {describe_unit(unit)}: they would "
+                              "saturate the grey levels; use the ct or ct_fast preset (it "
+                              "scales grey levels to [0, 1] instead)")
+        return self.transform
+
+    def _stack(self, vol: np.ndarray, sid: str, transform=None) -> np.ndarray:
         """``(n_positions, n_frames, C, H, W)`` float32 slices of one subject's volume."""
         from ..preprocessing.slicing import frame_indices
 
@@ -556,29 +607,43 @@ class SliceVotingClassifier(_VotingClassifier):
                                       f"{self.slice_axis}")
         # (position, frame, H, W): slicing axis first, frames second, in-plane axes kept in order.
         planes = np.moveaxis(vol, (self.slice_axis, 3), (0, 1))[positions]
-        if self.transform is None and self.slice_shape is None:
+        if transform is None and self.slice_shape is None:
             return np.ascontiguousarray(planes[:, :, None], dtype=np.float32)
+        from ..preprocessing.geometry import fit_slice
         out = []
         for p in range(planes.shape[0]):
             row = []
             for f in range(planes.shape[1]):
                 img = planes[p, f]
-                if self.slice_shape is not None:
-                    from ..preprocessing.geometry import resize_slice
-                    img = resize_slice(img, self.slice_shape)
-                if self.transform is not None:
-                    img = self.transform(img)
+                if transform is not None:
+                    img = transform(img)
                 img = np.asarray(img, dtype=np.float32)
-                row.append(img[None] if img.ndim == 2 else img)
+                img = img[None] if img.ndim == 2 else img
+                # After the transform, so padding is 0 in the network's units (black).
+                if self.slice_shape is not None:
+                    img = fit_slice(img, self.slice_shape)
+                row.append(img)
             out.append(np.stack(row))
         return np.ascontiguousarray(np.stack(out), dtype=np.float32)
 
     def _prepare(self, data, sid: str, fitting: bool) -> np.ndarray:
-        stack = self._stack(_read_volume_array(data, sid, self.canonical), sid)
+        vol, found, full_scale = _read_volume_array(data, sid, self.canonical)
+        unit = self._unit(found, vol, sid)
+        first = fitting and self.input_shape_ is None
+        ref_unit = (f"{self._first_subject}'s" if fitting and self._first_subject
+                    else "the model's training scans")
+        if not first and self.input_unit_ is not None and unit != self.input_unit_:
+            raise RecordingError(sid, f"intensities are {describe_unit(unit)}, "
+                                      f"{ref_unit} are {describe_unit(self.input_unit_)}: a "
+                                      "model reads one unit (see volume.intensity)")
+        if unit == DISPLAY:
+            vol = display_fraction(vol, full_scale, source=sid)
+        stack = self._stack(vol, sid, self._slice_transform(unit, sid))
         shape, n_pos = tuple(stack.shape[2:]), stack.shape[0]
-        if fitting and self.input_shape_ is None:
+        if first:
             self.input_shape_ = shape
             self.n_positions_ = None if self.mode == "pooled" else n_pos
+            self.input_unit_ = unit
             self._first_subject = sid
             return stack
         ref = (f"those of {self._first_subject}" if fitting and self._first_subject

@@ -20,7 +20,8 @@ fmri_ma_shared     one shared CNN with a learned slice-position embedding, 240 f
 fmri_ma_fast       31 tiny CNNs, every 2nd frame, 4 epochs
 fmri_ma_shared_fast  one small shared CNN, every 2nd frame, 4 epochs
 ct                 7-convolutional-layer CNN on 256x256 slices, brain/subdural/bone HU
-                   windows as channels, soft vote over slices
+                   windows as channels (PNG/JPEG: grey in [0, 1] on the 3 channels),
+                   aspect kept and padded, soft vote over slices
 ct_fast            the same 7 layers, 4-16 filters, 128x128 slices, 4 epochs
 eeg_hc_fes_chr     7-layer Deep4Net-style CNN, 64 channels, 4-s windows at 250 Hz, 50 % overlap
 eeg_fast           the same 7 layers with 8-32 filters, 2-s windows, 6 epochs (sample_data)
@@ -33,9 +34,11 @@ from ..errors import ConfigError
 __all__ = ["PRESETS", "get_preset", "make_estimator"]
 
 
-def _ct_windows():
-    from ..preprocessing.intensity import CTWindows
-    return CTWindows(("brain", "subdural", "bone"))
+def _ct_intensity():
+    # HU scans get the brain/subdural/bone windows, PNG/JPEG exports the display path
+    # (grey in [0, 1] on 3 channels): chosen per scan by its unit (neurodx.io.units).
+    from ..preprocessing.intensity import CTIntensity
+    return CTIntensity(("brain", "subdural", "bone"))
 
 
 # name -> (estimator class name, settings); callables are evaluated on use (fresh objects).
@@ -63,13 +66,13 @@ PRESETS: dict[str, tuple[str, dict]] = {
         patience=None, augment=dict(flip_prob=0.5, max_rotation=0.0), random_state=0,
         progress=False)),
     "ct": ("SliceVotingClassifier", dict(
-        mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_windows,
+        mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_intensity,
         slice_shape=(256, 256), depth=7, width=16, growth=2.0, max_width=128, norm="batch",
         dropout=0.5, epochs=40, batch_size=32, lr=1e-3, val_fraction=0.2, patience=10,
         augment=dict(flip_prob=0.5, max_rotation=10.0, intensity_scale=0.05,
                      intensity_shift=0.05), random_state=0)),
     "ct_fast": ("SliceVotingClassifier", dict(
-        mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_windows,
+        mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_intensity,
         slice_shape=(128, 128), depth=7, width=4, growth=2.0, max_width=16, norm="batch",
         dropout=0.3, epochs=4, batch_size=32, lr=3e-3, val_fraction=0.2, patience=None,
         augment=dict(flip_prob=0.5, max_rotation=5.0), random_state=0, progress=False)),
