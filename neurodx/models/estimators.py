@@ -163,8 +163,8 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"voting must be one of {', '.join(VOTING_METHODS)}, "
                               f"got {self.voting!r}")
         if self.freeze_features and self.init_from is None:
-            raise ConfigError("freeze_features=True needs init_from (a trained model to "
-                              "fine-tune)")
+            raise ConfigError("freeze_features: true needs init_from, a trained model to "
+                              "fine-tune (routes.<name>.init_from in the config)")
 
     def _seed(self) -> int:
         if self.random_state is None:

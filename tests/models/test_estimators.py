@@ -175,7 +175,7 @@ def test_fine_tune_a_saved_estimator_on_a_new_cohort(volumes, volume, tmp_path):
     a, b = source.network_.state_dict(), tuned.network_.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("features."))
     assert tuned.training_.init_from["reinitialised"] == []
-    with pytest.raises(ConfigError, match="freeze_features=True needs init_from"):
+    with pytest.raises(ConfigError, match="freeze_features: true needs init_from"):
         SliceVotingClassifier(freeze_features=True).fit(small, [0, 1, 0, 1])
 
 
