@@ -252,6 +252,7 @@ def load_eeg(path: str | Path, spec: EEGSpec, channel_names: Sequence[str], sfre
     if raw.info["sfreq"] != sfreq:
         if spec.sfreq_policy == "refuse":
             raise RecordingError(path, f"sampling rate {raw.info['sfreq']:g} Hz, the study "
-                                       f"uses {sfreq:g} Hz (sfreq_policy='refuse')")
+                                       f"uses {sfreq:g} Hz and eeg.sfreq_policy is refuse "
+                                       "(set it to resample, or --sfreq-policy resample)")
         raw.resample(sfreq, verbose="ERROR")
     return raw

@@ -150,7 +150,8 @@ def _shape_problem(source, shape, reference, whose, policy) -> Problem:
         return Problem(source, f"shape {_shape_text(shape)} differs from {whose} "
                                f"{_shape_text(reference)}; it will be resampled", "warning")
     return Problem(source, f"shape {_shape_text(shape)} differs from {whose} "
-                           f"{_shape_text(reference)} (resample, or set shape_policy='resample')")
+                           f"{_shape_text(reference)} (set volume.shape_policy: resample in the "
+                           "config, or --shape-policy resample)")
 
 
 def check_volume(path: str | Path, *, require_4d: bool = False,

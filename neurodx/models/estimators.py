@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,14 +54,14 @@ from ..io.units import (DISPLAY, INTENSITY_SETTINGS, UNKNOWN, describe_unit, dis
 from ..preprocessing.intensity import CTIntensity, CTWindows, display_fraction
 from .augmentation import WindowAugment, make_augment
 from .checkpoint import load_network, read_manifest, save_network
-from .eeg_window_cnn import EEGWindowCNN
+from .eeg_window_cnn import EEGWindowCNN, min_input_samples
 from .items import SliceStackItems, WindowItems
 from .shared_slice_cnn import SharedSliceCNN
 from .slice_cnn import SliceCNN
 from .slice_ensemble import PerPositionSliceEnsemble
 from .training import (TrainConfig, TrainResult, predict_items, resolve_device, seeded_network,
                        torch_session, train_network)
-from .voting import VOTING_METHODS, vote
+from .voting import POSITION_VOTING_METHODS, VOTING_METHODS, vote
 
 __all__ = ["SliceVotingClassifier", "WindowVotingClassifier", "load_estimator", "SLICE_MODES"]
 
@@ -167,8 +168,8 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"voting must be one of {', '.join(VOTING_METHODS)}, "
                               f"got {self.voting!r}")
         if self.freeze_features and self.init_from is None:
-            raise ConfigError("freeze_features=True needs init_from (a trained model to "
-                              "fine-tune)")
+            raise ConfigError("freeze_features: true needs init_from, a trained model to "
+                              "fine-tune (routes.<name>.init_from in the config)")
 
     def _seed(self) -> int:
         if self.random_state is None:
@@ -237,7 +238,7 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         if not ids:
             raise ConfigError("no subjects to predict")
         device = resolve_device(self.device)
-        probas, groups = [], []
+        probas, groups, positions = [], [], []
         with torch_session(self.seed_, self.num_threads, deterministic=False, device=device):
             for i, (d, sid) in enumerate(zip(data, ids)):
                 items = self._items([self._prepare(d, sid, fitting=False)], [sid], None)
@@ -246,15 +247,19 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
                 probas.append(predict_items(self.network_, items, batch_size=self.eval_batch_size,
                                             device=device))
                 groups.append(np.full(len(items), i))
+                positions.append(items.positions)
         self.network_.to("cpu")
-        votes = vote(np.concatenate(probas), np.concatenate(groups), self.voting)
+        votes = vote(np.concatenate(probas), np.concatenate(groups), self.voting,
+                     positions=None if self.voting not in POSITION_VOTING_METHODS
+                     else np.concatenate(positions))
         return ids, explicit, votes
 
     def predict_proba(self, subjects, subject_ids: Sequence[str] | None = None) -> np.ndarray:
         """Subject-level class probabilities ``(n_subjects, n_classes)`` (``classes_`` order).
 
         Hard voting gives vote fractions; soft voting the mean item probability;
-        log-odds voting the renormalised sigmoid of the mean item log-odds.
+        log-odds voting the renormalised sigmoid of the mean item log-odds; two-level
+        voting the fractions of slice positions won by each class.
         """
         return self._votes(subjects, subject_ids)[2].proba
 
@@ -404,8 +409,12 @@ class SliceVotingClassifier(_VotingClassifier):
         (:class:`~neurodx.models.SharedSliceCNN`); ``"pooled"``: one
         :class:`~neurodx.models.SliceCNN` for every slice, position ignored (the CT
         study; subjects may have different numbers of slices).
-    voting : {"hard", "soft", "logodds"}
+    voting : {"hard", "soft", "logodds", "two_level"}
         How slice probabilities become a subject label (:mod:`neurodx.models.voting`).
+        ``"two_level"``: each slice position's frames are majority-voted into one
+        result per position, then the positions vote (the fMRI study's design for
+        ``mode="ensemble"``); ``"hard"``: one flat majority vote over every slice
+        and frame.
     slice_axis : {0, 1, 2}
     slices : sequence of int, optional
         Slice indices to use (all by default); positions are their order.
@@ -684,10 +693,15 @@ class WindowVotingClassifier(_VotingClassifier):
     ----------
     voting : {"hard", "soft", "logodds"}
     sfreq : float, optional
-        Sampling rate of array subjects; when set, recordings at another rate are
-        refused (resample first, e.g. ``preprocess_raw(raw, sfreq=...)``).
+        The sampling rate the network works at. :class:`mne.io.Raw` and file
+        subjects at another rate are resampled to it with MNE
+        (:meth:`mne.io.Raw.resample`), one recording at a time inside ``fit`` and
+        ``predict`` (nothing is fitted, so nothing leaks between subjects); array
+        subjects are taken as sampled at it. ``None``: the rate of the first
+        training recording, to which later recordings are resampled.
     window : float
-        Window length in seconds.
+        Window length in seconds; at ``sfreq`` it must give at least
+        :meth:`min_window_samples` samples (checked in ``fit``; :meth:`check_window`).
     overlap : float
         Fraction of overlap of consecutive windows, in ``[0, 1)``.
     normalize : {"channel", None}
@@ -769,6 +783,11 @@ class WindowVotingClassifier(_VotingClassifier):
             raise ConfigError(f"overlap must be in [0, 1), got {self.overlap}")
         if self.normalize not in ("channel", None):
             raise ConfigError(f"normalize must be 'channel' or None, got {self.normalize!r}")
+        if self.voting in POSITION_VOTING_METHODS:
+            raise ConfigError(f"voting={self.voting!r} votes per slice position; EEG windows "
+                              "have none: use hard, soft or logodds")
+        if self.sfreq is not None:
+            self.check_window(self.sfreq)
 
     def _augmenter(self):
         if self.augment is True:
@@ -796,7 +815,46 @@ class WindowVotingClassifier(_VotingClassifier):
         self.step_samples_ = spec["step_samples"]
         self._first_subject = None
 
+    def _target_sfreq(self) -> float | None:
+        """The rate the network works at: ``sfreq``, else the first training recording's."""
+        return float(self.sfreq) if self.sfreq is not None else self.sfreq_
+
+    def min_window_samples(self) -> int:
+        """The fewest samples per window the network's convolution/pooling stack accepts."""
+        return min_input_samples(self.filter_time_length, len(self.block_filters),
+                                 self.filter_length, self.pool_length, self.pool_stride,
+                                 self.block_padding)
+
+    def check_window(self, sfreq: float, setting: str = "window") -> int:
+        """Samples per window at ``sfreq`` Hz, checked against the network's receptive field.
+
+        Parameters
+        ----------
+        sfreq : float
+            The rate the network will see (``sfreq`` when set).
+        setting : str
+            How the user sets ``window``, named in the error (the comparison passes
+            ``routes.<name>.window``).
+
+        Raises
+        ------
+        ConfigError
+            When a window is shorter than :meth:`min_window_samples`.
+        """
+        if self.sfreq is not None:
+            sfreq = float(self.sfreq)
+        n = int(round(self.window * sfreq))
+        need = self.min_window_samples()
+        if n < need:
+            seconds = math.ceil(need / sfreq * 100) / 100
+            raise ConfigError(f"{setting}: {self.window:g}-s windows are {n} samples at "
+                              f"{sfreq:g} Hz, fewer than the {need} samples the network's "
+                              f"convolution and pooling layers need; set {setting} to at "
+                              f"least {seconds:g} (seconds)")
+        return n
+
     def _read(self, data, sid: str) -> tuple[np.ndarray, float, list | None]:
+        """EEG channels, their rate and names (None for arrays); Raw resampled to the target."""
         import mne
 
         if isinstance(data, (str, os.PathLike)):
@@ -806,6 +864,13 @@ class WindowVotingClassifier(_VotingClassifier):
             picks = mne.pick_types(data.info, eeg=True, exclude=[])
             if len(picks) == 0:
                 raise RecordingError(sid, "no EEG channels in the recording")
+            target = self._target_sfreq()
+            if target is not None and float(data.info["sfreq"]) != target:
+                # MNE's FFT resampling with its anti-aliasing window, on this recording
+                # alone: nothing is learnt, so resampling inside the route cannot leak.
+                data = data.copy().pick(picks).load_data(verbose="ERROR")
+                data.resample(target, verbose="ERROR")
+                picks = np.arange(len(data.ch_names))
             names = [data.ch_names[i] for i in picks]
             return data.get_data(picks=picks), float(data.info["sfreq"]), names
         arr = np.asarray(data)
@@ -822,19 +887,13 @@ class WindowVotingClassifier(_VotingClassifier):
         first = fitting and self.sfreq_ is None
         ref = (f"{self._first_subject}" if fitting and self._first_subject
                else "the model's training data")
-        if self.sfreq is not None and sfreq != float(self.sfreq):
-            raise RecordingError(sid, f"sampling rate {sfreq:g} Hz, expected {self.sfreq:g} Hz "
-                                      "(resample first, e.g. preprocess_raw(raw, sfreq=...))")
         if first:
+            self.window_samples_ = self.check_window(sfreq)
             self.sfreq_ = sfreq
             self.n_channels_ = arr.shape[0]
             self.ch_names_ = names
-            self.window_samples_ = int(round(self.window * sfreq))
             self.step_samples_ = max(1, int(round(self.window_samples_ * (1 - self.overlap))))
             self._first_subject = sid
-        elif sfreq != self.sfreq_:
-            raise RecordingError(sid, f"sampling rate {sfreq:g} Hz differs from {ref} "
-                                      f"({self.sfreq_:g} Hz); resample first")
         if names is not None and self.ch_names_ is not None and names != self.ch_names_:
             missing = [c for c in self.ch_names_ if c not in names]
             if missing:

@@ -334,8 +334,9 @@ class SliceDataset(Dataset):
             if other != plane:
                 raise RecordingError(v.path, f"slices along axis {self.axis} are "
                                      f"{other[0]}x{other[1]}, those of {first.subject_id} "
-                                     f"({first.path.name}) are {plane[0]}x{plane[1]}; pass "
-                                     "slice_shape=(H, W) to resample every slice")
+                                     f"({first.path.name}) are {plane[0]}x{plane[1]}; set "
+                                     "slice_shape (in a config routes.<name>.slice_shape: "
+                                     "[H, W]) to resample every slice")
 
     # -- reading ---------------------------------------------------------------------------
     def _image(self, path: Path):

@@ -16,8 +16,10 @@ def test_every_preset_builds_its_estimator(name):
 
 def test_full_and_fast_study_settings():
     fmri = get_preset("fmri_ma")
-    assert fmri["mode"] == "ensemble" and fmri["frame_stride"] == 1 and fmri["voting"] == "hard"
+    assert fmri["mode"] == "ensemble" and fmri["frame_stride"] == 1
+    assert fmri["voting"] == "two_level"           # each position votes, then the 31 vote
     assert get_preset("fmri_ma_fast")["frame_stride"] > 1
+    assert get_preset("fmri_ma_fast")["voting"] == "two_level"
     ct = make_estimator("ct")
     assert ct.depth == 7 and ct.slice_shape == (256, 256) and ct.mode == "pooled"
     zeros = __import__("numpy").zeros((4, 4))
