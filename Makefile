@@ -25,7 +25,7 @@ demo: $(STAMP)
 	mkdir -p $(OUT)
 	$(BIN)/neurodx inspect sample_data --channels 64 --summary | tee $(OUT)/inspect_sample_data.txt
 	$(BIN)/neurodx compare configs/hc_fes_chr_eeg.yaml --out $(OUT)/hc_fes_chr_eeg --jobs 2 \
-		--set routes.eeg_cnn.preset=eeg_fast --set cv.n_repeats=1 \
+		--set routes.eeg_cnn.preset=eeg_fast \
 		--set statistics.permutations=20 --set statistics.permutation_route=rmt_tangent
 	$(BIN)/neurodx compare configs/region_timeseries.yaml --out $(OUT)/region_timeseries \
 		--jobs 2 --set statistics.permutations=20

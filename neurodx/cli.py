@@ -126,8 +126,10 @@ def _specs(args) -> dict:
     from .io import EEGSpec, RegionSpec, VolumeSpec
 
     eeg = EEGSpec(n_channels=args.channels, exclude=args.exclude_channels, sfreq=args.sfreq,
-                  sfreq_policy=args.sfreq_policy, min_duration=args.min_duration)
-    regions = RegionSpec(n_regions=args.regions, min_timepoints=args.min_timepoints)
+                  sfreq_policy=args.sfreq_policy, min_duration=args.min_duration,
+                  flat_policy=args.flat_policy)
+    regions = RegionSpec(n_regions=args.regions, min_timepoints=args.min_timepoints,
+                         flat_policy=args.flat_policy)
     volume = VolumeSpec(require_4d=args.require_4d, min_frames=args.min_frames,
                         expected_shape=tuple(args.expected_shape) if args.expected_shape
                         else None, shape_policy=args.shape_policy, series=args.series)
@@ -158,9 +160,10 @@ def _study_config(args):
         overrides.setdefault("cohort", {})["allow_outside"] = True
     if getattr(args, "seed", None) is not None:
         overrides["seed"] = args.seed
+    allow_code = getattr(args, "allow_code", False)
     if args.config is None:
-        return load_config(text="{}", overrides=overrides)
-    return load_config(args.config, overrides=overrides)
+        return load_config(text="{}", overrides=overrides, allow_code=allow_code)
+    return load_config(args.config, overrides=overrides, allow_code=allow_code)
 
 
 def _cmd_compare(args) -> int:
@@ -176,6 +179,11 @@ def _cmd_compare(args) -> int:
     label = " (SYNTHETIC data)" if m["synthetic_data"] else ""
     print(f"{m['study'] or args.config.stem}{label}: {m['n_subjects']} subjects, "
           f"{m['cv']['n_folds_total']} subject-level splits")
+    if m["flat_dropped"]:
+        from .io import format_flat_dropped
+
+        unit = "channel" if result.manifest["channel_names"] else "region"
+        print("  " + format_flat_dropped(m["flat_dropped"], unit))
     for name, r in m["routes"].items():
         lo, hi = r["ci"]["balanced_accuracy"]
         print(f"  {name:<22} balanced accuracy {100 * r['balanced_accuracy']:5.1f}% "
@@ -186,26 +194,31 @@ def _cmd_compare(args) -> int:
 
 def _cmd_train(args) -> int:
     from ._outputs import check_output_dir
-    from .bundles import train_route
+    from .bundles import read_key, train_route
 
     check_output_dir(args.out)           # before the training, not after
+    key = read_key(args.sign_key_file, option="--sign-key-file")
     config = _study_config(args)
     bundle = train_route(config, args.route, args.out, n_jobs=args.jobs,
-                         argv=["neurodx", *sys.argv[1:]])
+                         argv=["neurodx", *sys.argv[1:]], sign_key=key)
     t = bundle.manifest["training"]
     label = " (SYNTHETIC data)" if t["synthetic_data"] else ""
     print(f"trained route {args.route} of {config['study'] or args.config.stem} on "
           f"{t['n_subjects']} subjects{label} "
           f"({', '.join(f'{c} {n}' for c, n in t['subjects_per_class'].items())})")
-    print(f"bundle: {args.out} (model id {bundle.model_id})")
+    print(f"bundle: {args.out} (model id {bundle.model_id}"
+          + (", signed" if key is not None else "") + ")")
     return 0
 
 
 def _cmd_score(args) -> int:
+    from .bundles import read_key
     from .scoring import score_inputs
 
     result = score_inputs(args.model, args.inputs, args.out, n_jobs=args.jobs,
                           scheduler=args.scheduler, progress=not args.no_progress,
+                          key=read_key(args.key_file),
+                          expect_model_id=args.expect_model_id,
                           allow_outside=args.allow_outside)
     print(f"scored {result.n_inputs} input(s) with model {result.model_id}: {result.n_ok} ok, "
           f"{result.n_error} error(s) ({result.n_scored} scored now, {result.n_from_journal} "
@@ -227,11 +240,16 @@ def _cmd_features(args) -> int:
     out = write_features(result.table, args.out)
     n_features = result.table.shape[1] - 3
     print(f"wrote {len(result.table)} subjects x {n_features} features to {out}")
+    ref = result.reference
+    print(f"LES features use one MP reference fitted on these {ref['n_subjects']} subjects "
+          "(effective samples per window: "
+          + ", ".join(f"{band} {n:.1f}" for band, n in ref["n_eff"].items()) + ")")
     if result.failures:
         print(f"{len(result.failures)} subject(s) left out:", file=sys.stderr)
         for problem in result.failures:
             print(f"  {problem}", file=sys.stderr)
-        return EXIT_PROBLEMS
+        # Subjects left out by flat_policy: skip_subject were the user's choice, not a failure.
+        return EXIT_PROBLEMS if any(p.is_error for p in result.failures) else 0
     return 0
 
 
@@ -250,6 +268,11 @@ def _add_cohort_options(p: argparse.ArgumentParser) -> None:
                    help="participants.tsv column holding the label (default: group)")
     g.add_argument("--modality", choices=["eeg", "regions", "volume"],
                    help="expected recording kind (default: inferred from file formats)")
+    g.add_argument("--flat-policy", choices=["refuse", "drop", "skip_subject"],
+                   default="refuse",
+                   help="flat EEG channels or regions: an error (default), dropped from every "
+                        "subject, or their subjects left out (config: eeg.flat_policy, "
+                        "regions.flat_policy)")
     e = p.add_argument_group("EEG expectations")
     e.add_argument("--channels", type=int, metavar="N",
                    help="required EEG channel count (default: the cohort's most common set)")
@@ -277,6 +300,12 @@ def _add_cohort_options(p: argparse.ArgumentParser) -> None:
                    help="volumes of another shape are refused (default) or will be resampled")
     v.add_argument("--series", metavar="UID|NUMBER|largest",
                    help="DICOM series to read in folders holding several")
+
+
+def _add_allow_code(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-code", action="store_true",
+                   help="run a config's pipeline file from outside neurodx's pipelines/ "
+                        "folder (it is Python code, run with your permissions)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -391,6 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="subjects processed in parallel")
     fea.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_allow_outside(fea)
+    _add_allow_code(fea)
     fea.set_defaults(func=_cmd_features)
 
     cmp_ = sub.add_parser("compare", help="run a study's routes on identical subject-level "
@@ -410,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--jobs", type=int, default=1, metavar="N",
                       help="subjects loaded and featurised in parallel")
     _add_allow_outside(cmp_)
+    _add_allow_code(cmp_)
     cmp_.set_defaults(func=_cmd_compare)
 
     trn = sub.add_parser("train", help="fit one route of a study on every usable subject and "
@@ -429,6 +460,10 @@ def build_parser() -> argparse.ArgumentParser:
     trn.add_argument("--jobs", type=int, default=1, metavar="N",
                      help="subjects loaded and featurised in parallel")
     _add_allow_outside(trn)
+    trn.add_argument("--sign-key-file", type=Path, metavar="KEY_FILE",
+                     help="sign the bundle (HMAC-SHA256 of its manifest) with the key in this "
+                          "file; default: $NEURODX_BUNDLE_KEY if set, else unsigned")
+    _add_allow_code(trn)
     trn.set_defaults(func=_cmd_train)
 
     sco = sub.add_parser("score", help="classify recordings or scans with a model bundle: one "
@@ -446,6 +481,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "address uses a running scheduler")
     sco.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     _add_allow_outside(sco)
+    sco.add_argument("--key-file", type=Path, metavar="KEY_FILE",
+                     help="require the bundle's signature under the key in this file, checked "
+                          "before anything else is read; default: $NEURODX_BUNDLE_KEY if set")
+    sco.add_argument("--expect-model-id", metavar="ID",
+                     help="refuse the bundle unless its model id (printed by neurodx train) "
+                          "is ID; the 64-digit manifest_sha256 is accepted too")
     sco.set_defaults(func=_cmd_score)
     return parser
 

@@ -5,6 +5,13 @@ An unknown key, a value of the wrong type or out of range (``_RANGES``: e.g.
 path in the file (``cv.n_split: unknown key (did you mean 'n_splits'?)``), before
 any work is done. Relative paths in
 ``cohort.path`` and ``pipeline`` are resolved against the config file's folder.
+
+``pipeline`` names a Python file that ``neurodx compare`` and ``neurodx train``
+import, i.e. code that runs with the user's permissions. A config is data that
+may come from anyone, so a pipeline file outside the study modules shipped in
+this repository's ``pipelines/`` folder (:data:`SHIPPED_PIPELINES`, symbolic links
+resolved) is refused unless the caller opts in (``allow_code=True``,
+``--allow-code`` on the command line).
 """
 from __future__ import annotations
 
@@ -19,9 +26,14 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .io.quality import FLAT_POLICIES
 from .preprocessing.bands import DEFAULT_BANDS
 
-__all__ = ["DEFAULTS", "Config", "load_config", "parse_assignments", "FREE_FORM"]
+__all__ = ["DEFAULTS", "Config", "load_config", "parse_assignments", "FREE_FORM",
+           "SHIPPED_PIPELINES"]
+
+#: The study modules shipped with neurodx; a config may name these without opting in.
+SHIPPED_PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
 
 
 class _FreeForm(dict):
@@ -33,7 +45,7 @@ FREE_FORM = _FreeForm
 DEFAULTS: dict[str, Any] = {
     "study": "",
     "description": "",
-    "pipeline": None,           # path to the study module in pipelines/
+    "pipeline": None,           # study module (Python); outside pipelines/ needs allow_code
     "cohort": {
         "path": None,
         "modality": None,       # eeg | regions | volume (inferred when null)
@@ -53,10 +65,13 @@ DEFAULTS: dict[str, Any] = {
         "flat_std": 1e-7,
         "flat_ratio": 1e-2,
         "saturation_fraction": 0.01,
+        "flat_policy": "refuse",   # refuse | drop (from every subject) | skip_subject
     },
-    "regions": {"n_regions": None, "min_timepoints": 20},
+    "regions": {"n_regions": None, "min_timepoints": 20,
+                "flat_policy": "refuse"},   # refuse | drop (from every subject) | skip_subject
     "volume": {"require_4d": False, "min_frames": 2, "expected_shape": None,
-               "shape_policy": "refuse", "series": None},
+               "shape_policy": "refuse", "series": None,
+               "intensity": "auto"},    # auto | hu | display (neurodx.io.units)
     "preprocessing": {"reference": "average", "notch": None, "l_freq": None, "h_freq": None,
                       "sfreq": None},
     "windows": {"length": 2.0, "overlap": 0.5,
@@ -229,8 +244,17 @@ def parse_assignments(assignments) -> dict:
     return out
 
 
+def _check_pipeline(value: str, source: str, allow_code: bool) -> None:
+    """Refuse a pipeline file outside :data:`SHIPPED_PIPELINES` unless code is allowed."""
+    if allow_code or Path(value).is_relative_to(SHIPPED_PIPELINES):
+        return
+    raise ConfigError(f"{source}: pipeline: {value} is outside neurodx's pipelines/ folder; "
+                      "a pipeline file is Python code that runs with your permissions, so "
+                      "pass --allow-code if you trust it")
+
+
 def load_config(path: str | Path | None = None, *, text: str | None = None,
-                overrides: dict | None = None) -> Config:
+                overrides: dict | None = None, allow_code: bool = False) -> Config:
     """Load and validate a YAML configuration.
 
     Parameters
@@ -241,6 +265,15 @@ def load_config(path: str | Path | None = None, *, text: str | None = None,
         YAML text instead of a file (relative paths then resolve against the cwd).
     overrides : dict, optional
         Nested values applied after the file (e.g. ``{"cohort": {"path": ...}}``).
+    allow_code : bool
+        Accept a ``pipeline`` file outside :data:`SHIPPED_PIPELINES` (it is
+        imported, i.e. run, by ``compare`` and ``train``). Off by default.
+
+    Raises
+    ------
+    ConfigError
+        An unknown key, a value of the wrong type, invalid YAML, or a pipeline
+        file outside ``pipelines/`` without ``allow_code``.
     """
     if (path is None) == (text is None):
         raise ValueError("give exactly one of path or text")
@@ -270,9 +303,17 @@ def load_config(path: str | Path | None = None, *, text: str | None = None,
         value = holder[key]
         if value is not None:
             holder[key] = str((base / value).resolve()) if not Path(value).is_absolute() else value
+    if data["pipeline"] is not None:
+        # Resolved (symbolic links too): the file checked is the file later imported.
+        data["pipeline"] = str(Path(data["pipeline"]).resolve())
+        _check_pipeline(data["pipeline"], source, allow_code)
     if data["cohort"]["modality"] not in (None, "eeg", "regions", "volume"):
         raise ConfigError(f"{source}: cohort.modality: expected eeg, regions or volume, got "
                           f"{data['cohort']['modality']!r}")
+    for section in ("eeg", "regions"):
+        if data[section]["flat_policy"] not in FLAT_POLICIES:
+            raise ConfigError(f"{source}: {section}.flat_policy: expected one of "
+                              f"{', '.join(FLAT_POLICIES)}, got {data[section]['flat_policy']!r}")
     for name, route in data["routes"].items():
         if not isinstance(route, dict) or "kind" not in route:
             raise ConfigError(f"{source}: routes.{name}: expected a mapping with a 'kind'")

@@ -21,8 +21,12 @@ class CohortError(NeurodxError):
     """A cohort folder or its ``participants.tsv`` cannot be used."""
 
 
-class ConfigError(NeurodxError):
-    """A configuration file or option is invalid."""
+class ConfigError(NeurodxError, ValueError):
+    """A configuration file or option is invalid.
+
+    Also a :class:`ValueError`, so code written for scikit-learn (which raises
+    ``ValueError`` for bad parameters) catches it as it would catch sklearn's own.
+    """
 
 
 class BundleError(NeurodxError):
@@ -56,8 +60,10 @@ class Problem:
         Subject ID and/or file name the problem belongs to. Never a patient name.
     message : str
         One line saying what is wrong.
-    severity : {"error", "warning"}
+    severity : {"error", "skip", "warning"}
         ``"error"`` stops a study (``neurodx inspect`` exits non-zero);
+        ``"skip"`` leaves the subject out by a policy the user chose (e.g.
+        ``eeg.flat_policy: skip_subject``) and the study goes on;
         ``"warning"`` is reported and the data are used.
     """
 
@@ -66,12 +72,20 @@ class Problem:
     severity: str = "error"
 
     def __post_init__(self):
-        if self.severity not in ("error", "warning"):
-            raise ValueError(f"severity must be 'error' or 'warning', got {self.severity!r}")
+        if self.severity not in ("error", "skip", "warning"):
+            raise ValueError(f"severity must be 'error', 'skip' or 'warning', "
+                             f"got {self.severity!r}")
 
     @property
     def is_error(self) -> bool:
+        """Whether the problem stops a study."""
         return self.severity == "error"
 
+    @property
+    def excludes_subject(self) -> bool:
+        """Whether the subject cannot be used (an error, or left out by a policy)."""
+        return self.severity in ("error", "skip")
+
     def __str__(self) -> str:
-        return f"{self.severity.upper()}: {self.source}: {self.message}"
+        label = "SKIPPED" if self.severity == "skip" else self.severity.upper()
+        return f"{label}: {self.source}: {self.message}"

@@ -1,16 +1,21 @@
 """Subject x feature tables: RMT features of a whole cohort, one row per subject.
 
-Two feature families, each computed from one subject alone (nothing is fitted
-across subjects, so the table can be handed to any downstream analysis without
-leaking one subject's data into another's features):
+Two feature families:
 
 * **LES**: per band, the linear eigenvalue statistics of the window correlation
   spectra, summarised over windows (``alpha_vne_mean``, ``beta_logdet_sd``...); the
-  settings of a config's ``rmt_les`` route are used when it has one.
+  settings of a config's ``rmt_les`` route are used when it has one. The statistics
+  are measured against one MP reference for the whole table, as in the route: the
+  reference ratio ``c = N / n_eff`` (``n_eff`` the median effective sample size) and
+  the null moments are fitted on **the cohort given** (every subject in the table),
+  exactly as ``make_les_pipeline().fit`` on those subjects. The reference is reported
+  (:attr:`FeatureTable.reference`); a downstream classifier evaluated on this table
+  should know that it was fitted on all rows.
 * **cleaned covariance**: per band, the RMT-cleaned covariance (Ledoit-Wolf 2020
   nonlinear shrinkage by default, or the config's ``rmt_tangent`` route settings)
-  mapped to its matrix logarithm, upper triangle (``alpha_logcov_Fp1_Fp2``). The
-  log-Euclidean map needs no reference point, unlike a cohort tangent space.
+  mapped to its matrix logarithm, upper triangle (``alpha_logcov_Fp1_Fp2``). Each is
+  computed from one subject alone: the log-Euclidean map needs no reference point,
+  unlike a cohort tangent space.
 
 Recordings failing the cohort checks or the extraction are reported and skipped.
 """
@@ -30,7 +35,8 @@ from .errors import ConfigError, NeurodxError, Problem
 from .evaluation.compare import StudyContext, load_subject
 from .evaluation.routes import build_from_config
 from .evaluation.study import prepare_cohort
-from .rmt import RMT_ROUTE_KINDS, make_les_pipeline, make_rmt_tangent_pipeline
+from .rmt import (RMT_ROUTE_KINDS, les_subject_features, make_les_pipeline,
+                  make_rmt_tangent_pipeline)
 
 __all__ = ["FeatureTable", "extract_features", "log_euclidean_features", "write_features",
            "check_output_path"]
@@ -48,10 +54,15 @@ class FeatureTable:
         One row per subject: ``participant_id``, ``group``, ``site``, then features.
     failures : list of Problem
         Subjects left out (cohort check errors or extraction failures), by subject ID.
+    reference : dict
+        The MP reference of the LES features: ``fitted_on`` (``"cohort"``: every
+        subject of the table), ``n_subjects`` and ``n_eff`` (band -> reference
+        effective samples per window, the median over those subjects).
     """
 
     table: pd.DataFrame
     failures: list[Problem] = field(default_factory=list)
+    reference: dict = field(default_factory=dict)
 
 
 def log_euclidean_features(covs, bands, channel_names) -> tuple[np.ndarray, list[str]]:
@@ -103,17 +114,15 @@ def _routes(context: StudyContext, covariance: str):
 
 
 def _subject_features(paths, context, spec, les, cov, bands):
+    """One subject's window spectra (for the LES step) and cleaned-covariance features."""
     data = load_subject(paths, context, spec)
-    values, names = les.extract(data, return_names=True)
-    values = [np.asarray(values, dtype=np.float64).ravel()]
-    names = list(names or [f"les_{i}" for i in range(values[0].size)])
-    if cov is not None:
-        channels = (list(data.ch_names) if hasattr(data, "ch_names")
-                    else [f"r{i}" for i in range(np.shape(data)[0])])
-        cov_values, cov_names = log_euclidean_features(cov.extract(data), bands, channels)
-        values.append(cov_values)
-        names += cov_names
-    return np.concatenate(values), names
+    spectra = les.extract(data)
+    channels = (list(data.ch_names) if hasattr(data, "ch_names")
+                else [f"r{i}" for i in range(np.shape(data)[0])])
+    if cov is None:
+        return spectra, np.empty(0), [], channels
+    cov_values, cov_names = log_euclidean_features(cov.extract(data), bands, channels)
+    return spectra, cov_values, cov_names, channels
 
 
 def _safe_subject_features(pid, *args):
@@ -153,7 +162,7 @@ def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: i
     if usable.modality == "volume":
         raise ConfigError("RMT features need EEG or region time series; this cohort holds "
                           "volumes (use the CNN routes: neurodx compare configs/meth_fmri.yaml)")
-    failures = [p for p in check.problems if p.is_error]
+    failures = [p for p in check.problems if p.excludes_subject]
     les, cov, bands = _routes(context, covariance)
     jobs = (delayed(_safe_subject_features)(s.participant_id, s.paths, context, spec, les, cov,
                                             bands) for s in usable)
@@ -165,23 +174,32 @@ def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: i
             failures.append(Problem(pid, error))
         else:
             results[pid] = out
-    rows, names = [], None
+    kept, channels = [], None
     for s in usable:
         if s.participant_id not in results:
             continue
-        values, subject_names = results[s.participant_id]
-        if names is None:
-            names = subject_names
-        elif subject_names != names:
-            failures.append(Problem(s.participant_id, "feature names differ from the first "
-                                                      "subject's (channel set or bands)"))
+        subject_channels = results[s.participant_id][3]
+        if channels is None:
+            channels = subject_channels
+        elif subject_channels != channels:
+            failures.append(Problem(s.participant_id, "channels differ from the first "
+                                                      "subject's (names or order)"))
             continue
-        rows.append({"participant_id": s.participant_id, "group": s.group,
-                     "site": s.site, **dict(zip(names, values))})
-    if not rows:
+        kept.append(s)
+    if not kept:
         listed = "; ".join(str(p) for p in failures[:5])
         raise NeurodxError(f"no subject could be featurised ({listed})")
-    return FeatureTable(pd.DataFrame(rows), failures)
+    # One MP reference for the whole table, learnt from every subject in it.
+    les_values, les_names, les_step = les_subject_features(
+        les.estimator, [results[s.participant_id][0] for s in kept])
+    rows = []
+    for s, les_row in zip(kept, les_values):
+        _, cov_values, cov_names, _ = results[s.participant_id]
+        rows.append({"participant_id": s.participant_id, "group": s.group, "site": s.site,
+                     **dict(zip(les_names, les_row)), **dict(zip(cov_names, cov_values))})
+    reference = {"fitted_on": "cohort", "n_subjects": len(kept),
+                 "n_eff": {b: float(v) for b, v in zip(les_step.bands_, les_step.n_eff_)}}
+    return FeatureTable(pd.DataFrame(rows), failures, reference)
 
 
 def check_output_path(path: str | Path) -> str:

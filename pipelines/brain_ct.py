@@ -4,8 +4,11 @@ Route (a subject-level estimator over a list of scans: DICOM series folders, NIf
 volumes, folders of PNG/JPG slices, or one image per patient):
 
 * ``cnn7`` -- the study's 7-convolutional-layer CNN on 256 x 256 slices, with the
-  brain / subdural / bone Hounsfield windows stacked as input channels; slices of a
-  patient are soft-voted (mean probability); a single-image patient is one vote
+  brain / subdural / bone Hounsfield windows stacked as input channels for scans in HU,
+  and the display path for PNG/JPG exports (grey levels scaled to [0, 1] on the same 3
+  channels; chosen per scan by its unit, config key ``volume.intensity``); slices keep
+  their aspect and are padded to 256 x 256; slices of a patient are soft-voted (mean
+  probability); a single-image patient is one vote
   (:class:`neurodx.models.SliceVotingClassifier`, mode ``pooled``).
 
 The route is a model preset (``neurodx.models.PRESETS``); any preset setting can be

@@ -11,7 +11,8 @@ Routes (each one estimator over a list of preprocessed recordings, mne Raw):
 * ``tangent_space`` -- the field's baseline: pyRiemann ``Covariances`` per band ->
   tangent space -> scaler -> classifier.
 * ``eeg_cnn``       -- 7-layer Deep4Net-style window CNN, windows voted per subject
-  (:class:`neurodx.models.WindowVotingClassifier`, a model preset).
+  (:class:`neurodx.models.WindowVotingClassifier`, a model preset). It resamples each
+  recording to the preset's rate (or ``preprocessing.sfreq`` when the config sets it).
 
 Group labels, channel names and sampling rate come from the cohort (``context``).
 """
@@ -28,7 +29,7 @@ def build_routes(context):
     for name, params in cfg["routes"].items():
         kind = params["kind"]
         if kind == "cnn":
-            routes.append(build_preset_route(name, params, seed=context.seed))
+            routes.append(build_preset_route(name, params, seed=context.seed, context=context))
             continue
         if kind not in RMT_ROUTE_KINDS:
             raise ConfigError(f"routes.{name}: unknown kind {kind!r} for this study "

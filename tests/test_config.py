@@ -7,7 +7,7 @@ from neurodx.errors import ConfigError
 def test_defaults_and_relative_paths(tmp_path):
     (tmp_path / "c.yaml").write_text("cohort: {path: data}\npipeline: ../p/study.py\n"
                                      "cv: {n_splits: 3}\n")
-    cfg = load_config(tmp_path / "c.yaml")
+    cfg = load_config(tmp_path / "c.yaml", allow_code=True)
     assert cfg["cohort"]["path"] == str((tmp_path / "data").resolve())
     assert cfg["pipeline"] == str((tmp_path.parent / "p" / "study.py").resolve())
     assert cfg["cv"] == {"scheme": "stratified_kfold", "n_splits": 3, "n_repeats": 1,

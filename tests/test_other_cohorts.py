@@ -48,3 +48,23 @@ def test_nested_cv_with_too_few_subjects_is_a_clear_error(tmp_path, capsys):
                  "--out", str(tmp_path / "run"), "--routes", "tangent_space",
                  "--set", "cv.n_splits=3", "--set", "statistics.permutations=0"]) == 2
     assert "nested CV needs at least inner_splits=3" in capsys.readouterr().err
+
+
+def test_eeg_cnn_of_the_shipped_config_runs_on_a_256_hz_cohort(tmp_path):
+    # The preset's network works at 250 Hz: the route resamples each 256-Hz recording.
+    # Only the network's size and the run's length are overridden, never the rate.
+    cohort = simulate_eeg_cohort(tmp_path / "eeg", ["HC", "SZ"], 4, channels=16,
+                                 sfreq=256.0, duration=12.0, seed=5)
+    run = tmp_path / "run"
+    small = ["n_filters_time=4", "n_filters_spat=4", "block_filters=[4,4,4,4]", "epochs=1",
+             "progress=false", "num_threads=1"]
+    assert main(["compare", str(CONFIGS / "hc_fes_chr_eeg.yaml"), "--cohort", str(cohort),
+                 "--out", str(run), "--routes", "eeg_cnn", "--set", "eeg.min_duration=10",
+                 "--set", "cv.n_repeats=1", "--set", "statistics.bootstrap=20",
+                 "--set", "statistics.permutations=0",
+                 *[a for s in small for a in ("--set", f"routes.eeg_cnn.{s}")]]) == 0
+    pred = pd.read_csv(run / "predictions.csv")
+    assert len(pred) == 2 and set(pred["route"]) == {"eeg_cnn"}       # 25 % of 8 subjects
+    assert sorted(pred["true"]) == ["HC", "SZ"]                      # one per class
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["config"]["cv"]["scheme"] == "holdout"

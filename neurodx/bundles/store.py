@@ -8,14 +8,20 @@ Layout::
                              SHA-256 of the manifest itself (``manifest_sha256``)
       estimator.skops        the scikit-learn part (skops; absent for a bare CNN route)
       torch/<step>/          each CNN step: manifest.json + model.safetensors
+      signature              optional: HMAC-SHA256 of manifest.json under a user key
+                             (:mod:`neurodx.bundles.signing`)
 
 Nothing is pickled. A CNN step inside a Pipeline is stored as ``"passthrough"`` in
 the skops file and put back on load. Loading checks, before building anything,
-that the manifest hashes to its recorded value, that every file hashes to the
+the signature when a key is given, that the manifest hashes to its recorded value
+and (when asked) has the expected model id, that every file hashes to the
 manifest's value and no file was added, and that every type in the skops file is
 trusted (:mod:`neurodx.bundles.trust`); any failure is a
-:class:`~neurodx.errors.BundleError`. The bundle is written in a temporary folder
-beside ``MODEL_DIR`` and renamed into place, so a reader never sees half of one.
+:class:`~neurodx.errors.BundleError`. The hashes detect damage and careless edits
+only: whoever edits a bundle can recompute them. A signature (or a pinned model
+id) is what shows that a bundle is the one that was trained. The bundle is written
+in a temporary folder beside ``MODEL_DIR`` and renamed into place, so a reader never
+sees half of one.
 """
 from __future__ import annotations
 
@@ -37,9 +43,10 @@ from .._json import dumps, json_default
 from .. import __version__
 from .._atomic import atomic_write_bytes, atomic_write_text
 from ..config import Config
-from ..errors import BundleError
+from ..errors import BundleError, ConfigError
 from ..evaluation.routes import Route
-from .trust import check_trusted
+from .signing import SIGNATURE, signature_bytes, verify_signature
+from .trust import check_loaded, check_skops
 
 __all__ = ["Bundle", "save_bundle", "load_bundle", "FORMAT", "FORMAT_VERSION", "MANIFEST",
            "ESTIMATOR_FILE"]
@@ -130,7 +137,9 @@ class Bundle:
         inp = self.manifest["input"]
         config = Config(self.manifest["config"], None, self.manifest["config_sha256"])
         return StudyContext(config, self.classes, inp["modality"], inp.get("channel_names"),
-                            inp.get("sfreq"), inp.get("n_regions"), int(self.manifest["seed"]))
+                            inp.get("sfreq"), inp.get("n_regions"), int(self.manifest["seed"]),
+                            flat_dropped=list(inp.get("flat_dropped") or []),
+                            region_columns=inp.get("region_columns"))
 
     def predict(self, data) -> dict:
         """Classify one loaded recording.
@@ -226,7 +235,7 @@ def _replace_dir(tmp: Path, out: Path) -> None:
 
 def save_bundle(route: Route, context, config: Config, out_dir: str | Path, *,
                 expected_input: dict | None = None, training: dict | None = None,
-                extra: dict | None = None) -> Path:
+                extra: dict | None = None, sign_key: bytes | None = None) -> Path:
     """Write a fitted route to ``out_dir`` (see the module docstring for the layout).
 
     Parameters
@@ -248,6 +257,9 @@ def save_bundle(route: Route, context, config: Config, out_dir: str | Path, *,
         Training record (subject counts, cohort file hashes...).
     extra : dict, optional
         More manifest keys (e.g. ``best_params`` of a tuned route).
+    sign_key : bytes, optional
+        Sign the bundle with this key (:func:`neurodx.bundles.signing.read_key`):
+        writes ``signature``, the HMAC-SHA256 of ``manifest.json``.
 
     Returns
     -------
@@ -269,7 +281,7 @@ def save_bundle(route: Route, context, config: Config, out_dir: str | Path, *,
         if sk_part is not None:
             data = sio.dumps(sk_part)
             # A type the loader would refuse must stop training, not the first scoring.
-            check_trusted(sio.get_untrusted_types(data=data), f"route {route.name!r}")
+            check_skops(data, f"route {route.name!r}")
             atomic_write_bytes(tmp / ESTIMATOR_FILE, data)
             parts["skops"] = ESTIMATOR_FILE
         for name, est in torch_parts.items():
@@ -299,7 +311,10 @@ def save_bundle(route: Route, context, config: Config, out_dir: str | Path, *,
         }
         body = json.loads(dumps(manifest, default=_json_default))  # strict: NaN/Infinity become null
         body["manifest_sha256"] = _canonical_sha256(body)
-        atomic_write_text(tmp / MANIFEST, json.dumps(body, indent=2) + "\n")
+        text = json.dumps(body, indent=2) + "\n"
+        atomic_write_text(tmp / MANIFEST, text)
+        if sign_key is not None:
+            atomic_write_bytes(tmp / SIGNATURE, signature_bytes(text.encode(), sign_key))
         _finish_tree(tmp)
         _replace_dir(tmp, out)
     except BaseException:
@@ -309,15 +324,19 @@ def save_bundle(route: Route, context, config: Config, out_dir: str | Path, *,
 
 
 # ----------------------------------------------------------------------------- loading
-def _read_manifest(root: Path) -> dict:
+def _read_manifest(root: Path, key: bytes | None) -> dict:
     path = root / MANIFEST
     if not root.is_dir():
         raise BundleError(f"{root}: bundle folder not found")
     if not path.is_file():
         raise BundleError(f"{root}: no {MANIFEST} (not a neurodx bundle; make one with "
                           "`neurodx train`)")
+    # One read: the bytes whose signature is checked are the bytes parsed.
+    data = path.read_bytes()
+    if key is not None:
+        verify_signature(root, data, key)
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
         raise BundleError(f"{path}: not valid JSON ({err}); the bundle is damaged") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -333,10 +352,21 @@ def _read_manifest(root: Path) -> dict:
     return manifest
 
 
+def _check_model_id(root: Path, manifest: dict, expected: str) -> None:
+    """Refuse a bundle whose model id (or full manifest SHA-256) is not ``expected``."""
+    want = str(expected).strip().lower()
+    if len(want) not in (16, 64) or any(c not in "0123456789abcdef" for c in want):
+        raise ConfigError(f"--expect-model-id {expected!r}: expected the 16-digit model id "
+                          "that `neurodx train` printed (or the 64-digit manifest_sha256)")
+    if manifest["manifest_sha256"][:len(want)] != want:
+        raise BundleError(f"{root}: model id {manifest['manifest_sha256'][:16]}, expected "
+                          f"{want[:16]} (--expect-model-id); refusing another bundle")
+
+
 def _verify_files(root: Path, files: dict) -> dict[str, bytes]:
     """Check every listed file's hash and that nothing was added; return the skops bytes."""
     present = {p.relative_to(root).as_posix() for p in root.rglob("*")
-               if p.is_file() and not p.name.startswith(".")} - {MANIFEST}
+               if p.is_file() and not p.name.startswith(".")} - {MANIFEST, SIGNATURE}
     added = sorted(present - set(files))
     if added:
         raise BundleError(f"{root}: file(s) not listed in the manifest: {', '.join(added[:5])}; "
@@ -359,26 +389,47 @@ def _verify_files(root: Path, files: dict) -> dict[str, bytes]:
     return contents
 
 
-def load_bundle(path: str | Path) -> Bundle:
+def load_bundle(path: str | Path, *, key: bytes | None = None,
+                expect_model_id: str | None = None) -> Bundle:
     """Verify and load a bundle written by :func:`save_bundle`.
+
+    Parameters
+    ----------
+    path : path
+        The bundle folder.
+    key : bytes, optional
+        Require a valid signature under this key, checked before any other file
+        is read (:func:`neurodx.bundles.signing.read_key` reads one).
+    expect_model_id : str, optional
+        Require this model id (16 hex digits, as ``neurodx train`` prints it) or
+        this full ``manifest_sha256`` (64 hex digits).
 
     Raises
     ------
     BundleError
-        Missing or damaged manifest, a file whose SHA-256 differs from the
-        manifest's, an added file, or a type outside the trusted list.
+        A missing or bad signature (with ``key``), another model id, a missing
+        or damaged manifest, a file whose SHA-256 differs from the manifest's, an
+        added file, a type outside the trusted list, or a stored setting that
+        would touch the file system (:func:`neurodx.bundles.trust.check_loaded`).
     """
     import skops.io as sio
 
     root = Path(path)
-    manifest = _read_manifest(root)
+    manifest = _read_manifest(root, key)
+    if expect_model_id is not None:
+        _check_model_id(root, manifest, expect_model_id)
     contents = _verify_files(root, manifest.get("files", {}))
     parts = manifest.get("parts", {})
     estimator = None
     if parts.get("skops"):
         data = contents[parts["skops"]]
-        trusted = check_trusted(sio.get_untrusted_types(data=data), root / parts["skops"])
-        estimator = sio.loads(data, trusted=trusted)
+        trusted = check_skops(data, root / parts["skops"])
+        try:
+            estimator = sio.loads(data, trusted=trusted)
+        except Exception as err:  # noqa: BLE001 - trusted types, but the state may be crafted
+            raise BundleError(f"{root / parts['skops']}: the estimator cannot be rebuilt "
+                              f"({type(err).__name__}); the bundle is damaged") from None
+        check_loaded(estimator, root / parts["skops"])
     torch_parts = {}
     if parts.get("torch"):
         from ..models.estimators import load_estimator   # torch: imported only when needed

@@ -4,7 +4,9 @@ The study is prepared exactly as ``neurodx compare`` prepares it
 (:func:`neurodx.evaluation.study.prepare_study`): same cohort checks, same
 context, same routes. Each subject is loaded and passed through the route's
 stateless prefix once (in parallel); the rest of the route is fitted on all of
-them. A route tuned by nested cross-validation (``tune`` in the config) is tuned
+them (for ``rmt_les`` this includes the LES step's MP reference, ``n_eff_`` and
+the null moments, which the bundle stores: a scored recording is measured against
+the training subjects' reference, never refitted on itself). A route tuned by nested cross-validation (``tune`` in the config) is tuned
 here by one grid search over all subjects, and the chosen setting is recorded.
 """
 from __future__ import annotations
@@ -37,7 +39,7 @@ def _extract(paths, context, spec, route: Route):
 
 
 def train_route(config: Config, route: str, out_dir: str | Path, *, n_jobs: int = 1,
-                argv: list[str] | None = None) -> Bundle:
+                argv: list[str] | None = None, sign_key: bytes | None = None) -> Bundle:
     """Fit route ``route`` of a study on all usable subjects and save it to ``out_dir``.
 
     Parameters
@@ -52,6 +54,8 @@ def train_route(config: Config, route: str, out_dir: str | Path, *, n_jobs: int 
         Subjects loaded and featurised in parallel.
     argv : list of str, optional
         The command line, recorded in the manifest.
+    sign_key : bytes, optional
+        Sign the bundle with this key (see :mod:`neurodx.bundles.signing`).
 
     Returns
     -------
@@ -60,10 +64,11 @@ def train_route(config: Config, route: str, out_dir: str | Path, *, n_jobs: int 
     """
     # Small batched decompositions: BLAS threads only slow them (see neurodx._threads).
     with single_threaded_blas():
-        return _train_route(config, route, out_dir, n_jobs=n_jobs, argv=argv)
+        return _train_route(config, route, out_dir, n_jobs=n_jobs, argv=argv,
+                            sign_key=sign_key)
 
 
-def _train_route(config, route, out_dir, *, n_jobs, argv) -> Bundle:
+def _train_route(config, route, out_dir, *, n_jobs, argv, sign_key) -> Bundle:
     from ..evaluation.compare import _input_hashes, _is_synthetic
     from ..evaluation.study import prepare_study
 
@@ -105,6 +110,7 @@ def _train_route(config, route, out_dir, *, n_jobs, argv) -> Bundle:
     }
     save_bundle(trained, context, config, out_dir,
                 expected_input=expected_input(context, config,
-                                              volume_shape=study.check.volume_shape),
-                training=training, extra=extra)
-    return load_bundle(out_dir)
+                                              volume_shape=study.check.volume_shape,
+                                              estimator=estimator),
+                training=training, extra=extra, sign_key=sign_key)
+    return load_bundle(out_dir, key=sign_key)

@@ -4,10 +4,12 @@ Order of work:
 
 1. load and check the cohort (refuse on errors unless ``cohort.skip_bad``);
 2. load each subject once (in parallel) and apply every route's stateless
-   ``extract`` step, keeping only the compact results;
+   ``extract`` step, keeping only the compact results (window spectra are computed
+   once per subject and shared by the routes starting with them and the report);
 3. build the folds once from the labels (and sites) and give the same folds to
    every route; fit a fresh clone of each route's estimator on each fold's
-   training subjects only;
+   training subjects only (for ``rmt_les`` this includes the LES step's MP
+   reference, as ``make_les_pipeline().fit`` in Python);
 4. compute metrics, subject-bootstrap CIs, paired tests and a permutation test
    for the best route; write ``predictions.csv``, ``metrics.json``,
    ``manifest.json`` and ``report.html`` atomically.
@@ -59,7 +61,11 @@ class StudyContext:
     """What a pipeline module learns about the data before building its routes.
 
     Everything here comes from the cohort, never from code: the class labels,
-    channel names or region count, sampling rate.
+    channel names or region count, sampling rate. ``flat_dropped`` names the
+    channels or regions removed from every subject for being flat
+    (``flat_policy: drop``; EEG ``channel_names`` no longer hold them);
+    ``region_columns`` are the region columns kept, by position (None: all of
+    the ``n_regions`` columns a file holds).
     """
 
     config: Config
@@ -70,6 +76,8 @@ class StudyContext:
     n_regions: int | None
     seed: int
     n_jobs: int = 1
+    flat_dropped: list[str] = field(default_factory=list)
+    region_columns: list[int] | None = None
 
 
 @dataclass
@@ -119,8 +127,10 @@ def load_subject(paths, context: StudyContext, spec):
         return preprocess_raw(raw, reference=pre["reference"], l_freq=pre["l_freq"],
                               h_freq=pre["h_freq"], notch=pre["notch"], sfreq=pre["sfreq"])
     if context.modality == "regions":
-        # (n_regions, n_times): time points are the samples (sfreq 1), runs are concatenated.
-        return np.concatenate([read_region_timeseries(p).data for p in paths], axis=1)
+        # (n_regions, n_times): time points are the samples (sfreq 1), runs are concatenated;
+        # columns dropped for being flat (flat_policy: drop) go from every file.
+        keep = slice(None) if context.region_columns is None else list(context.region_columns)
+        return np.concatenate([read_region_timeseries(p).data[keep] for p in paths], axis=1)
     # Volumes: the path itself; the CNN estimators stream slices from it.
     if len(paths) != 1:
         raise RecordingError(context.config["cohort"]["path"] or "cohort",
@@ -223,13 +233,23 @@ def _is_synthetic(cohort) -> bool:
     return meta.is_file() and json.loads(meta.read_text()).get("synthetic") is True
 
 
+def _fit_fold(route: Route, X: list, y: np.ndarray, fold):
+    """A fresh clone of the route's fitted part, fitted on the fold's training subjects.
+
+    ``X`` holds each subject's stateless outputs (for ``rmt_les``, its window spectra),
+    so everything that learns from subjects (the LES step's MP reference, scalers,
+    classifiers) learns from this fold's training subjects only.
+    """
+    return clone(route.cv_estimator).fit([X[i] for i in fold.train], y[fold.train])
+
+
 def _fit_predict(route: Route, X: list, y: np.ndarray, fold, classes, with_proba=True):
     """Fit a fresh clone of the route on the fold's training subjects; predict its test ones.
 
     Returns predicted labels and, when asked and available, probabilities in ``classes``
     order (else None).
     """
-    est = clone(route.cv_estimator).fit([X[i] for i in fold.train], y[fold.train])
+    est = _fit_fold(route, X, y, fold)
     test = [X[i] for i in fold.test]
     pred = np.asarray(est.predict(test))
     if not with_proba or not hasattr(est, "predict_proba"):
@@ -410,7 +430,7 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         int(stats_cfg["permutations"]), int(cfg["seed"]) + 1, n_jobs=n_jobs)
 
     synthetic = _is_synthetic(cohort)
-    excluded = [p for p in problems if p.is_error]
+    excluded = [p for p in problems if p.excludes_subject]
     metrics = {
         "study": cfg["study"], "synthetic_data": synthetic, "classes": classes,
         "n_subjects": len(cohort), "subjects_per_class": {c: int(np.sum(y == c)) for c in classes},
@@ -419,7 +439,8 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         "routes": per_route, "best_route": best, "paired_comparisons": comparisons,
         "permutation_test": permutation, "extract_seconds": extract_time,
         "excluded_subjects": [str(p) for p in excluded],
-        "warnings": [str(p) for p in problems if not p.is_error],
+        "warnings": [str(p) for p in problems if p.severity == "warning"],
+        "flat_dropped": study.check.flat_dropped,
     }
     manifest = {
         "neurodx_version": __version__, "command": argv or sys.argv, "git_commit": _git_commit(),
@@ -431,6 +452,7 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         "platform": {"system": platform.platform(), "machine": platform.machine(),
                      "cpu_count": os.cpu_count()},
         "channel_names": channel_names, "sfreq": sfreq_out, "n_regions": n_regions,
+        "flat_dropped": study.check.flat_dropped,
         "folds": [{"repeat": f.repeat, "fold": f.fold,
                    "test": sorted(pids[f.test].tolist())} for f in folds],
     }

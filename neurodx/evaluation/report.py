@@ -112,21 +112,33 @@ def _table(header, rows, left=1, highlight=None) -> str:
 
 def _rmt_figures(routes, extracted, groups, spectra, feature_names) -> dict:
     """MP spectra per group, and LES distributions per group, where routes have them."""
-    from ..rmt import plot_les_distributions, plot_spectra_vs_mp
+    from ..rmt import WindowSpectra, les_subject_features, plot_les_distributions, \
+        plot_spectra_vs_mp
 
     figures = {}
     if spectra is not None:
         figures["Window eigenvalue spectra per group against the Marchenko–Pastur law"] = \
             plot_spectra_vs_mp(spectra, groups)
     for k, route in enumerate(routes):
-        names = feature_names.get(route.name)
-        if "les" not in getattr(route.estimator, "named_steps", {}) or not names:
+        if "les" not in getattr(route.estimator, "named_steps", {}):
             continue
+        subjects = [subject[k] for subject in extracted]
+        if all(isinstance(s, WindowSpectra) for s in subjects):
+            # The LES step learns its MP reference in each fold; this figure describes
+            # the cohort, so it measures every subject against the whole cohort's.
+            feats, names, _ = les_subject_features(route.estimator, subjects)
+            title = (f"Linear eigenvalue statistics per group ({route.name}; MP reference "
+                     "fitted on the whole cohort, descriptive)")
+        else:
+            names = feature_names.get(route.name)
+            if not names:
+                continue
+            feats = np.asarray(subjects, dtype=float)
+            title = f"Linear eigenvalue statistics per group ({route.name})"
         # Subject means of the von Neumann entropy per band, else the first features.
         shown = [n for n in names if n.endswith("_vne_mean")] or names[:12]
-        feats = np.asarray([subject[k] for subject in extracted], dtype=float)
-        figures[f"Linear eigenvalue statistics per group ({route.name})"] = \
-            plot_les_distributions(feats, groups, names, features_to_plot=shown[:12])
+        figures[title] = plot_les_distributions(feats, groups, names,
+                                                features_to_plot=shown[:12])
         break
     return figures
 
@@ -234,6 +246,12 @@ def write_report(result, cohort, context, routes, extracted, pipeline=None, spec
             parts.append(_img(figure_to_png(fig), title))
 
     parts.append("<h2>Subjects left out and warnings</h2>")
+    if m.get("flat_dropped"):
+        from ..io import format_flat_dropped
+
+        unit, key = ("channel", "eeg") if cohort.modality == "eeg" else ("region", "regions")
+        parts.append(f"<p><b>{e(format_flat_dropped(m['flat_dropped'], unit))}</b>; removed "
+                     f"from every subject ({key}.flat_policy: drop).</p>")
     if m["excluded_subjects"] or m["warnings"]:
         parts.append("<ul>" + "".join(f"<li>{e(p)}</li>" for p in
                                       m["excluded_subjects"] + m["warnings"]) + "</ul>")

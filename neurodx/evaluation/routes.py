@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
 
-__all__ = ["Route", "build_from_config", "build_preset_route", "preset_routes"]
+__all__ = ["Route", "build_from_config", "build_preset_route", "preset_routes",
+           "adapt_to_recordings"]
 
 
 @dataclass
@@ -53,6 +54,20 @@ class Route:
                 not 0 <= self.stateless_steps < len(self.estimator.steps):
             raise ValueError(f"route {self.name!r}: stateless_steps must leave at least one "
                              f"step to fit (pipeline has {len(self.estimator.steps)})")
+        from ..errors import ConfigError
+        from ..rmt import LinearEigenvalueStatistics
+
+        for step_name, step in (self.estimator.steps[:self.stateless_steps]
+                                if self.stateless_steps else ()):
+            # The LES step learns its MP reference (n_eff_, null moments) from the
+            # subjects it is fitted on: run once per subject, each subject would get
+            # its own reference (as bundles trained before this rule did).
+            if isinstance(step, LinearEigenvalueStatistics):
+                raise ConfigError(
+                    f"route {self.name!r}: step {step_name!r} learns its Marchenko-Pastur "
+                    f"reference from the training subjects, so it cannot be among the "
+                    f"{self.stateless_steps} stateless steps; a model bundle holding this "
+                    "route must be trained again with `neurodx train`")
 
     def extract(self, data, *, return_names: bool = False, start: int = 0):
         """Apply the stateless leading steps to one subject's loaded recording.
@@ -150,13 +165,16 @@ def build_from_config(name: str, factory, params: dict, stateless_steps: int = 0
                  **_tuning(name, estimator, params.get("tune")))
 
 
-def build_preset_route(name: str, params: dict, *, seed: int, **fixed) -> Route:
+def build_preset_route(name: str, params: dict, *, seed: int, context=None, **fixed) -> Route:
     """A CNN route from a model preset (see :data:`neurodx.models.PRESETS`).
 
     ``params`` is the route's config mapping: ``preset`` names the preset, every
     other key (besides ``kind`` and ``description``) overrides one of its settings.
     A CNN route has no stateless prefix: slicing/windowing happens inside the
     estimator, on each fold's subjects.
+
+    With the study ``context``, an EEG window CNN is set to the recordings' rate
+    (:func:`adapt_to_recordings`).
     """
     from ..errors import ConfigError
     from ..models import PRESETS, make_estimator
@@ -173,18 +191,46 @@ def build_preset_route(name: str, params: dict, *, seed: int, **fixed) -> Route:
         estimator = make_estimator(preset, random_state=seed, **{**fixed, **params})
     except TypeError as err:
         raise ConfigError(f"routes.{name}: {err}") from None
+    if context is not None:
+        adapt_to_recordings(name, estimator, params, context)
     return Route(name, estimator, 0, description=description or f"CNN preset {preset}",
                  **_tuning(name, estimator, tune))
+
+
+def adapt_to_recordings(name: str, estimator, params: dict, context) -> None:
+    """Set an EEG window CNN's rate from the config and check its windows, before any fit.
+
+    The rate the network works at is, first to last: the route's own ``sfreq``
+    (``routes.<name>.sfreq``), the config's ``preprocessing.sfreq``, the preset's
+    ``sfreq`` (250 Hz for ``eeg_hc_fes_chr``), the cohort's rate. Recordings at
+    another rate are resampled to it inside the route, one subject at a time
+    (:class:`~neurodx.models.WindowVotingClassifier`). A window shorter than the
+    network's receptive field is a :class:`~neurodx.errors.ConfigError` naming
+    ``routes.<name>.window``. Other estimators are left as they are.
+    """
+    if not hasattr(estimator, "check_window"):
+        return
+    data_rate = context.config["preprocessing"]["sfreq"] or context.sfreq
+    if "sfreq" not in params and context.config["preprocessing"]["sfreq"]:
+        estimator.set_params(sfreq=float(context.config["preprocessing"]["sfreq"]))
+    if data_rate:
+        estimator.check_window(float(data_rate), setting=f"routes.{name}.window")
 
 
 def preset_routes(context) -> list[Route]:
     """Every route of a config whose routes are all CNN presets (``kind: cnn``)."""
     from ..errors import ConfigError
 
+    from ..models import PRESETS
+
     routes = []
     for name, params in context.config["routes"].items():
         if params["kind"] != "cnn":
             raise ConfigError(f"routes.{name}: unknown kind {params['kind']!r} for this study "
                               "(known: cnn)")
-        routes.append(build_preset_route(name, params, seed=context.seed))
+        # Slice routes read the volumes' unit as the config's volume section says.
+        fixed = {"intensity": context.config["volume"].get("intensity", "auto")} \
+            if PRESETS.get(params.get("preset"), ("",))[0] == "SliceVotingClassifier" else {}
+        routes.append(build_preset_route(name, params, seed=context.seed, context=context,
+                                         **fixed))
     return routes

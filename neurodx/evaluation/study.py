@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ..config import Config
 from ..errors import CohortError, ConfigError, Problem
 from ..io import check_cohort, load_cohort
+from ..io.units import check_intensity_setting
 from .routes import Route
 
 __all__ = ["PreparedStudy", "prepare_cohort", "prepare_study"]
@@ -52,6 +53,9 @@ def prepare_cohort(config: Config, *, n_jobs: int = 1, skip_bad: bool = False):
     Returns ``(cohort, check, spec, context)``: the usable subjects, the full check,
     the expectations for the cohort's modality, and the :class:`StudyContext`.
 
+    Subjects left out by ``flat_policy: skip_subject`` are removed whatever
+    ``skip_bad`` says: the user chose that policy.
+
     Raises
     ------
     CohortError
@@ -69,16 +73,21 @@ def prepare_cohort(config: Config, *, n_jobs: int = 1, skip_bad: bool = False):
                          allow_outside=cfg["cohort"]["allow_outside"])
     spec = study_spec(cfg, cohort.modality)
     check = check_cohort(cohort, spec, n_jobs=n_jobs)
-    if check.has_errors:
-        if not skip_bad:
-            listed = "; ".join(str(p) for p in check.errors[:5])
-            raise CohortError(f"{cohort.root}: {len(check.errors)} problem(s) stop this study "
-                              f"({listed}). Run `neurodx inspect` for the full list, or set "
-                              "cohort.skip_bad: true to run on the usable subjects.")
+    if cohort.modality == "volume":
+        # A config forcing HU on PNG/JPEG (or display on DICOM CT) is the config's error.
+        check_intensity_setting(check.recordings, spec.intensity)
+    if check.has_errors and not skip_bad:
+        listed = "; ".join(str(p) for p in check.errors[:5])
+        raise CohortError(f"{cohort.root}: {len(check.errors)} problem(s) stop this study "
+                          f"({listed}). Run `neurodx inspect` for the full list, or set "
+                          "cohort.skip_bad: true to run on the usable subjects.")
+    if check.has_errors or check.skipped:
         cohort = check.usable_cohort()
     classes = sorted({s.group for s in cohort})
     context = StudyContext(cfg, classes, cohort.modality, check.channel_names, check.sfreq,
-                           check.n_regions, int(cfg["seed"]), n_jobs)
+                           check.n_regions, int(cfg["seed"]), n_jobs,
+                           flat_dropped=list(check.flat_dropped),
+                           region_columns=check.region_columns)
     return cohort, check, spec, context
 
 

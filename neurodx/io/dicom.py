@@ -15,7 +15,9 @@ What :func:`read_dicom_series` does, in order:
    in instance numbers), irregular spacing and duplicated positions;
 5. decodes pixels (compressed transfer syntaxes need an installed decoder,
    otherwise a clear refusal), applies ``RescaleSlope``/``RescaleIntercept``
-   per slice so CT arrives in Hounsfield units;
+   per slice so CT arrives in Hounsfield units, and labels the image ``"HU"``
+   (Modality CT, RescaleType HU, or no Modality but a RescaleIntercept; other
+   modalities stay ``"unknown"``, see :mod:`neurodx.io.units`);
 6. builds the voxel-to-world affine from orientation, ``PixelSpacing`` and the
    positions, converting DICOM's LPS patient coordinates to NIfTI's RAS.
 
@@ -39,6 +41,7 @@ from pydicom.pixels import get_decoder
 
 from .._logging import logger
 from ..errors import RecordingError
+from .units import HU, UNKNOWN, label_unit
 
 __all__ = ["DicomSeries", "list_dicom_series", "read_dicom_series", "dicom_problems"]
 
@@ -368,7 +371,7 @@ def dicom_problems(path: str | Path, series: str | int | None = None
     return errors, notes + (geometry.warnings if geometry else [])
 
 
-def _pixels(h: _Header) -> tuple[np.ndarray, float, float]:
+def _pixels(h: _Header) -> tuple[np.ndarray, float, float, bool]:
     try:
         ds = pydicom.dcmread(h.path)
         arr = ds.pixel_array
@@ -377,7 +380,16 @@ def _pixels(h: _Header) -> tuple[np.ndarray, float, float]:
                              ) from None
     slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
     intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
-    return arr, slope, intercept
+    return arr, slope, intercept, _in_hu(ds)
+
+
+def _in_hu(ds) -> bool:
+    """Whether rescaled values are Hounsfield units (see the module docstring)."""
+    modality = str(ds.get("Modality", "") or "").upper()
+    if modality == "CT" or str(ds.get("RescaleType", "") or "").upper() == "HU":
+        return True
+    # Old CT exports sometimes drop Modality but keep the rescale to HU.
+    return not modality and ds.get("RescaleIntercept") not in (None, "")
 
 
 def read_dicom_series(path: str | Path, *, series: str | int | None = None) -> nib.Nifti1Image:
@@ -399,6 +411,7 @@ def read_dicom_series(path: str | Path, *, series: str | int | None = None) -> n
         Shape ``(columns, rows, n_slices)``, values after RescaleSlope/Intercept
         (Hounsfield units for CT): int16 when slopes and intercepts are integers
         and values fit, float32 otherwise. qform/sform codes are 1 (scanner).
+        Labelled ``"HU"`` or ``"unknown"`` (:func:`neurodx.io.units.volume_unit`).
 
     Raises
     ------
@@ -430,9 +443,10 @@ def read_dicom_series(path: str | Path, *, series: str | int | None = None) -> n
     shape = (first.columns, first.rows, len(geometry.ordered))
     # float32 holds every 16-bit stored value times an integer slope exactly.
     values = np.empty(shape, dtype=np.float32)
-    integral = True
+    integral, in_hu = True, True
     for k, h in enumerate(geometry.ordered):
-        arr, slope, intercept = _pixels(h)
+        arr, slope, intercept, hu = _pixels(h)
+        in_hu &= hu
         if arr.shape != (first.rows, first.columns):
             raise RecordingError(path, f"{h.path.name}: decoded pixel array has shape "
                                        f"{arr.shape}, header says {first.rows}x{first.columns}")
@@ -448,4 +462,4 @@ def read_dicom_series(path: str | Path, *, series: str | int | None = None) -> n
     img.set_qform(geometry.affine, code=1)
     img.set_sform(geometry.affine, code=1)
     img.header["descrip"] = f"neurodx from DICOM {first.modality or ''}".strip()[:79].encode()
-    return img
+    return label_unit(img, HU if in_hu else UNKNOWN)

@@ -18,6 +18,7 @@ import mne
 
 from ..errors import CohortError, RecordingError
 from .formats import EEG_FORMATS, file_format
+from .quality import FLAT_POLICIES
 
 __all__ = ["EEGSpec", "read_eeg", "pick_eeg_channels", "load_eeg", "DEFAULT_NON_EEG_PATTERNS"]
 
@@ -84,6 +85,10 @@ class EEGSpec:
     saturation_fraction : float
         A channel with more than this fraction of samples at its extreme values
         is saturated (clipped by the amplifier or the file's range).
+    flat_policy : {"refuse", "drop", "skip_subject"}
+        What a flat channel does: stop the study (``"refuse"``), remove the
+        channel from every subject of the cohort (``"drop"``), or leave out
+        the subjects that have one (``"skip_subject"``).
     """
 
     n_channels: int | None = None
@@ -97,11 +102,15 @@ class EEGSpec:
     flat_std: float = 1e-7
     flat_ratio: float = 1e-2
     saturation_fraction: float = 0.01
+    flat_policy: str = "refuse"
 
     def __post_init__(self):
         if self.sfreq_policy not in ("resample", "refuse"):
             raise ValueError(f"sfreq_policy must be 'resample' or 'refuse', "
                              f"got {self.sfreq_policy!r}")
+        if self.flat_policy not in FLAT_POLICIES:
+            raise ValueError(f"flat_policy must be one of {', '.join(FLAT_POLICIES)}, "
+                             f"got {self.flat_policy!r}")
         if self.n_channels is not None and self.n_channels < 2:
             raise ValueError(f"n_channels must be at least 2, got {self.n_channels}")
         if self.channel_names is not None:
@@ -245,6 +254,7 @@ def load_eeg(path: str | Path, spec: EEGSpec, channel_names: Sequence[str], sfre
     if raw.info["sfreq"] != sfreq:
         if spec.sfreq_policy == "refuse":
             raise RecordingError(path, f"sampling rate {raw.info['sfreq']:g} Hz, the study "
-                                       f"uses {sfreq:g} Hz (sfreq_policy='refuse')")
+                                       f"uses {sfreq:g} Hz and eeg.sfreq_policy is refuse "
+                                       "(set it to resample, or --sfreq-policy resample)")
         raw.resample(sfreq, verbose="ERROR")
     return raw

@@ -15,8 +15,10 @@ Conventions (documented because the files carry no geometry):
   the same array layout as an axial DICOM series (``data[i, j, k]`` = column
   ``i``, row ``j`` of slice ``k``) and the affine ``diag(-1, -1, 1)``: 1 mm
   pixels and slices, because the true spacing is unknown;
-* values are display intensities, not Hounsfield units: CT windowing presets
-  do not apply to them.
+* values are display grey levels, not Hounsfield units: the image is labelled
+  ``"display"`` with its full scale (255 for 8-bit, 65535 for 16-bit; see
+  :mod:`neurodx.io.units`), and the CT presets send it through the display path
+  (grey scaled to [0, 1]) instead of the HU windows.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import RecordingError
+from .units import DISPLAY, label_unit
 
 __all__ = ["IMAGE_SUFFIXES", "is_image_file", "natural_key", "read_image_slices",
            "image_files", "IMAGE_AFFINE"]
@@ -84,6 +87,10 @@ def _read_image(path: Path) -> np.ndarray:
                              ) from None
     if arr.ndim != 2:
         raise RecordingError(path, f"unexpected image array shape {arr.shape}")
+    if arr.dtype not in (np.uint8, np.uint16):
+        # 32-bit integer or float images have no display full scale to divide by.
+        raise RecordingError(path, f"{arr.dtype} pixels (image mode {im.mode}); neurodx reads "
+                                   "8- and 16-bit grey or colour images")
     return arr
 
 
@@ -99,7 +106,8 @@ def read_image_slices(path: str | Path) -> nib.Nifti1Image:
     -------
     nibabel.Nifti1Image
         Shape ``(width, height, n_slices)``; uint8 for 8-bit images, uint16 for
-        16-bit ones (see the module docstring for layout and affine).
+        16-bit ones (see the module docstring for layout and affine). Labelled
+        ``"display"``, with the full scale of its bit depth (:mod:`neurodx.io.units`).
 
     Raises
     ------
@@ -118,9 +126,14 @@ def read_image_slices(path: str | Path) -> nib.Nifti1Image:
             raise RecordingError(f, f"image is {arr.shape[1]}x{arr.shape[0]} pixels, "
                                     f"{files[0].name} is {first.shape[1]}x{first.shape[0]}: "
                                     "slices of one patient must share a size")
-    dtype = np.result_type(*[a.dtype for a in slices])
+        if arr.dtype != first.dtype:
+            # One full scale per patient: 8-bit 255 and 16-bit 255 are different greys.
+            raise RecordingError(f, f"{8 * arr.dtype.itemsize}-bit image, {files[0].name} is "
+                                    f"{8 * first.dtype.itemsize}-bit: slices of one patient "
+                                    "must share a bit depth")
+    dtype = first.dtype
     data = np.stack([a.T for a in slices], axis=-1).astype(dtype, copy=False)
     img = nib.Nifti1Image(data, IMAGE_AFFINE)
     img.header.set_xyzt_units("mm")
     img.header["descrip"] = b"neurodx from 2-D images: unknown spacing, not HU"
-    return img
+    return label_unit(img, DISPLAY, float(np.iinfo(dtype).max))

@@ -7,7 +7,19 @@ import numpy as np
 
 from .validation import CohortCheck
 
-__all__ = ["format_check"]
+__all__ = ["format_check", "format_flat_dropped"]
+
+
+def format_flat_dropped(flat_dropped: dict, unit: str) -> str:
+    """One line for the channels/regions removed under ``flat_policy: drop``.
+
+    ``{"Fz": ["sub-01"], "Cz": ["sub-01", "sub-07"]}`` becomes
+    ``"2 channel(s) dropped for being flat in 2 subject(s): Fz (sub-01), Cz (sub-01, sub-07)"``.
+    """
+    subjects = {pid for pids in flat_dropped.values() for pid in pids}
+    listed = ", ".join(f"{name} ({', '.join(pids)})" for name, pids in flat_dropped.items())
+    return (f"{len(flat_dropped)} {unit}(s) dropped for being flat in {len(subjects)} "
+            f"subject(s): {listed}")
 
 
 def _range(values, fmt="{:g}") -> str:
@@ -89,6 +101,8 @@ def format_check(check: CohortCheck, *, per_file: bool = True) -> str:
     if cohort.modality == "eeg":
         lines.append(f"  sampling rate (Hz): {_range(rec['sfreq'])}")
         lines.append(f"  duration (s): {_range(rec['duration_s'], '{:.1f}')}")
+        if check.flat_dropped:
+            lines.append("  " + format_flat_dropped(check.flat_dropped, "channel"))
         if check.channel_names:
             names = check.channel_names
             lines.append(f"  channel set used ({len(names)}): {', '.join(names[:12])}"
@@ -97,11 +111,19 @@ def format_check(check: CohortCheck, *, per_file: bool = True) -> str:
             lines.append(f"  sampling rate used: {check.sfreq:g} Hz")
     elif cohort.modality == "regions":
         lines.append(f"  time points: {_range(rec['n_times'])}")
+        if check.flat_dropped:
+            lines.append("  " + format_flat_dropped(check.flat_dropped, "region"))
         if check.n_regions:
-            lines.append(f"  region count used: {check.n_regions}")
+            used = check.n_regions - len(check.flat_dropped)
+            lines.append(f"  region count used: {used}" + (
+                f" of {check.n_regions}" if check.flat_dropped else ""))
     if per_file:
         lines += ["", "Recordings:"]
-        table = rec.assign(site=rec["site"].fillna("-"), status=np.where(rec["error"], "ERROR", "ok"))
+        # A file only left out by flat_policy: skip_subject is "skipped", not an error.
+        only_skipped = {p.source for p in check.skipped} - {p.source for p in check.errors}
+        status = ["ok" if not bad else "skipped" if f"{pid} {f}" in only_skipped else "ERROR"
+                  for pid, f, bad in zip(rec["participant_id"], rec["file"], rec["error"])]
+        table = rec.assign(site=rec["site"].fillna("-"), status=status)
         cols = {"eeg": ["participant_id", "group", "site", "file", "n_channels", "sfreq",
                         "duration_s", "status"],
                 "regions": ["participant_id", "group", "site", "file", "n_channels", "n_times",
@@ -113,14 +135,18 @@ def format_check(check: CohortCheck, *, per_file: bool = True) -> str:
             table = _volume_table(table)
         lines += ["  " + ln for ln in table[cols].to_string(
             index=False, na_rep="-", float_format=lambda x: f"{x:g}").splitlines()]
-    errors = check.errors
-    warnings_ = [p for p in check.problems if not p.is_error]
-    lines += ["", f"Problems: {len(errors)} error(s), {len(warnings_)} warning(s)"]
-    lines += [f"  {p}" for p in errors + warnings_]
+    errors, skipped = check.errors, check.skipped
+    warnings_ = [p for p in check.problems if p.severity == "warning"]
+    lines += ["", f"Problems: {len(errors)} error(s), "
+                  + (f"{len(skipped)} skipped by policy, " if skipped else "")
+                  + f"{len(warnings_)} warning(s)"]
+    lines += [f"  {p}" for p in errors + skipped + warnings_]
     if errors:
         n_bad = len({p.source.split(" ")[0] for p in errors})
         lines.append(f"\nNOT READY: {len(errors)} error(s) affecting {n_bad} subject(s); fix or "
                      "remove them before running a study.")
     else:
-        lines.append("\nREADY: no errors.")
+        n_skip = len({p.source.split(" ")[0] for p in skipped})
+        lines.append("\nREADY: no errors." + (f" {n_skip} subject(s) will be left out (listed "
+                                               "above)." if n_skip else ""))
     return "\n".join(lines)

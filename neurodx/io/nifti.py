@@ -12,6 +12,7 @@ import nibabel as nib
 import numpy as np
 
 from ..errors import RecordingError
+from .units import UNKNOWN, label_unit
 
 __all__ = ["NIFTI_SUFFIXES", "is_nifti", "read_nifti"]
 
@@ -52,7 +53,8 @@ def read_nifti(path: str | Path, *, keep_file_open: bool = False):
     nibabel.Nifti1Image | nibabel.Nifti2Image
         Spatial axes first, time last. Scaling (``scl_slope``/``scl_inter``) is
         applied by nibabel when voxels are read. A 2-D image is returned as a
-        one-slice 3-D volume (read eagerly; it is small).
+        one-slice 3-D volume (read eagerly; it is small). Labelled ``"unknown"``
+        unit (:mod:`neurodx.io.units`).
 
     Raises
     ------
@@ -84,5 +86,6 @@ def read_nifti(path: str | Path, *, keep_file_open: bool = False):
                                    "3-D volume or a 4-D time series")
     if len(img.shape) == 2:
         data = np.asanyarray(img.dataobj)[:, :, None]
-        return img.__class__(data, img.affine, img.header)
-    return _squeeze_trailing(img, path)
+        img = img.__class__(data, img.affine, img.header)
+    # NIfTI does not say whether values are HU: the config's volume.intensity decides.
+    return label_unit(_squeeze_trailing(img, path), UNKNOWN)

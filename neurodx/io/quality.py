@@ -3,6 +3,8 @@
 One pass over the data gives, per channel: non-finite samples, standard
 deviation, and how many samples sit at the channel's extreme values (clipping).
 The same scan serves EEG (volts) and region time series (arbitrary units).
+What a study does with a flat channel is its ``flat_policy`` (:data:`FLAT_POLICIES`),
+applied by :mod:`neurodx.io.validation`.
 """
 from __future__ import annotations
 
@@ -12,7 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SignalQuality", "scan_signal", "quality_problems"]
+__all__ = ["SignalQuality", "scan_signal", "quality_problems", "flat_channels", "FLAT_POLICIES"]
+
+#: What a study does with flat channels or regions (``eeg.flat_policy``,
+#: ``regions.flat_policy``): stop (``refuse``), remove them from every subject
+#: (``drop``), or leave out the subjects that have them (``skip_subject``).
+FLAT_POLICIES = ("refuse", "drop", "skip_subject")
 
 
 @dataclass(frozen=True)
@@ -79,21 +86,42 @@ def _names(q: SignalQuality, mask: np.ndarray, limit: int = 8) -> str:
     return ", ".join(picked[:limit]) + (f" ... ({len(picked)} in all)" if len(picked) > limit else "")
 
 
-def quality_problems(q: SignalQuality, *, flat_std: float, flat_ratio: float,
-                     saturation_fraction: float, unit: str = "channel") -> list[str]:
-    """Messages for non-finite, flat and saturated channels (empty list when clean)."""
-    out = []
+def _flat_mask(q: SignalQuality, flat_std: float, flat_ratio: float) -> np.ndarray:
     bad_values = q.n_nonfinite > 0
-    if bad_values.any():
-        out.append(f"NaN/Inf values in {bad_values.sum()} {unit}(s): {_names(q, bad_values)}")
     std = np.nan_to_num(q.std, nan=0.0)
     finite_std = std[~bad_values] if (~bad_values).any() else std
     reference = float(np.median(finite_std)) if finite_std.size else 0.0
     flat = (std <= flat_std) | (std < flat_ratio * reference)
-    flat &= ~bad_values | (q.n_nonfinite < q.n_times)
-    if flat.any():
-        out.append(f"flat {unit}(s) ({flat.sum()}): {_names(q, flat)}")
-    saturated = (q.n_at_extremes > max(saturation_fraction * q.n_times, 10)) & ~flat
+    # An all-NaN channel is reported once, as NaN.
+    return flat & (~bad_values | (q.n_nonfinite < q.n_times))
+
+
+def flat_channels(q: SignalQuality, *, flat_std: float, flat_ratio: float) -> list[str]:
+    """Names of the flat channels, in recording order.
+
+    A channel is flat when its standard deviation is at most ``flat_std`` or
+    below ``flat_ratio`` times the median standard deviation of the channels
+    without NaN/Inf (a disconnected electrode still picks up a little noise).
+    """
+    return [q.names[i] for i in np.flatnonzero(_flat_mask(q, flat_std, flat_ratio))]
+
+
+def quality_problems(q: SignalQuality, *, flat_std: float, flat_ratio: float,
+                     saturation_fraction: float, unit: str = "channel",
+                     flat: bool = True) -> list[str]:
+    """Messages for non-finite, flat and saturated channels (empty list when clean).
+
+    ``flat=False`` leaves flat channels out of the messages (the caller applies
+    a flat policy to :func:`flat_channels`); they are still not called saturated.
+    """
+    out = []
+    bad_values = q.n_nonfinite > 0
+    if bad_values.any():
+        out.append(f"NaN/Inf values in {bad_values.sum()} {unit}(s): {_names(q, bad_values)}")
+    is_flat = _flat_mask(q, flat_std, flat_ratio)
+    if flat and is_flat.any():
+        out.append(f"flat {unit}(s) ({is_flat.sum()}): {_names(q, is_flat)}")
+    saturated = (q.n_at_extremes > max(saturation_fraction * q.n_times, 10)) & ~is_flat
     if saturated.any():
         out.append(f"saturated (clipped) {unit}(s) ({saturated.sum()}): {_names(q, saturated)}")
     return out

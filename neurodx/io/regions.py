@@ -15,6 +15,7 @@ import pandas as pd
 from ..errors import CohortError, RecordingError
 from .formats import REGION_FORMATS, file_format
 from .npy import read_npy
+from .quality import FLAT_POLICIES
 
 __all__ = ["RegionTimeSeries", "RegionSpec", "read_region_timeseries"]
 
@@ -55,10 +56,21 @@ class RegionSpec:
         Required number of regions; ``None`` accepts the cohort's most common count.
     min_timepoints : int
         Shortest usable series.
+    flat_policy : {"refuse", "drop", "skip_subject"}
+        What a region with a constant series does: stop the study
+        (``"refuse"``), remove that column from every subject of the cohort
+        (``"drop"``; regions are matched by column position), or leave out
+        the subjects that have one (``"skip_subject"``).
     """
 
     n_regions: int | None = None
     min_timepoints: int = 20
+    flat_policy: str = "refuse"
+
+    def __post_init__(self):
+        if self.flat_policy not in FLAT_POLICIES:
+            raise ValueError(f"flat_policy must be one of {', '.join(FLAT_POLICIES)}, "
+                             f"got {self.flat_policy!r}")
 
 
 def _has_header(first_line: str, sep: str | None) -> bool:

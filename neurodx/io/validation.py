@@ -6,6 +6,10 @@ duration; for volumes, the checks of :mod:`neurodx.io.volume_checks` (3-D where
 Across the cohort: the channel set (matched by name) or region count, and
 sampling rates; volume shapes and voxel sizes. The result lists one
 :class:`~neurodx.errors.Problem` per finding, each naming the subject and the file.
+
+Flat channels or regions follow the spec's ``flat_policy``: an error naming the
+config key (``refuse``), a warning and the channel removed from every subject
+(``drop``), or the subject left out while the study goes on (``skip_subject``).
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from joblib import Parallel, delayed
 from ..errors import ConfigError, Problem, RecordingError
 from .cohort import Cohort
 from .eeg import EEGSpec, pick_eeg_channels, read_eeg
-from .quality import quality_problems, scan_signal
+from .quality import flat_channels, quality_problems, scan_signal
 from .regions import RegionSpec, read_region_timeseries
 from .volume_checks import VolumeSpec, check_volume_consistency, check_volume_file
 
@@ -41,7 +45,8 @@ class CohortCheck:
         the keys of :func:`~neurodx.io.volumes.describe_volume` (format, shape,
         canonical_shape, n_frames, zooms, tr, orientation, dtype, modality,
         units, min, max, n_nonfinite); NaN/None where unreadable. Column
-        ``error`` says whether the file has an error.
+        ``error`` says whether the file cannot be used (an error, or its subject
+        left out under ``flat_policy: skip_subject``).
     problems : list of Problem
         Loading problems of the cohort followed by those found here.
     channel_names : list of str or None
@@ -53,6 +58,13 @@ class CohortCheck:
     volume_shape : tuple of 3 int or None
         The reference spatial shape, in RAS order (volume cohorts): the expected
         shape, else the cohort's most common one.
+    flat_dropped : dict of str to list of str
+        Under ``flat_policy: drop``: each channel or region removed from every
+        subject, with the subjects in which it is flat (empty otherwise). The
+        EEG ``channel_names`` no longer hold them.
+    region_columns : list of int or None
+        Region cohorts under ``flat_policy: drop``: the column positions kept
+        (regions are matched by position); None keeps every column.
     """
 
     cohort: Cohort
@@ -62,10 +74,18 @@ class CohortCheck:
     sfreq: float | None = None
     n_regions: int | None = None
     volume_shape: tuple[int, int, int] | None = None
+    flat_dropped: dict[str, list[str]] = field(default_factory=dict)
+    region_columns: list[int] | None = None
 
     @property
     def errors(self) -> list[Problem]:
+        """Problems that stop a study."""
         return [p for p in self.problems if p.is_error]
+
+    @property
+    def skipped(self) -> list[Problem]:
+        """Problems leaving their subject out by the user's policy; the study goes on."""
+        return [p for p in self.problems if p.severity == "skip"]
 
     @property
     def has_errors(self) -> bool:
@@ -87,13 +107,31 @@ def _source(cohort_root: Path, pid: str, path: Path) -> str:
     return f"{pid} {rel}"
 
 
+def _listed(names, limit: int = 8) -> str:
+    return ", ".join(names[:limit]) + (f" ... ({len(names)} in all)" if len(names) > limit
+                                       else "")
+
+
+def _flat_problem(source: str, names: list[str], spec, unit: str) -> Problem:
+    """The problem a file's flat channels/regions make under the spec's flat_policy."""
+    key = "eeg.flat_policy" if isinstance(spec, EEGSpec) else "regions.flat_policy"
+    found = f"flat {unit}(s) ({len(names)}): {_listed(names)}"
+    if spec.flat_policy == "drop":
+        return Problem(source, f"{found}; removed from every subject ({key}: drop)", "warning")
+    if spec.flat_policy == "skip_subject":
+        return Problem(source, f"{found}; subject left out ({key}: skip_subject)", "skip")
+    return Problem(source, f"{found}; {key} is 'refuse': set it to 'drop' (remove them from "
+                           f"every subject) or 'skip_subject' (leave such subjects out), e.g. "
+                           f"--set {key}=drop (inspect: --flat-policy drop)")
+
+
 def check_eeg_file(path: str | Path, spec: EEGSpec, source: str | None = None
                    ) -> tuple[dict, list[Problem]]:
     """Read and scan one EEG file; return its description and its own problems."""
     path = Path(path)
     source = source or str(path)
     info = {"n_channels": np.nan, "sfreq": np.nan, "n_times": np.nan, "duration_s": np.nan,
-            "channel_names": None}
+            "channel_names": None, "flat": ()}
     try:
         raw, removed = pick_eeg_channels(read_eeg(path), spec)
     except RecordingError as err:
@@ -113,7 +151,11 @@ def check_eeg_file(path: str | Path, spec: EEGSpec, source: str | None = None
         return info, problems + [Problem(source, f"unreadable data ({type(err).__name__}: {err})")]
     problems += [Problem(source, m) for m in quality_problems(
         quality, flat_std=spec.flat_std, flat_ratio=spec.flat_ratio,
-        saturation_fraction=spec.saturation_fraction)]
+        saturation_fraction=spec.saturation_fraction, flat=False)]
+    info["flat"] = tuple(flat_channels(quality, flat_std=spec.flat_std,
+                                       flat_ratio=spec.flat_ratio))
+    if info["flat"]:
+        problems.append(_flat_problem(source, list(info["flat"]), spec, "channel"))
     if info["duration_s"] < spec.min_duration:
         problems.append(Problem(source, f"recording is {info['duration_s']:.1f} s long, shorter "
                                         f"than the required {spec.min_duration:g} s"))
@@ -125,7 +167,7 @@ def check_region_file(path: str | Path, spec: RegionSpec, source: str | None = N
     """Read and scan one region time-series file."""
     source = source or str(path)
     info = {"n_channels": np.nan, "sfreq": np.nan, "n_times": np.nan, "duration_s": np.nan,
-            "channel_names": None}
+            "channel_names": None, "flat": ()}
     try:
         ts = read_region_timeseries(path)
     except RecordingError as err:
@@ -134,7 +176,11 @@ def check_region_file(path: str | Path, spec: RegionSpec, source: str | None = N
     quality = scan_signal(lambda a, b: ts.data[:, a:b], ts.region_names, ts.n_times)
     # Regions are in arbitrary units: only exactly constant series are flat; no clipping test.
     problems = [Problem(source, m) for m in quality_problems(
-        quality, flat_std=0.0, flat_ratio=1e-8, saturation_fraction=1.0, unit="region")]
+        quality, flat_std=0.0, flat_ratio=1e-8, saturation_fraction=1.0, unit="region",
+        flat=False)]
+    info["flat"] = tuple(flat_channels(quality, flat_std=0.0, flat_ratio=1e-8))
+    if info["flat"]:
+        problems.append(_flat_problem(source, list(info["flat"]), spec, "region"))
     if ts.n_times < spec.min_timepoints:
         problems.append(Problem(source, f"{ts.n_times} time points, fewer than the required "
                                         f"{spec.min_timepoints}"))
@@ -239,9 +285,53 @@ def check_cohort(cohort: Cohort, spec: EEGSpec | RegionSpec | VolumeSpec | None 
     else:
         more, check.volume_shape = check_volume_consistency(rows, spec)
     check.problems += more
-    with_error = {p.source for p in check.problems if p.is_error}
+    with_error = {p.source for p in check.problems if p.excludes_subject}
     for r in rows:
         r["error"] = r["source"] in with_error
-    check.recordings = pd.DataFrame(rows).drop(columns=["source", "channel_names"],
+    if getattr(spec, "flat_policy", None) == "drop":
+        _drop_flat(check, rows)
+    check.recordings = pd.DataFrame(rows).drop(columns=["source", "channel_names", "flat"],
                                                errors="ignore")
     return check
+
+
+def _drop_flat(check: CohortCheck, rows: list[dict]) -> None:
+    """Remove every channel/region flat in a usable subject from the whole cohort.
+
+    The cohort keeps one channel (region) set, so the routes see the same
+    features for every subject. The choice reads each subject's own signal
+    variance and never a label: like taking the cohort's channel set, it is
+    not fitted, and so cannot leak test labels into training.
+    """
+    bad = {r["participant_id"] for r in rows if r["error"]}
+    usable = [r for r in rows if r["participant_id"] not in bad and r["flat"]]
+    modality = check.cohort.modality
+    if modality == "eeg":
+        names = list(check.channel_names or [])
+        flat_in = {c: sorted({r["participant_id"] for r in usable if c in r["flat"]})
+                   for c in names}
+        check.flat_dropped = {c: pids for c, pids in flat_in.items() if pids}
+        check.channel_names = [c for c in names if c not in check.flat_dropped]
+        kept, total, unit = len(check.channel_names), len(names), "channel"
+    else:
+        # Regions are matched by column position; names come from the cohort's most
+        # common header (or region_NNN without one).
+        same = [r for r in rows if r["participant_id"] not in bad
+                and r["channel_names"] is not None and len(r["channel_names"]) == check.n_regions]
+        names = list(_most_common(tuple(r["channel_names"]) for r in same) or ())
+        flat_in = {}
+        for r in usable:
+            if len(r["channel_names"]) != check.n_regions:
+                continue
+            for name in r["flat"]:
+                flat_in.setdefault(list(r["channel_names"]).index(name), set()).add(
+                    r["participant_id"])
+        check.flat_dropped = {names[i]: sorted(flat_in[i]) for i in sorted(flat_in)}
+        check.region_columns = ([i for i in range(check.n_regions or 0) if i not in flat_in]
+                                if flat_in else None)
+        kept, total, unit = (check.n_regions or 0) - len(flat_in), check.n_regions or 0, "region"
+    if check.flat_dropped and kept < 2:
+        raise ConfigError(f"{check.cohort.root}: {len(check.flat_dropped)} of the cohort's "
+                          f"{total} {unit}s are flat in some subject; dropping them leaves "
+                          f"{kept}. Set {'eeg' if unit == 'channel' else 'regions'}.flat_policy "
+                          "to skip_subject to leave those subjects out instead")

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import ConfigError, Problem, RecordingError
 from .dicom import dicom_problems
+from .units import INTENSITY_SETTINGS
 from .volumes import describe_volume, volume_format
 
 __all__ = ["VolumeSpec", "check_volume", "check_volume_file", "check_volume_consistency"]
@@ -39,6 +40,11 @@ class VolumeSpec:
         What a different shape is: an error, or a warning (it will be resampled).
     series : str, optional
         DICOM series choice for folders holding several (UID, number, "largest").
+    intensity : {"auto", "hu", "display"}
+        Unit of the voxel values (:mod:`neurodx.io.units`): ``auto`` takes each
+        file's own (DICOM CT: HU; PNG/JPEG: display grey levels; NIfTI: HU when
+        it holds air below -500, where the CT presets need a unit); ``hu`` or
+        ``display`` declare it, and a file that contradicts them is refused.
     """
 
     require_4d: bool = False
@@ -46,8 +52,12 @@ class VolumeSpec:
     expected_shape: tuple[int, int, int] | None = None
     shape_policy: str = "refuse"
     series: str | None = None
+    intensity: str = "auto"
 
     def __post_init__(self):
+        if self.intensity not in INTENSITY_SETTINGS:
+            raise ConfigError(f"volume.intensity must be one of {', '.join(INTENSITY_SETTINGS)}"
+                              f", got {self.intensity!r}")
         if self.shape_policy not in _SHAPE_POLICIES:
             raise ConfigError(f"shape_policy must be one of {', '.join(_SHAPE_POLICIES)}, "
                               f"got {self.shape_policy!r}")
@@ -140,7 +150,8 @@ def _shape_problem(source, shape, reference, whose, policy) -> Problem:
         return Problem(source, f"shape {_shape_text(shape)} differs from {whose} "
                                f"{_shape_text(reference)}; it will be resampled", "warning")
     return Problem(source, f"shape {_shape_text(shape)} differs from {whose} "
-                           f"{_shape_text(reference)} (resample, or set shape_policy='resample')")
+                           f"{_shape_text(reference)} (set volume.shape_policy: resample in the "
+                           "config, or --shape-policy resample)")
 
 
 def check_volume(path: str | Path, *, require_4d: bool = False,

@@ -16,6 +16,7 @@ from ..errors import RecordingError
 from .dicom import list_dicom_series, read_dicom_series
 from .images import is_image_file, read_image_slices
 from .nifti import is_nifti, read_nifti
+from .units import UNKNOWN, volume_unit
 
 __all__ = ["VOLUME_KINDS", "volume_format", "read_volume", "describe_volume", "scan_values"]
 
@@ -103,7 +104,8 @@ def read_volume(path: str | Path, *, series: str | int | None = None,
     nibabel.Nifti1Image
         3-D ``(x, y, z)`` or 4-D ``(x, y, z, t)`` with its affine (voxel to RAS+
         mm). NIfTI voxels stay on disk behind ``img.dataobj``; DICOM CT is in
-        Hounsfield units.
+        Hounsfield units. The intensity unit is in ``img.extra`` (read it with
+        :func:`neurodx.io.units.volume_unit`).
 
     Raises
     ------
@@ -166,8 +168,8 @@ def describe_volume(path: str | Path, *, series: str | int | None = None) -> dic
         slicing uses); ``n_frames`` (1 for 3-D); ``zooms`` (voxel size in mm);
         ``tr`` (s, 4-D NIfTI; None otherwise); ``orientation`` (axis codes,
         e.g. ``"LPS"``); ``dtype`` (stored); ``modality`` (DICOM Modality, e.g. ``"CT"``; None otherwise);
-        ``units`` (``"HU"`` for DICOM CT,
-        ``"display"`` for images, None when unknown); ``min``, ``max``,
+        ``units`` (the reader's label, :mod:`neurodx.io.units`: ``"HU"`` for DICOM CT,
+        ``"display"`` for images, None when unknown, e.g. NIfTI); ``min``, ``max``,
         ``n_nonfinite``.
 
     Raises
@@ -184,15 +186,14 @@ def describe_volume(path: str | Path, *, series: str | int | None = None) -> dic
     if len(shape) == 4:
         unit_scale = {"msec": 1e-3, "usec": 1e-6}.get(img.header.get_xyzt_units()[1], 1.0)
         tr = round(float(img.header.get_zooms()[3]) * unit_scale, 6)
-    modality, units = None, None
-    if kind == "images":
-        units = "display"
-    elif kind == "dicom":
+    modality = None
+    if kind == "dicom":
         groups = list_dicom_series(path)
         chosen = [g for g in groups if series in (None, "largest") or
                   str(series) in (g.uid, str(g.number))]
         modality = max(chosen, key=lambda g: len(g.files)).modality if chosen else None
-        units = "HU" if modality == "CT" else None
+    units = volume_unit(img)
+    units = None if units == UNKNOWN else units
     info = {"format": kind, "shape": spatial, "canonical_shape": _canonical_shape(spatial,
                                                                                    img.affine),
             "n_frames": shape[3] if len(shape) == 4 else 1, "zooms": zooms, "tr": tr,

@@ -18,7 +18,7 @@ Estimators
 from .augmentation import SliceAugment, WindowAugment
 from .checkpoint import (NETWORKS, build_network, load_network, load_pretrained, read_checkpoint,
                          read_manifest, save_checkpoint, save_network)
-from .eeg_window_cnn import EEG_DEEP7, EEGWindowCNN
+from .eeg_window_cnn import EEG_DEEP7, EEGWindowCNN, min_input_samples
 from .estimators import SLICE_MODES, SliceVotingClassifier, WindowVotingClassifier, load_estimator
 from .items import DatasetItems, SliceStackItems, WindowItems
 from .presets import PRESETS, get_preset, make_estimator
@@ -27,14 +27,16 @@ from .slice_cnn import CT_SLICE_CNN, FMRI_SLICE_CNN, SliceCNN, ct_slice_cnn
 from .slice_ensemble import PerPositionSliceEnsemble
 from .training import (ArrayItems, TrainConfig, TrainResult, class_weights, inner_split,
                        predict_items, seeded_network, train_network)
-from .voting import (VOTING_METHODS, SubjectVotes, hard_vote, logodds_vote, soft_vote, vote)
+from .voting import (VOTING_METHODS, SubjectVotes, hard_vote, logodds_vote, soft_vote,
+                     two_level_vote, vote)
 
 __all__ = [
     # networks
     "SliceCNN", "ct_slice_cnn", "FMRI_SLICE_CNN", "CT_SLICE_CNN", "PerPositionSliceEnsemble",
-    "SharedSliceCNN", "EEGWindowCNN", "EEG_DEEP7", "NETWORKS", "build_network",
+    "SharedSliceCNN", "EEGWindowCNN", "EEG_DEEP7", "min_input_samples", "NETWORKS", "build_network",
     # voting
-    "vote", "hard_vote", "soft_vote", "logodds_vote", "SubjectVotes", "VOTING_METHODS",
+    "vote", "hard_vote", "soft_vote", "logodds_vote", "two_level_vote", "SubjectVotes",
+    "VOTING_METHODS",
     # training
     "TrainConfig", "TrainResult", "train_network", "predict_items", "inner_split",
     "class_weights", "seeded_network", "ArrayItems", "SliceStackItems", "WindowItems",

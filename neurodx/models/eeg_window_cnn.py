@@ -33,7 +33,7 @@ from torch.nn import init
 from ..errors import ConfigError
 from ._base import Network
 
-__all__ = ["EEGWindowCNN", "EEG_DEEP7", "output_length"]
+__all__ = ["EEGWindowCNN", "EEG_DEEP7", "output_length", "min_input_samples"]
 
 #: The 7-layer network of the HC/FES/CHR study (Deep4Net widths plus a fourth block).
 EEG_DEEP7 = dict(n_filters_time=25, n_filters_spat=25, filter_time_length=10,
@@ -53,6 +53,23 @@ def output_length(n_samples: int, filter_time_length: int, n_blocks: int, filter
             return 0
         t = pool(t if block_padding == "same" else t - filter_length + 1)
     return t
+
+
+def min_input_samples(filter_time_length: int, n_blocks: int, filter_length: int,
+                      pool_length: int, pool_stride: int, block_padding: str) -> int:
+    """The shortest window (samples) that leaves one time sample after the stack.
+
+    Walks the stack backwards: a max pooling that must output ``m`` samples needs
+    ``(m - 1) * pool_stride + pool_length`` inputs, and a ``'valid'`` convolution
+    of length ``k`` needs ``k - 1`` more (``'same'`` keeps the length).
+    """
+    need = 1
+    for _ in range(n_blocks):
+        need = (need - 1) * pool_stride + pool_length
+        if block_padding != "same":
+            need += filter_length - 1
+    need = (need - 1) * pool_stride + pool_length
+    return need + filter_time_length - 1
 
 
 class EEGWindowCNN(Network):
@@ -112,7 +129,7 @@ class EEGWindowCNN(Network):
                     pool_stride, block_padding)
         n_out = output_length(n_samples, *geometry)
         if n_out < 1:
-            shortest = next(n for n in range(2, 10 ** 6) if output_length(n, *geometry) >= 1)
+            shortest = min_input_samples(*geometry)
             raise ConfigError(f"windows of {n_samples} samples are too short for this "
                               f"network: it needs at least {shortest} samples (use longer "
                               "windows, fewer blocks or smaller pooling)")

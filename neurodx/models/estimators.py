@@ -19,20 +19,24 @@ inner validation split (the ids used are kept in ``train_subjects_`` and
   image, or an ndarray ``(x, y, z)`` / ``(x, y, z, t)``. Images are reoriented to
   RAS+ (``canonical=True``) so ``slice_axis=2`` gives axial slices; ndarrays are
   taken as they are. Slice ``k`` is ``volume[:, :, k]`` (for ``slice_axis=2``), one
-  item per selected slice and frame.
+  item per selected slice and frame. Every volume has an intensity unit
+  (:mod:`neurodx.io.units`: HU, display grey levels, unknown); display images are
+  scaled to [0, 1], the CT presets' transform is chosen by the unit, and the
+  model keeps the unit it was fit on (``input_unit_``).
 * Windows (:class:`WindowVotingClassifier`): an :class:`mne.io.Raw` (its EEG
   channels), a path to an EEG file (read with :func:`neurodx.io.read_eeg`), or an
   ndarray ``(n_channels, n_times)`` at ``sfreq`` Hz. Windows of ``window`` seconds
   with ``overlap`` are the items.
 
-Inputs are checked against what the model was fit on (in-plane shape, number of
-slice positions, channels, sampling rate, length); a mismatch raises
+Inputs are checked against what the model was fit on (intensity unit, in-plane
+shape, number of slice positions, channels, sampling rate, length); a mismatch raises
 :class:`~neurodx.errors.RecordingError` naming the subject.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,17 +49,19 @@ from sklearn.utils.multiclass import check_classification_targets
 from .. import __version__
 from ..errors import ConfigError, NeurodxError, RecordingError
 from ..io.volumes import read_volume
-from ..preprocessing.intensity import CTWindows
+from ..io.units import (DISPLAY, INTENSITY_SETTINGS, UNKNOWN, describe_unit, display_full_scale,
+                        resolve_unit, volume_unit)
+from ..preprocessing.intensity import CTIntensity, CTWindows, display_fraction
 from .augmentation import WindowAugment, make_augment
 from .checkpoint import load_network, read_manifest, save_network
-from .eeg_window_cnn import EEGWindowCNN
+from .eeg_window_cnn import EEGWindowCNN, min_input_samples
 from .items import SliceStackItems, WindowItems
 from .shared_slice_cnn import SharedSliceCNN
 from .slice_cnn import SliceCNN
 from .slice_ensemble import PerPositionSliceEnsemble
 from .training import (TrainConfig, TrainResult, predict_items, resolve_device, seeded_network,
                        torch_session, train_network)
-from .voting import VOTING_METHODS, vote
+from .voting import POSITION_VOTING_METHODS, VOTING_METHODS, vote
 
 __all__ = ["SliceVotingClassifier", "WindowVotingClassifier", "load_estimator", "SLICE_MODES"]
 
@@ -162,8 +168,8 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"voting must be one of {', '.join(VOTING_METHODS)}, "
                               f"got {self.voting!r}")
         if self.freeze_features and self.init_from is None:
-            raise ConfigError("freeze_features=True needs init_from (a trained model to "
-                              "fine-tune)")
+            raise ConfigError("freeze_features: true needs init_from, a trained model to "
+                              "fine-tune (routes.<name>.init_from in the config)")
 
     def _seed(self) -> int:
         if self.random_state is None:
@@ -232,7 +238,7 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         if not ids:
             raise ConfigError("no subjects to predict")
         device = resolve_device(self.device)
-        probas, groups = [], []
+        probas, groups, positions = [], [], []
         with torch_session(self.seed_, self.num_threads, deterministic=False, device=device):
             for i, (d, sid) in enumerate(zip(data, ids)):
                 items = self._items([self._prepare(d, sid, fitting=False)], [sid], None)
@@ -241,15 +247,19 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
                 probas.append(predict_items(self.network_, items, batch_size=self.eval_batch_size,
                                             device=device))
                 groups.append(np.full(len(items), i))
+                positions.append(items.positions)
         self.network_.to("cpu")
-        votes = vote(np.concatenate(probas), np.concatenate(groups), self.voting)
+        votes = vote(np.concatenate(probas), np.concatenate(groups), self.voting,
+                     positions=None if self.voting not in POSITION_VOTING_METHODS
+                     else np.concatenate(positions))
         return ids, explicit, votes
 
     def predict_proba(self, subjects, subject_ids: Sequence[str] | None = None) -> np.ndarray:
         """Subject-level class probabilities ``(n_subjects, n_classes)`` (``classes_`` order).
 
         Hard voting gives vote fractions; soft voting the mean item probability;
-        log-odds voting the renormalised sigmoid of the mean item log-odds.
+        log-odds voting the renormalised sigmoid of the mean item log-odds; two-level
+        voting the fractions of slice positions won by each class.
         """
         return self._votes(subjects, subject_ids)[2].proba
 
@@ -335,20 +345,24 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         return est
 
 
+_TRANSFORMS = {"CTWindows": CTWindows, "CTIntensity": CTIntensity}
+
+
 def _encode_transform(transform):
     if transform is None:
         return None
-    if isinstance(transform, CTWindows):
-        return {"type": "CTWindows", "windows": _jsonable(list(transform.windows))}
-    raise ConfigError(f"cannot save transform {transform!r}: only CTWindows (or None) is "
-                      "stored in a model directory")
+    if type(transform) in _TRANSFORMS.values():
+        return {"type": type(transform).__name__, "windows": _jsonable(list(transform.windows))}
+    raise ConfigError(f"cannot save transform {transform!r}: only CTIntensity, CTWindows (or "
+                      "None) is stored in a model directory")
 
 
 def _decode_transform(spec):
     if spec is None:
         return None
-    if isinstance(spec, dict) and spec.get("type") == "CTWindows":
-        return CTWindows([w if isinstance(w, str) else tuple(w) for w in spec["windows"]])
+    if isinstance(spec, dict) and spec.get("type") in _TRANSFORMS:
+        return _TRANSFORMS[spec["type"]]([w if isinstance(w, str) else tuple(w)
+                                          for w in spec["windows"]])
     raise NeurodxError(f"unknown transform in manifest: {spec!r}")
 
 
@@ -362,8 +376,8 @@ def load_estimator(directory: str | Path):
 
 
 # ---------------------------------------------------------------------------- slices
-def _read_volume_array(data, sid: str, canonical: bool) -> np.ndarray:
-    """A subject's voxels as float32 ``(x, y, z[, t])``."""
+def _read_volume_array(data, sid: str, canonical: bool) -> tuple[np.ndarray, str, float | None]:
+    """A subject's voxels as float32 ``(x, y, z[, t])``, their unit and display full scale."""
     if isinstance(data, (str, os.PathLike)):
         data = read_volume(data)
     if hasattr(data, "dataobj") and hasattr(data, "affine"):
@@ -371,11 +385,16 @@ def _read_volume_array(data, sid: str, canonical: bool) -> np.ndarray:
         if canonical:
             from ..preprocessing.geometry import reorient_array
             arr = np.ascontiguousarray(reorient_array(arr, data.affine)[0])
-        return arr
+        return arr, volume_unit(data), display_full_scale(data)
     if isinstance(data, np.ndarray) or hasattr(data, "__array__"):
-        return np.asarray(data, dtype=np.float32)
+        return np.asarray(data, dtype=np.float32), UNKNOWN, None
     raise RecordingError(sid, f"cannot read a volume from a {type(data).__name__} (expected a "
                               "path, a nibabel image or an ndarray)")
+
+
+def _needs_unit(transform) -> bool:
+    """Whether a slice transform means something only in one unit (HU windows)."""
+    return isinstance(transform, (CTIntensity, CTWindows))
 
 
 class SliceVotingClassifier(_VotingClassifier):
@@ -390,8 +409,12 @@ class SliceVotingClassifier(_VotingClassifier):
         (:class:`~neurodx.models.SharedSliceCNN`); ``"pooled"``: one
         :class:`~neurodx.models.SliceCNN` for every slice, position ignored (the CT
         study; subjects may have different numbers of slices).
-    voting : {"hard", "soft", "logodds"}
+    voting : {"hard", "soft", "logodds", "two_level"}
         How slice probabilities become a subject label (:mod:`neurodx.models.voting`).
+        ``"two_level"``: each slice position's frames are majority-voted into one
+        result per position, then the positions vote (the fMRI study's design for
+        ``mode="ensemble"``); ``"hard"``: one flat majority vote over every slice
+        and frame.
     slice_axis : {0, 1, 2}
     slices : sequence of int, optional
         Slice indices to use (all by default); positions are their order.
@@ -405,11 +428,22 @@ class SliceVotingClassifier(_VotingClassifier):
         (4-D only); ``None``: as given (e.g. CT with ``transform``).
     transform : callable, optional
         Applied to each 2-D slice after normalisation, returning ``(H, W)`` or
-        ``(C, H, W)``, e.g. :class:`neurodx.preprocessing.intensity.CTWindows` to
-        stack HU windows as channels.
+        ``(C, H, W)``. :class:`neurodx.preprocessing.intensity.CTIntensity` (the CT
+        presets) picks HU windows for scans in HU and the display path
+        (:class:`~neurodx.preprocessing.intensity.GreyChannels`) for PNG/JPEG;
+        :class:`~neurodx.preprocessing.intensity.CTWindows` applies HU windows and
+        refuses display images.
     slice_shape : (int, int), optional
-        Resize slices to this shape (:func:`neurodx.preprocessing.geometry.resize_slice`);
-        without it, every subject must have the in-plane shape seen at fit.
+        Bring slices to this shape after the transform, keeping their aspect and
+        padding with 0 (:func:`neurodx.preprocessing.geometry.fit_slice`), the same
+        way for every subject; without it, every subject must have the in-plane
+        shape seen at fit.
+    intensity : {"auto", "hu", "display"}
+        Unit of the voxel values (config key ``volume.intensity``; see
+        :mod:`neurodx.io.units`). ``auto``: each scan's own (DICOM CT: HU;
+        PNG/JPEG: display; NIfTI and arrays: HU when they hold air below -500 and
+        the transform needs a unit). Display grey levels are always scaled to
+        [0, 1] by their full scale (255, 65535).
     depth, width, growth, max_width, convs_per_stage, norm, dropout
         Network architecture (:class:`~neurodx.models.SliceCNN`).
     position_mode, position_dim
@@ -439,6 +473,8 @@ class SliceVotingClassifier(_VotingClassifier):
     input_shape_ : (C, H, W)
     n_positions_ : int or None
         Slice positions (``None`` for ``mode="pooled"``).
+    input_unit_ : {"HU", "display", "unknown"}
+        Intensity unit of the training scans; scans in another unit are refused.
     """
 
     _augment_kind = "slice"
@@ -447,7 +483,8 @@ class SliceVotingClassifier(_VotingClassifier):
     def __init__(self, mode: str = "ensemble", voting: str = "hard", *, slice_axis: int = 2,
                  slices=None, frames=None, frame_stride: int = 1, canonical: bool = True,
                  normalize: str | None = "frame", transform=None, slice_shape=None,
-                 depth: int = 4, width: int = 16, growth: float = 2.0, max_width: int = 128,
+                 intensity: str = "auto", depth: int = 4, width: int = 16,
+                 growth: float = 2.0, max_width: int = 128,
                  convs_per_stage: int = 1, norm: str = "batch", dropout: float = 0.3,
                  position_mode: str = "embedding", position_dim: int = 8,
                  epochs: int = 30, batch_size: int = 64, lr: float = 1e-3,
@@ -467,6 +504,7 @@ class SliceVotingClassifier(_VotingClassifier):
         self.normalize = normalize
         self.transform = transform
         self.slice_shape = slice_shape
+        self.intensity = intensity
         self.depth = depth
         self.width = width
         self.growth = growth
@@ -504,23 +542,45 @@ class SliceVotingClassifier(_VotingClassifier):
                               f"got {self.normalize!r}")
         if self.slice_axis not in (0, 1, 2):
             raise ConfigError(f"slice_axis must be 0, 1 or 2, got {self.slice_axis!r}")
+        if self.intensity not in INTENSITY_SETTINGS:
+            raise ConfigError(f"intensity must be one of {', '.join(INTENSITY_SETTINGS)}, "
+                              f"got {self.intensity!r}")
 
     def _reset_input(self) -> None:
         self.input_shape_ = None
         self.n_positions_ = None
+        self.input_unit_ = None
         self._first_subject = None
 
     def _input_spec(self) -> dict:
         return {"input_shape": list(self.input_shape_), "n_positions": self.n_positions_,
-                "slice_axis": self.slice_axis, "item": "slice",
+                "slice_axis": self.slice_axis, "item": "slice", "unit": self.input_unit_,
                 "stack_layout": "(n_positions, n_frames, channels, height, width)"}
 
     def _set_input_spec(self, spec: dict) -> None:
         self.input_shape_ = tuple(spec["input_shape"])
         self.n_positions_ = spec["n_positions"]
+        # Models saved before units were recorded have none: their scans are not compared.
+        self.input_unit_ = spec.get("unit")
         self._first_subject = None
 
-    def _stack(self, vol: np.ndarray, sid: str) -> np.ndarray:
+    def _unit(self, found: str, vol: np.ndarray, sid: str) -> str:
+        """The unit ``vol`` is processed in (see :func:`neurodx.io.units.resolve_unit`)."""
+        # The air rule only where a transform needs a unit: fMRI z-scores whatever it gets.
+        lowest = float(vol.min()) if _needs_unit(self.transform) and vol.size else None
+        return resolve_unit(found, self.intensity, min_value=lowest, source=sid)
+
+    def _slice_transform(self, unit: str, sid: str):
+        """The transform for a scan in ``unit``: CTIntensity picks one; HU windows need HU."""
+        if isinstance(self.transform, CTIntensity):
+            return self.transform.for_unit(unit, source=sid)
+        if isinstance(self.transform, CTWindows) and unit == DISPLAY:
+            raise ConfigError(f"{sid}: Hounsfield windows on {describe_unit(unit)}: they would "
+                              "saturate the grey levels; use the ct or ct_fast preset (it "
+                              "scales grey levels to [0, 1] instead)")
+        return self.transform
+
+    def _stack(self, vol: np.ndarray, sid: str, transform=None) -> np.ndarray:
         """``(n_positions, n_frames, C, H, W)`` float32 slices of one subject's volume."""
         from ..preprocessing.slicing import frame_indices
 
@@ -556,29 +616,43 @@ class SliceVotingClassifier(_VotingClassifier):
                                       f"{self.slice_axis}")
         # (position, frame, H, W): slicing axis first, frames second, in-plane axes kept in order.
         planes = np.moveaxis(vol, (self.slice_axis, 3), (0, 1))[positions]
-        if self.transform is None and self.slice_shape is None:
+        if transform is None and self.slice_shape is None:
             return np.ascontiguousarray(planes[:, :, None], dtype=np.float32)
+        from ..preprocessing.geometry import fit_slice
         out = []
         for p in range(planes.shape[0]):
             row = []
             for f in range(planes.shape[1]):
                 img = planes[p, f]
-                if self.slice_shape is not None:
-                    from ..preprocessing.geometry import resize_slice
-                    img = resize_slice(img, self.slice_shape)
-                if self.transform is not None:
-                    img = self.transform(img)
+                if transform is not None:
+                    img = transform(img)
                 img = np.asarray(img, dtype=np.float32)
-                row.append(img[None] if img.ndim == 2 else img)
+                img = img[None] if img.ndim == 2 else img
+                # After the transform, so padding is 0 in the network's units (black).
+                if self.slice_shape is not None:
+                    img = fit_slice(img, self.slice_shape)
+                row.append(img)
             out.append(np.stack(row))
         return np.ascontiguousarray(np.stack(out), dtype=np.float32)
 
     def _prepare(self, data, sid: str, fitting: bool) -> np.ndarray:
-        stack = self._stack(_read_volume_array(data, sid, self.canonical), sid)
+        vol, found, full_scale = _read_volume_array(data, sid, self.canonical)
+        unit = self._unit(found, vol, sid)
+        first = fitting and self.input_shape_ is None
+        ref_unit = (f"{self._first_subject}'s" if fitting and self._first_subject
+                    else "the model's training scans")
+        if not first and self.input_unit_ is not None and unit != self.input_unit_:
+            raise RecordingError(sid, f"intensities are {describe_unit(unit)}, "
+                                      f"{ref_unit} are {describe_unit(self.input_unit_)}: a "
+                                      "model reads one unit (see volume.intensity)")
+        if unit == DISPLAY:
+            vol = display_fraction(vol, full_scale, source=sid)
+        stack = self._stack(vol, sid, self._slice_transform(unit, sid))
         shape, n_pos = tuple(stack.shape[2:]), stack.shape[0]
-        if fitting and self.input_shape_ is None:
+        if first:
             self.input_shape_ = shape
             self.n_positions_ = None if self.mode == "pooled" else n_pos
+            self.input_unit_ = unit
             self._first_subject = sid
             return stack
         ref = (f"those of {self._first_subject}" if fitting and self._first_subject
@@ -619,10 +693,15 @@ class WindowVotingClassifier(_VotingClassifier):
     ----------
     voting : {"hard", "soft", "logodds"}
     sfreq : float, optional
-        Sampling rate of array subjects; when set, recordings at another rate are
-        refused (resample first, e.g. ``preprocess_raw(raw, sfreq=...)``).
+        The sampling rate the network works at. :class:`mne.io.Raw` and file
+        subjects at another rate are resampled to it with MNE
+        (:meth:`mne.io.Raw.resample`), one recording at a time inside ``fit`` and
+        ``predict`` (nothing is fitted, so nothing leaks between subjects); array
+        subjects are taken as sampled at it. ``None``: the rate of the first
+        training recording, to which later recordings are resampled.
     window : float
-        Window length in seconds.
+        Window length in seconds; at ``sfreq`` it must give at least
+        :meth:`min_window_samples` samples (checked in ``fit``; :meth:`check_window`).
     overlap : float
         Fraction of overlap of consecutive windows, in ``[0, 1)``.
     normalize : {"channel", None}
@@ -704,6 +783,11 @@ class WindowVotingClassifier(_VotingClassifier):
             raise ConfigError(f"overlap must be in [0, 1), got {self.overlap}")
         if self.normalize not in ("channel", None):
             raise ConfigError(f"normalize must be 'channel' or None, got {self.normalize!r}")
+        if self.voting in POSITION_VOTING_METHODS:
+            raise ConfigError(f"voting={self.voting!r} votes per slice position; EEG windows "
+                              "have none: use hard, soft or logodds")
+        if self.sfreq is not None:
+            self.check_window(self.sfreq)
 
     def _augmenter(self):
         if self.augment is True:
@@ -731,7 +815,46 @@ class WindowVotingClassifier(_VotingClassifier):
         self.step_samples_ = spec["step_samples"]
         self._first_subject = None
 
+    def _target_sfreq(self) -> float | None:
+        """The rate the network works at: ``sfreq``, else the first training recording's."""
+        return float(self.sfreq) if self.sfreq is not None else self.sfreq_
+
+    def min_window_samples(self) -> int:
+        """The fewest samples per window the network's convolution/pooling stack accepts."""
+        return min_input_samples(self.filter_time_length, len(self.block_filters),
+                                 self.filter_length, self.pool_length, self.pool_stride,
+                                 self.block_padding)
+
+    def check_window(self, sfreq: float, setting: str = "window") -> int:
+        """Samples per window at ``sfreq`` Hz, checked against the network's receptive field.
+
+        Parameters
+        ----------
+        sfreq : float
+            The rate the network will see (``sfreq`` when set).
+        setting : str
+            How the user sets ``window``, named in the error (the comparison passes
+            ``routes.<name>.window``).
+
+        Raises
+        ------
+        ConfigError
+            When a window is shorter than :meth:`min_window_samples`.
+        """
+        if self.sfreq is not None:
+            sfreq = float(self.sfreq)
+        n = int(round(self.window * sfreq))
+        need = self.min_window_samples()
+        if n < need:
+            seconds = math.ceil(need / sfreq * 100) / 100
+            raise ConfigError(f"{setting}: {self.window:g}-s windows are {n} samples at "
+                              f"{sfreq:g} Hz, fewer than the {need} samples the network's "
+                              f"convolution and pooling layers need; set {setting} to at "
+                              f"least {seconds:g} (seconds)")
+        return n
+
     def _read(self, data, sid: str) -> tuple[np.ndarray, float, list | None]:
+        """EEG channels, their rate and names (None for arrays); Raw resampled to the target."""
         import mne
 
         if isinstance(data, (str, os.PathLike)):
@@ -741,6 +864,13 @@ class WindowVotingClassifier(_VotingClassifier):
             picks = mne.pick_types(data.info, eeg=True, exclude=[])
             if len(picks) == 0:
                 raise RecordingError(sid, "no EEG channels in the recording")
+            target = self._target_sfreq()
+            if target is not None and float(data.info["sfreq"]) != target:
+                # MNE's FFT resampling with its anti-aliasing window, on this recording
+                # alone: nothing is learnt, so resampling inside the route cannot leak.
+                data = data.copy().pick(picks).load_data(verbose="ERROR")
+                data.resample(target, verbose="ERROR")
+                picks = np.arange(len(data.ch_names))
             names = [data.ch_names[i] for i in picks]
             return data.get_data(picks=picks), float(data.info["sfreq"]), names
         arr = np.asarray(data)
@@ -757,19 +887,13 @@ class WindowVotingClassifier(_VotingClassifier):
         first = fitting and self.sfreq_ is None
         ref = (f"{self._first_subject}" if fitting and self._first_subject
                else "the model's training data")
-        if self.sfreq is not None and sfreq != float(self.sfreq):
-            raise RecordingError(sid, f"sampling rate {sfreq:g} Hz, expected {self.sfreq:g} Hz "
-                                      "(resample first, e.g. preprocess_raw(raw, sfreq=...))")
         if first:
+            self.window_samples_ = self.check_window(sfreq)
             self.sfreq_ = sfreq
             self.n_channels_ = arr.shape[0]
             self.ch_names_ = names
-            self.window_samples_ = int(round(self.window * sfreq))
             self.step_samples_ = max(1, int(round(self.window_samples_ * (1 - self.overlap))))
             self._first_subject = sid
-        elif sfreq != self.sfreq_:
-            raise RecordingError(sid, f"sampling rate {sfreq:g} Hz differs from {ref} "
-                                      f"({self.sfreq_:g} Hz); resample first")
         if names is not None and self.ch_names_ is not None and names != self.ch_names_:
             missing = [c for c in self.ch_names_ if c not in names]
             if missing:

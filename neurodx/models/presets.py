@@ -14,16 +14,21 @@ and demos, not for accuracy claims.
 =================  ==========================================================================
 preset             design
 =================  ==========================================================================
-fmri_ma            31 CNNs, one per 64x64 axial slice position, every one of 240 frames,
-                   majority vote (methamphetamine fMRI study)
+fmri_ma            31 CNNs, one per 64x64 axial slice position, every one of 240 frames;
+                   each network's frames vote for one result per position, then the 31
+                   results vote (``voting="two_level"``; methamphetamine fMRI study;
+                   ``voting="hard"`` is the flat vote over all slices and frames)
 fmri_ma_shared     one shared CNN with a learned slice-position embedding, 240 frames
-fmri_ma_fast       31 tiny CNNs, every 2nd frame, 4 epochs
+fmri_ma_fast       31 tiny CNNs, every 2nd frame, 4 epochs, two-level vote
 fmri_ma_shared_fast  one small shared CNN, every 2nd frame, 4 epochs
 ct                 7-convolutional-layer CNN on 256x256 slices, brain/subdural/bone HU
-                   windows as channels, soft vote over slices
+                   windows as channels (PNG/JPEG: grey in [0, 1] on the 3 channels),
+                   aspect kept and padded, soft vote over slices
 ct_fast            the same 7 layers, 4-16 filters, 128x128 slices, 4 epochs
 eeg_hc_fes_chr     7-layer Deep4Net-style CNN, 64 channels, 4-s windows at 250 Hz, 50 % overlap
-eeg_fast           the same 7 layers with 8-32 filters, 2-s windows, 6 epochs (sample_data)
+                   (recordings at another rate are resampled to 250 Hz inside the route)
+eeg_fast           the same 7 layers with 8-32 filters, 2-s windows, 6 epochs, at the
+                   recordings' own rate (sample_data)
 =================  ==========================================================================
 """
 from __future__ import annotations
@@ -33,15 +38,17 @@ from ..errors import ConfigError
 __all__ = ["PRESETS", "get_preset", "make_estimator"]
 
 
-def _ct_windows():
-    from ..preprocessing.intensity import CTWindows
-    return CTWindows(("brain", "subdural", "bone"))
+def _ct_intensity():
+    # HU scans get the brain/subdural/bone windows, PNG/JPEG exports the display path
+    # (grey in [0, 1] on 3 channels): chosen per scan by its unit (neurodx.io.units).
+    from ..preprocessing.intensity import CTIntensity
+    return CTIntensity(("brain", "subdural", "bone"))
 
 
 # name -> (estimator class name, settings); callables are evaluated on use (fresh objects).
 PRESETS: dict[str, tuple[str, dict]] = {
     "fmri_ma": ("SliceVotingClassifier", dict(
-        mode="ensemble", voting="hard", slice_axis=2, frame_stride=1, normalize="frame",
+        mode="ensemble", voting="two_level", slice_axis=2, frame_stride=1, normalize="frame",
         depth=4, width=16, growth=2.0, max_width=128, norm="batch", dropout=0.3,
         epochs=30, batch_size=128, lr=1e-3, val_fraction=0.2, patience=8,
         augment=dict(flip_prob=0.5, max_rotation=8.0, intensity_scale=0.1,
@@ -52,7 +59,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
         norm="batch", dropout=0.3, epochs=30, batch_size=128, lr=1e-3, val_fraction=0.2,
         patience=8, augment=dict(flip_prob=0.5, max_rotation=8.0), random_state=0)),
     "fmri_ma_fast": ("SliceVotingClassifier", dict(
-        mode="ensemble", voting="hard", slice_axis=2, frame_stride=2, normalize="frame",
+        mode="ensemble", voting="two_level", slice_axis=2, frame_stride=2, normalize="frame",
         depth=3, width=4, growth=2.0, max_width=16, norm="batch", dropout=0.2,
         epochs=4, batch_size=128, lr=3e-3, val_fraction=0.2, patience=None,
         augment=dict(flip_prob=0.5, max_rotation=0.0), random_state=0, progress=False)),
@@ -63,13 +70,13 @@ PRESETS: dict[str, tuple[str, dict]] = {
         patience=None, augment=dict(flip_prob=0.5, max_rotation=0.0), random_state=0,
         progress=False)),
     "ct": ("SliceVotingClassifier", dict(
-        mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_windows,
+        mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_intensity,
         slice_shape=(256, 256), depth=7, width=16, growth=2.0, max_width=128, norm="batch",
         dropout=0.5, epochs=40, batch_size=32, lr=1e-3, val_fraction=0.2, patience=10,
         augment=dict(flip_prob=0.5, max_rotation=10.0, intensity_scale=0.05,
                      intensity_shift=0.05), random_state=0)),
     "ct_fast": ("SliceVotingClassifier", dict(
-        mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_windows,
+        mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_intensity,
         slice_shape=(128, 128), depth=7, width=4, growth=2.0, max_width=16, norm="batch",
         dropout=0.3, epochs=4, batch_size=32, lr=3e-3, val_fraction=0.2, patience=None,
         augment=dict(flip_prob=0.5, max_rotation=5.0), random_state=0, progress=False)),

@@ -1,8 +1,10 @@
 """One CNN per slice position, as in the methamphetamine fMRI study.
 
 The study trains **31 CNNs, one per axial slice position** of 64x64 fMRI slices;
-each network classifies the slices at its position and the subject's label is
-the majority vote over all positions (and frames). This module keeps the 31
+each network classifies the slices at its position, giving one result per
+position (a majority vote over its frames), and the subject's label is the
+majority vote of the position results (``voting="two_level"`` in
+:class:`~neurodx.models.SliceVotingClassifier`). This module keeps the 31
 networks in one :class:`torch.nn.Module` so they train, checkpoint and fine-tune
 as one model: ``forward(x, positions)`` routes each slice to the network of its
 position. Because each member only sees the slices of its own position, its

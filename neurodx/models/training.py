@@ -493,8 +493,9 @@ def train_network(network: nn.Module, items: ItemSource, config: TrainConfig | N
                 diff = sorted(k for k in set(saved) | set(fingerprint)
                               if saved.get(k) != fingerprint.get(k))
                 raise ConfigError(f"{ckpt_path}: checkpoint was written for other data or "
-                                  f"settings (differs in: {', '.join(diff)}); remove it or "
-                                  "set resume=False to start again")
+                                  f"settings (differs in: {', '.join(diff)}); remove it, or "
+                                  "set resume to false (routes.<name>.resume in the config) "
+                                  "to start again")
             network.load_state_dict({k[6:]: v for k, v in tensors.items()
                                      if k.startswith("model.")})
             optimizer_from_tensors(optimizer, tensors, meta["optimizer"])

@@ -22,6 +22,20 @@ Methods
     renormalised to sum to 1 (for two classes, exactly the sigmoid). Ties are broken
     by the larger number of hard votes, then by class order.
 
+``"two_level"``
+    The fMRI study's per-position ensemble: **each slice position's network gives one
+    result, and the position results vote.** Level 1: the items (frames) of each
+    (subject, position) pair are majority-voted as in ``"hard"`` (ties: higher mean
+    probability, then class order), giving one class per position. Level 2: the
+    positions are majority-voted; the subject's probabilities are the fractions of
+    positions voting for each class and ``counts`` holds position votes. **Ties**
+    between classes with the same number of positions are broken by the larger
+    number of item (frame) votes, then the higher mean item probability, then class
+    order. Needs the position of every item (``positions=``). This can disagree with
+    ``"hard"``, the flat vote over all items: 3 positions won 6-4 by class A and 2
+    positions won 10-0 by class B give A (3 positions to 2) under ``"two_level"``
+    but B (32 items to 18) under ``"hard"``.
+
 In every method the predicted class has the largest subject probability, and
 ``margin`` is its probability minus the best other class's (0 for a tie).
 """
@@ -33,10 +47,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["VOTING_METHODS", "SubjectVotes", "item_votes", "vote", "hard_vote", "soft_vote",
-           "logodds_vote", "lexicographic_argmax"]
+__all__ = ["VOTING_METHODS", "POSITION_VOTING_METHODS", "SubjectVotes", "item_votes", "vote",
+           "hard_vote", "soft_vote", "logodds_vote", "two_level_vote", "lexicographic_argmax"]
 
-VOTING_METHODS = ("hard", "soft", "logodds")
+VOTING_METHODS = ("hard", "soft", "logodds", "two_level")
+#: Methods that need the slice position of every item.
+POSITION_VOTING_METHODS = ("two_level",)
 _EPS = 1e-6
 _RTOL = 1e-9
 
@@ -51,7 +67,7 @@ class SubjectVotes:
         Subject of each row, in order of first appearance.
     n_items : ndarray of int (n_subjects,)
     counts : ndarray of int (n_subjects, n_classes)
-        Hard votes per class.
+        Hard votes per class (of items; of positions for ``"two_level"``).
     mean_proba : ndarray (n_subjects, n_classes)
     mean_logodds : ndarray (n_subjects, n_classes)
     proba : ndarray (n_subjects, n_classes)
@@ -159,11 +175,20 @@ def _margin(score, winner):
     return np.maximum(score[rows, winner] - others.max(axis=1), 0.0)
 
 
-def vote(proba: np.ndarray, groups: Sequence, method: str = "hard") -> SubjectVotes:
-    """Vote items into subjects with ``method`` in {"hard", "soft", "logodds"} (see module)."""
+def vote(proba: np.ndarray, groups: Sequence, method: str = "hard",
+         positions: Sequence[int] | None = None) -> SubjectVotes:
+    """Vote items into subjects with ``method`` in :data:`VOTING_METHODS` (see module).
+
+    ``positions`` (the slice position of each item) is needed by ``"two_level"``
+    and ignored by the flat methods.
+    """
     if method not in VOTING_METHODS:
         raise ValueError(f"voting method must be one of {', '.join(VOTING_METHODS)}, "
                          f"got {method!r}")
+    if method == "two_level":
+        if positions is None:
+            raise ValueError("two_level voting needs the slice position of every item")
+        return two_level_vote(proba, groups, positions)
     proba, groups = _check(proba, groups)
     subjects, n_items, counts, mean_proba, mean_logodds = _aggregate(proba, groups)
     if method == "hard":
@@ -195,3 +220,49 @@ def soft_vote(proba: np.ndarray, groups: Sequence) -> SubjectVotes:
 def logodds_vote(proba: np.ndarray, groups: Sequence) -> SubjectVotes:
     """Mean log-odds vote (see :func:`vote`)."""
     return vote(proba, groups, "logodds")
+
+
+def two_level_vote(proba: np.ndarray, groups: Sequence, positions: Sequence[int]) -> SubjectVotes:
+    """Majority vote within each slice position, then over positions (``"two_level"``).
+
+    Parameters
+    ----------
+    proba : ndarray (n_items, n_classes)
+    groups : sequence (n_items,)
+        Subject of each item.
+    positions : sequence of int (n_items,)
+        Slice position of each item; items of one subject and position are its frames.
+
+    Returns
+    -------
+    SubjectVotes
+        ``counts``: positions voting for each class; ``proba``: their fractions;
+        ``n_items``, ``mean_proba`` and ``mean_logodds``: over all items, as for the
+        flat methods. Ties are broken as documented in the module.
+    """
+    proba, groups = _check(proba, groups)
+    positions = np.asarray(positions)
+    if positions.shape != groups.shape:
+        raise ValueError(f"positions must have one entry per item ({groups.shape[0]}), "
+                         f"got shape {positions.shape}")
+    subjects, n_items, item_counts, mean_proba, mean_logodds = _aggregate(proba, groups)
+    if positions.size and (not np.issubdtype(positions.dtype, np.integer) or positions.min() < 0):
+        raise ValueError("positions must be non-negative integers")
+    # Level 1: one hard vote per (subject, position) pair, keyed subject * stride + position.
+    codes, subject_code = np.unique(groups, return_inverse=True)
+    stride = int(positions.max()) + 1
+    level1 = vote(proba, subject_code.ravel().astype(np.int64) * stride + positions, "hard")
+    pair_subject = codes[level1.subjects // stride]
+    # Level 2: the position decisions, as one-hot "items" of each subject.
+    n_classes = proba.shape[1]
+    rank = {s: k for k, s in enumerate(subjects.tolist())}
+    row = np.array([rank[s] for s in pair_subject.tolist()], dtype=np.int64)
+    counts = np.zeros((len(subjects), n_classes), dtype=np.int64)
+    np.add.at(counts, (row, level1.predicted), 1)
+    subject_proba = counts / counts.sum(axis=1, keepdims=True)
+    predicted, tied = lexicographic_argmax(counts.astype(float), item_counts.astype(float),
+                                           mean_proba)
+    return SubjectVotes(subjects=subjects, n_items=n_items, counts=counts,
+                        mean_proba=mean_proba, mean_logodds=mean_logodds, proba=subject_proba,
+                        predicted=predicted, margin=_margin(subject_proba, predicted),
+                        tied=tied, method="two_level")

@@ -8,11 +8,11 @@ from importlib import import_module
 
 from .bands import DEFAULT_BANDS, check_bands
 from .filtering import preprocess_raw
-from .geometry import (canonical_orientation, orientation_codes, reorient_array, resample,
-                       resize_slice, to_canonical)
-from .intensity import (CT_WINDOWS, CTWindows, foreground_mask, load_mask, otsu_threshold,
-                        resolve_windows, to_uint8, voxel_stats, window, window_stack,
-                        zscore_frames, zscore_voxels)
+from .geometry import (canonical_orientation, fit_slice, orientation_codes, reorient_array,
+                       resample, resize_slice, to_canonical)
+from .intensity import (CT_WINDOWS, CTIntensity, CTWindows, GreyChannels, display_fraction,
+                        foreground_mask, load_mask, otsu_threshold, resolve_windows, to_uint8,
+                        voxel_stats, window, window_stack, zscore_frames, zscore_voxels)
 from .windows import annotation_onsets, band_windows, sliding_windows, window_starts
 
 _SLICING = ("frame_indices", "nonempty_slices", "VolumeSlice", "iter_slices", "SliceRecord",
@@ -22,9 +22,10 @@ __all__ = ["DEFAULT_BANDS", "check_bands", "preprocess_raw", "band_windows",
            "sliding_windows", "window_starts", "annotation_onsets",
            # volumes: geometry
            "orientation_codes", "canonical_orientation", "to_canonical", "reorient_array",
-           "resample", "resize_slice",
+           "resample", "resize_slice", "fit_slice",
            # volumes: intensity
            "CT_WINDOWS", "window", "window_stack", "resolve_windows", "to_uint8", "CTWindows",
+           "GreyChannels", "CTIntensity", "display_fraction",
            "zscore_voxels", "zscore_frames", "voxel_stats", "otsu_threshold", "foreground_mask",
            "load_mask",
            # volumes: slicing (imported on first use, see the module docstring)

@@ -17,7 +17,7 @@ from scipy import ndimage
 from ..errors import ConfigError
 
 __all__ = ["orientation_codes", "canonical_orientation", "to_canonical", "reorient_array",
-           "resample", "resize_slice"]
+           "resample", "resize_slice", "fit_slice"]
 
 
 def orientation_codes(img_or_affine) -> str:
@@ -132,4 +132,55 @@ def resize_slice(arr: np.ndarray, shape: Sequence[int], order: int = 1) -> np.nd
     factors = (1.0,) * (arr.ndim - 2) + tuple(n / m for n, m in zip(shape, arr.shape[-2:]))
     out = ndimage.zoom(arr.astype(np.float32, copy=False), factors, order=order, mode="nearest",
                        grid_mode=True)
+    return out
+
+
+def fit_slice(arr: np.ndarray, shape: Sequence[int], *, order: int = 1,
+              fill: float = 0.0) -> np.ndarray:
+    """Fit a 2-D slice (or ``(C, H, W)`` stack) into ``shape``: keep its aspect, pad the rest.
+
+    The slice is scaled by one factor, the largest that fits it inside
+    ``shape`` (``min(H / h, W / w)``), then centred and padded with ``fill``.
+    Every slice, whatever its size and whatever its class, is brought to the
+    network's input this same way, so image size alone tells nothing: a 200 x 200
+    and a 300 x 300 export of the same scan give the same input (a stretch would
+    distort non-square images, and padding without scaling would make the
+    border width a give-away of the size). Shrinking is anti-aliased (Gaussian
+    blur of sigma ``(1/f - 1) / 2`` pixels first, as ``skimage.transform.resize``
+    does), so noise and fine texture do not depend on the source resolution.
+
+    Parameters
+    ----------
+    arr : ndarray
+        ``(h, w)`` or ``(C, h, w)``.
+    shape : (H, W)
+        Output in-plane shape.
+    order : int
+        Spline order of the interpolation (1: linear).
+    fill : float
+        Value of the padding (0: black after CT windows or display scaling).
+
+    Returns
+    -------
+    ndarray
+        float32 ``(H, W)`` or ``(C, H, W)``.
+    """
+    arr = np.asarray(arr, dtype=np.float32)
+    shape = tuple(int(n) for n in shape)
+    h, w = arr.shape[-2:]
+    if (h, w) == shape:
+        return arr
+    f = min(shape[0] / h, shape[1] / w)
+    inner = (min(shape[0], max(1, int(round(h * f)))), min(shape[1], max(1, int(round(w * f)))))
+    lead = (0.0,) * (arr.ndim - 2)
+    if f < 1:
+        sigma = (1.0 / f - 1.0) / 2.0
+        arr = ndimage.gaussian_filter(arr, lead + (sigma, sigma), mode="nearest")
+    factors = (1.0,) * (arr.ndim - 2) + (inner[0] / h, inner[1] / w)
+    scaled = ndimage.zoom(arr, factors, order=order, mode="nearest", grid_mode=True)
+    # zoom rounds the output size itself; make it exactly ``inner``.
+    scaled = scaled[..., :inner[0], :inner[1]]
+    out = np.full(arr.shape[:-2] + shape, fill, dtype=np.float32)
+    top, left = (shape[0] - scaled.shape[-2]) // 2, (shape[1] - scaled.shape[-1]) // 2
+    out[..., top:top + scaled.shape[-2], left:left + scaled.shape[-1]] = scaled
     return out

@@ -1,8 +1,12 @@
-"""Intensities: CT windows, fMRI normalisation, foreground masks.
+"""Intensities: CT windows, the display path, fMRI normalisation, foreground masks.
 
 CT arrives in Hounsfield units (the DICOM reader applies RescaleSlope and
 RescaleIntercept); windowing maps HU to [0, 1] only at the end, and several
 windows can be stacked as image channels, as radiologists flip between them.
+Exported PNG/JPEG slices hold display grey levels instead (a window was applied
+at export): they are scaled to [0, 1] by their full scale and never windowed
+again. :class:`CTIntensity` picks between the two by the scan's unit
+(:mod:`neurodx.io.units`).
 fMRI is normalised per voxel over time (each voxel's time series to zero mean,
 unit variance) or per frame (each 3-D frame to zero mean, unit variance).
 """
@@ -16,9 +20,11 @@ from nibabel.orientations import apply_orientation, inv_ornt_aff, io_orientation
 from scipy import ndimage
 
 from ..errors import ConfigError, RecordingError
+from ..io.units import DISPLAY, HU, describe_unit
 from ..io.volumes import read_volume
 
 __all__ = ["CT_WINDOWS", "window", "window_stack", "resolve_windows", "to_uint8", "CTWindows",
+           "GreyChannels", "CTIntensity", "display_fraction",
            "zscore_voxels", "zscore_frames", "voxel_stats", "otsu_threshold", "foreground_mask",
            "load_mask"]
 
@@ -84,6 +90,104 @@ class CTWindows:
 
     def __repr__(self) -> str:
         return f"CTWindows({self.windows!r})"
+
+
+class GreyChannels:
+    """Slice transform for display images: grey levels in [0, 1] -> ``(C, H, W)`` copies.
+
+    The grey image is repeated on ``channels`` channels so a network built for
+    ``C`` HU windows keeps its shape. Why not per-image contrast channels
+    (re-windowed grey levels, histogram equalisation): the export already chose
+    a window, and any fixed re-windowing of grey levels only clips what it kept
+    (the brain window of grey levels saturates everything above 80); the
+    network learns its own contrasts from the one channel there is.
+
+    Parameters
+    ----------
+    channels : int
+        Number of channels the network expects.
+    """
+
+    def __init__(self, channels: int = 3):
+        self.channels = int(channels)
+
+    def __call__(self, grey: np.ndarray) -> np.ndarray:
+        grey = np.asarray(grey, dtype=np.float32)
+        return np.repeat(grey[None], self.channels, axis=0)
+
+    def __repr__(self) -> str:
+        return f"GreyChannels({self.channels})"
+
+
+class CTIntensity:
+    """CT slice transform chosen by the scan's unit: HU windows, or the display path.
+
+    * ``"HU"``: :class:`CTWindows` (one channel per window);
+    * ``"display"``: :class:`GreyChannels` (the [0, 1] grey image, as many
+      channels as there are windows, so the network is the same).
+
+    Used by the CT presets; the estimator asks :meth:`for_unit` for each scan.
+
+    Parameters
+    ----------
+    windows : sequence of str or (level, width)
+        HU windows for scans in HU (default brain, subdural, bone).
+    """
+
+    def __init__(self, windows: Sequence[str | tuple[float, float]] = ("brain", "subdural",
+                                                                       "bone")):
+        self.windows = tuple(windows)
+        resolve_windows(self.windows)   # refuse unknown presets when built, not per scan
+
+    def for_unit(self, unit: str, *, source: str = ""):
+        """The slice transform for a scan in ``unit``.
+
+        Raises
+        ------
+        RecordingError
+            The unit is unknown (e.g. a NIfTI without air below -500): the
+            config must say what it is.
+        """
+        if unit == HU:
+            return CTWindows(self.windows)
+        if unit == DISPLAY:
+            return GreyChannels(len(self.windows))
+        raise RecordingError(source, f"{describe_unit(unit)}: cannot tell Hounsfield units from "
+                                     "grey levels (no air below -500); set volume.intensity: "
+                                     "hu (CT in HU) or display (grey levels)")
+
+    def __repr__(self) -> str:
+        return f"CTIntensity({self.windows!r})"
+
+
+def display_fraction(grey: np.ndarray, full_scale: float | None = None, *,
+                     source: str = "") -> np.ndarray:
+    """Display grey levels as float32 fractions of full white, in [0, 1].
+
+    Parameters
+    ----------
+    grey : ndarray
+        Grey levels (any shape).
+    full_scale : float, optional
+        Grey level of white (255 for 8-bit, 65535 for 16-bit images; recorded
+        by the image reader). Inferred when None (a volume declared ``display``
+        by the config): 1, 255 or 65535, the smallest the values fit under.
+
+    Raises
+    ------
+    RecordingError
+        Negative values, or values above 65535 without a full scale.
+    """
+    grey = np.asarray(grey, dtype=np.float32)
+    lo, hi = (float(grey.min()), float(grey.max())) if grey.size else (0.0, 0.0)
+    if lo < 0:
+        raise RecordingError(source, f"values down to {lo:g}: display grey levels are never "
+                                     "negative (is it CT in HU? set volume.intensity: hu)")
+    if full_scale is None:
+        full_scale = next((s for s in (1.0, 255.0, 65535.0) if hi <= s), None)
+        if full_scale is None:
+            raise RecordingError(source, f"values up to {hi:g}: not 8- or 16-bit grey levels")
+    return np.clip(grey / np.float32(full_scale), 0.0, 1.0)
 
 
 def _safe_std(std: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ from torch.utils.data import Dataset
 
 from ..errors import ConfigError, RecordingError
 from ..io.volumes import read_volume
-from .geometry import reorient_array, resize_slice
+from .geometry import fit_slice, reorient_array
 from .intensity import foreground_mask, load_mask, otsu_threshold, voxel_stats, zscore_frames
 
 __all__ = ["frame_indices", "nonempty_slices", "VolumeSlice", "iter_slices", "SliceRecord",
@@ -218,7 +218,7 @@ class SliceDataset(Dataset):
     frame_stride : int
         Every ``frame_stride``-th selected frame.
     transform : callable, optional
-        Applied to each 2-D float32 slice (after normalisation and resizing),
+        Applied to each 2-D float32 slice (after normalisation, before resizing),
         e.g. :class:`~neurodx.preprocessing.intensity.CTWindows`. Returns
         ``(H, W)`` or ``(C, H, W)``; a channel axis is added to 2-D results.
     normalize : {None, "voxel", "frame"}
@@ -234,8 +234,9 @@ class SliceDataset(Dataset):
     empty_fraction : float
         Foreground fraction below which a slice is empty.
     slice_shape : (H, W), optional
-        Resize every slice (linear) to this shape. Without it, volumes whose
-        in-plane shapes differ are refused at construction.
+        Fit every slice into this shape, aspect kept and padded with 0
+        (:func:`~neurodx.preprocessing.geometry.fit_slice`). Without it, volumes
+        whose in-plane shapes differ are refused at construction.
     canonical : bool
         Reorient volumes to RAS+ before slicing (default).
     classes : sequence, optional
@@ -333,8 +334,9 @@ class SliceDataset(Dataset):
             if other != plane:
                 raise RecordingError(v.path, f"slices along axis {self.axis} are "
                                      f"{other[0]}x{other[1]}, those of {first.subject_id} "
-                                     f"({first.path.name}) are {plane[0]}x{plane[1]}; pass "
-                                     "slice_shape=(H, W) to resample every slice")
+                                     f"({first.path.name}) are {plane[0]}x{plane[1]}; set "
+                                     "slice_shape (in a config routes.<name>.slice_shape: "
+                                     "[H, W]) to resample every slice")
 
     # -- reading ---------------------------------------------------------------------------
     def _image(self, path: Path):
@@ -415,10 +417,11 @@ class SliceDataset(Dataset):
         chunk, offset = divmod(f_pos, self.chunk_frames)
         block = self._load_block(v, chunk)
         image = np.take(block[..., offset], sl, axis=self.axis)
-        if self.slice_shape is not None:
-            image = resize_slice(image, self.slice_shape)
         if self.transform is not None:
             image = self.transform(image)
+        if self.slice_shape is not None:
+            # After the transform, as the slice CNN estimators do: padding is 0 in its units.
+            image = fit_slice(image, self.slice_shape)
         tensor = torch.as_tensor(np.ascontiguousarray(image), dtype=torch.float32)
         if tensor.ndim == 2:
             tensor = tensor.unsqueeze(0)

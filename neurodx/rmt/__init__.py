@@ -17,8 +17,9 @@ from .les import LinearEigenvalueStatistics
 from .marchenko_pastur import (bbp_threshold, marchenko_pastur_cdf, marchenko_pastur_edges,
                                marchenko_pastur_moments, marchenko_pastur_pdf,
                                sample_marchenko_pastur, spike_location, spike_strength)
-from .pipelines import (RMT_ROUTE_KINDS, make_classifier, make_les_pipeline,
-                        make_rmt_tangent_pipeline, make_tangent_space_pipeline)
+from .pipelines import (RMT_ROUTE_KINDS, les_subject_features, make_classifier,
+                        make_les_pipeline, make_rmt_tangent_pipeline,
+                        make_tangent_space_pipeline)
 from .plotting import plot_les_distributions, plot_spectra_vs_mp
 from .spectra import (EigenSpectra, WindowSpectra, effective_sample_size, window_eigenvalues,
                       window_matrices)
@@ -46,7 +47,7 @@ __all__ = [
     "clean_correlation", "RMTCovariances", "BandCovariances", "BandTangentSpace",
     # pipelines
     "make_classifier", "make_les_pipeline", "make_rmt_tangent_pipeline",
-    "make_tangent_space_pipeline",
+    "make_tangent_space_pipeline", "les_subject_features",
     # plots
     "plot_spectra_vs_mp", "plot_les_distributions",
 ]

@@ -308,7 +308,16 @@ def null_moments(names: Sequence[str], n: int, t_eff: float, *, kind: str = "cor
     """
     if kind not in _KIND_CODES:
         raise ConfigError(f"kind must be one of {tuple(_KIND_CODES)}, got {kind!r}")
-    t = max(2, int(round(float(t_eff))))
-    lam = _white_null(int(n), t, kind, int(n_draws), int(seed))
-    values = evaluate_test_functions(lam, names, int(n) / float(t_eff), floor=floor)
+    mean, sd = _null_moments(tuple(names), int(n), float(t_eff), kind, float(floor),
+                             int(n_draws), int(seed))
+    return mean.copy(), sd.copy()
+
+
+@lru_cache(maxsize=256)
+def _null_moments(names, n, t_eff, kind, floor, n_draws, seed):
+    # cached on the exact arguments: the LES step is refitted in every fold and
+    # permutation, and the permutation test repeats the same folds (same t_eff)
+    t = max(2, int(round(t_eff)))
+    lam = _white_null(n, t, kind, n_draws, seed)
+    values = evaluate_test_functions(lam, names, n / t_eff, floor=floor)
     return values.mean(axis=0), values.std(axis=0, ddof=1)

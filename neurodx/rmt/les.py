@@ -1,6 +1,8 @@
 """Linear eigenvalue statistics (LES) of window spectra, as a transformer."""
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,6 +15,57 @@ from .bank import DEFAULT_FLOOR, DEFAULT_TEST_FUNCTIONS, evaluate_test_functions
 from .spectra import WindowSpectra
 
 __all__ = ["LinearEigenvalueStatistics", "check_spectra"]
+
+
+class _BandValuesCache:
+    """Raw test-function values of one subject's band at one MP ratio, for reuse.
+
+    The LES step is refitted in every fold, and the permutation test refits it on the
+    same folds again and again: the reference ratio ``c`` (the training median) repeats,
+    and so do the values of every subject at that ratio. Entries are keyed by the
+    spectra object (held weakly: a freed object is never matched), the band, the exact
+    ratio, the function names and the floor, so a hit returns exactly what would be
+    computed; the cache cannot change a result. Least recently used entries go first
+    beyond ``max_bytes``.
+    """
+
+    def __init__(self, max_bytes: int = 2 ** 27):
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict = OrderedDict()
+        self._bytes = 0
+        self.hits = self.misses = 0
+
+    def get(self, spec, key):
+        entry = self._entries.get((id(spec), *key))
+        if entry is None or entry[0]() is not spec:
+            self.misses += 1
+            return None
+        self._entries.move_to_end((id(spec), *key))
+        self.hits += 1
+        return entry[1]
+
+    def put(self, spec, key, values):
+        values.setflags(write=False)
+        full = (id(spec), *key)
+        old = self._entries.pop(full, None)
+        if old is not None:
+            self._bytes -= old[1].nbytes
+        # a freed spectra object takes its entries with it (joblib workers unpickle new
+        # copies for every task: their values must not linger until evicted)
+        self._entries[full] = (weakref.ref(spec, lambda ref, k=full: self._drop(k, ref)),
+                               values)
+        self._bytes += values.nbytes
+        while self._bytes > self.max_bytes and len(self._entries) > 1:
+            self._bytes -= self._entries.popitem(last=False)[1][1].nbytes
+
+    def _drop(self, key, ref):
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is ref:
+            del self._entries[key]
+            self._bytes -= entry[1].nbytes
+
+
+_VALUES = _BandValuesCache()
 
 
 def check_spectra(X, name: str = "X") -> list[WindowSpectra]:
@@ -155,18 +208,31 @@ class LinearEigenvalueStatistics(TransformerMixin, BaseEstimator):
                 f"spectra do not match the fitted layout: bands {s0.bands} vs {self.bands_}, "
                 f"{s0.n_channels} vs {self.n_channels_} channels, kind {s0.kind!r} vs "
                 f"{self.kind_!r}")
-        return [self._transform_one(s) for s in spectra]
-
-    def _transform_one(self, spec):
-        lam = spec.normalized()
         out = []
-        for b in range(spec.n_bands):
-            vals = evaluate_test_functions(lam[b], self.test_functions_,
-                                           spec.n_channels / self.n_eff_[b], floor=self.floor)
+        for b in range(len(self.bands_)):
+            vals = np.concatenate(self._band_values(spectra, b))
             if self.standardize:
                 vals = (vals - self.null_mean_[b]) / self.null_sd_[b]
             out.append(vals)
-        return np.concatenate(out, axis=1)
+        split = np.cumsum([s.n_windows for s in spectra])[:-1]
+        return np.split(np.concatenate(out, axis=1), split)
+
+    def _band_values(self, spectra, band):
+        """Raw statistics of every subject's windows in ``band`` at the reference ratio."""
+        c = self.n_channels_ / float(self.n_eff_[band])
+        key = (band, c, self.test_functions_, float(self.floor))
+        values = [_VALUES.get(s, key) for s in spectra]
+        todo = [i for i, v in enumerate(values) if v is None]
+        if todo:
+            # the missing subjects' windows in one batch: the functions are row-wise, and
+            # a call per subject would cost more in overhead than in arithmetic
+            lam = np.concatenate([spectra[i].normalized()[band] for i in todo])
+            new = evaluate_test_functions(lam, self.test_functions_, c, floor=self.floor)
+            for i, part in zip(todo, np.split(new, np.cumsum(
+                    [spectra[i].n_windows for i in todo])[:-1])):
+                values[i] = part.copy()
+                _VALUES.put(spectra[i], key, values[i])
+        return values
 
     def get_feature_names_out(self, input_features=None):
         """Names ``"<band>_<function>"``, in column order."""

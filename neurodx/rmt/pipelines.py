@@ -16,6 +16,7 @@ Routes
 """
 from __future__ import annotations
 
+import numpy as np
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -30,7 +31,7 @@ from .les import LinearEigenvalueStatistics
 from .spectra import EigenSpectra
 
 __all__ = ["make_classifier", "make_les_pipeline", "make_rmt_tangent_pipeline",
-           "make_tangent_space_pipeline", "RMT_ROUTE_KINDS"]
+           "make_tangent_space_pipeline", "les_subject_features", "RMT_ROUTE_KINDS"]
 
 
 def make_classifier(classifier="svc", random_state=0):
@@ -118,9 +119,46 @@ def make_tangent_space_pipeline(*, estimator="oas", bands=None, sfreq=None, wind
 
 
 #: Route kinds of the RMT family: ``kind -> (factory, stateless_steps)``. The leading
-#: ``stateless_steps`` steps learn nothing from other subjects (window spectra, LES,
-#: per-subject statistics, band covariances), so a comparison may run them once per
-#: subject; everything after them is fitted inside each fold.
-RMT_ROUTE_KINDS = {"rmt_les": (make_les_pipeline, 3),
+#: ``stateless_steps`` steps learn nothing from other subjects (window spectra, band
+#: covariances), so a comparison may run them once per subject; everything after them
+#: is fitted inside each fold. The LES step is not stateless: it learns the reference
+#: MP ratio (``n_eff_``, the median over the training subjects) and the null moments
+#: from the subjects it is fitted on, so it runs in the fold, as
+#: ``make_les_pipeline().fit`` does in Python.
+RMT_ROUTE_KINDS = {"rmt_les": (make_les_pipeline, 1),
                    "rmt_tangent": (make_rmt_tangent_pipeline, 1),
                    "tangent_space": (make_tangent_space_pipeline, 1)}
+
+
+def les_subject_features(pipeline: Pipeline, spectra
+                         ) -> tuple[np.ndarray, list[str], LinearEigenvalueStatistics]:
+    """Subject-level LES features of a cohort, measured against that cohort's reference.
+
+    Fits a fresh copy of the ``les`` and ``aggregate`` steps of an LES route
+    (:func:`make_les_pipeline`) on ``spectra`` and transforms them, so every subject is
+    measured against the same MP reference: ``n_eff_``, the median effective sample
+    size of these subjects, and its null moments. For descriptive tables and figures
+    of one cohort (``neurodx features``, the report); a classifier must fit the
+    reference on its training subjects only, as the route does.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        An LES route; only its ``les`` and ``aggregate`` steps are used.
+    spectra : list of WindowSpectra
+        One per subject (the output of its ``spectra`` step).
+
+    Returns
+    -------
+    features : ndarray, shape (n_subjects, n_features)
+    names : list of str
+        ``"<band>_<function>_<stat>"``, in column order.
+    les : LinearEigenvalueStatistics
+        The fitted LES step: its ``n_eff_`` and ``bands_`` state the reference.
+    """
+    names = [name for name, _ in pipeline.steps]
+    if "les" not in names or "aggregate" not in names:
+        raise ConfigError(f"not an LES route: steps {names} lack 'les' and 'aggregate'")
+    part = clone(pipeline[names.index("les"):names.index("aggregate") + 1])
+    values = np.asarray(part.fit_transform(spectra), dtype=np.float64)
+    return values, [str(n) for n in part.get_feature_names_out()], part.named_steps["les"]

@@ -149,7 +149,8 @@ def _csv(items: list[ScoreInput], results: dict, keys: list, classes: list[str],
 
 
 def score_inputs(model_dir, inputs, out, *, n_jobs: int = 1, scheduler: str | None = None,
-                 progress: bool = False, allow_outside: bool = False,
+                 progress: bool = False, key: bytes | None = None,
+                 expect_model_id: str | None = None, allow_outside: bool = False,
                  _stop_after: int | None = None) -> ScoreResult:
     """Score files, folders or cohorts with a bundle and write ``scores.csv``.
 
@@ -167,6 +168,10 @@ def score_inputs(model_dir, inputs, out, *, n_jobs: int = 1, scheduler: str | No
         Dask: start a local cluster, or use a running scheduler.
     progress : bool
         A progress bar (rate, ETA) on stderr.
+    key : bytes, optional
+        Require the bundle's signature under this key (see :func:`neurodx.bundles.load_bundle`).
+    expect_model_id : str, optional
+        Require this model id (or full manifest SHA-256).
     allow_outside : bool
         Let a cohort's ``path`` entries lead outside its folder.
     _stop_after : int, optional
@@ -184,7 +189,7 @@ def score_inputs(model_dir, inputs, out, *, n_jobs: int = 1, scheduler: str | No
 
     check_scheduler(scheduler)
     out = check_output_file(out)
-    bundle = load_bundle(model_dir)
+    bundle = load_bundle(model_dir, key=key, expect_model_id=expect_model_id)
     with output_lock(out) as lock:
         return _score(bundle, inputs, out, lock, n_jobs=n_jobs, scheduler=scheduler,
                       progress=progress, allow_outside=allow_outside, stop_after=_stop_after)

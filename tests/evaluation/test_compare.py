@@ -60,7 +60,7 @@ seed: 3
 def _config(tmp_path, text, name="c.yaml"):
     path = tmp_path / name
     path.write_text(text)
-    return load_config(path)
+    return load_config(path, allow_code=True)   # the study module is the test's own code
 
 
 def test_outputs_and_identical_folds(study):

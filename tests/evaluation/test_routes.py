@@ -73,3 +73,14 @@ def test_extract_can_start_from_an_intermediate_step():
     assert np.array_equal(route.extract(subject), route.extract(subject * 2, start=1))
     with pytest.raises(ValueError, match="start"):
         route.extract(subject, start=3)
+
+
+def test_the_les_step_cannot_be_in_the_stateless_prefix():
+    # It learns its MP reference from the training subjects (one reference per fold).
+    from neurodx.errors import ConfigError
+    from neurodx.rmt import make_les_pipeline
+
+    with pytest.raises(ConfigError, match="'les' learns its Marchenko-Pastur reference"):
+        Route("rmt_les", make_les_pipeline(), stateless_steps=3)
+    assert Route("rmt_les", make_les_pipeline(), stateless_steps=1).cv_estimator.steps[0][0] \
+        == "les"

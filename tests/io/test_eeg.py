@@ -68,7 +68,7 @@ def test_load_eeg_matches_channels_by_name_and_resamples(raw, tmp_path):
     out = load_eeg(path, EEGSpec(), wanted, 128.0)
     assert out.ch_names == wanted
     assert out.info["sfreq"] == 128.0
-    with pytest.raises(RecordingError, match="sfreq_policy='refuse'"):
+    with pytest.raises(RecordingError, match="eeg.sfreq_policy is refuse"):
         load_eeg(path, EEGSpec(sfreq_policy="refuse"), wanted, 128.0)
     with pytest.raises(RecordingError, match="missing 1 required: XYZ"):
         load_eeg(path, EEGSpec(), wanted[:3] + ["XYZ"], 256.0)

@@ -1,7 +1,7 @@
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from neurodx.io import quality_problems, scan_signal
+from neurodx.io import flat_channels, quality_problems, scan_signal
 
 
 def _scan(x, chunk=100_000):
@@ -47,3 +47,12 @@ def test_relative_flatness_catches_a_disconnected_but_noisy_channel():
     x[0] *= 1e-3  # 20 nV of noise: above the absolute floor, far below its neighbours
     msgs = quality_problems(_scan(x), flat_std=1e-9, flat_ratio=0.01, saturation_fraction=0.01)
     assert msgs == ["flat channel(s) (1): ch0"]
+
+
+def test_flat_channels_are_listed_apart_for_a_policy_to_decide():
+    x = np.random.default_rng(3).standard_normal((4, 2000)) * 1e-5
+    x[2] = 0.0
+    q = _scan(x)
+    assert flat_channels(q, flat_std=1e-7, flat_ratio=0.01) == ["ch2"]
+    assert quality_problems(q, flat_std=1e-7, flat_ratio=0.01, saturation_fraction=0.01,
+                            flat=False) == []   # and a constant channel is not called clipped

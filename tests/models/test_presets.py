@@ -16,11 +16,15 @@ def test_every_preset_builds_its_estimator(name):
 
 def test_full_and_fast_study_settings():
     fmri = get_preset("fmri_ma")
-    assert fmri["mode"] == "ensemble" and fmri["frame_stride"] == 1 and fmri["voting"] == "hard"
+    assert fmri["mode"] == "ensemble" and fmri["frame_stride"] == 1
+    assert fmri["voting"] == "two_level"           # each position votes, then the 31 vote
     assert get_preset("fmri_ma_fast")["frame_stride"] > 1
+    assert get_preset("fmri_ma_fast")["voting"] == "two_level"
     ct = make_estimator("ct")
     assert ct.depth == 7 and ct.slice_shape == (256, 256) and ct.mode == "pooled"
-    assert len(ct.transform(__import__("numpy").zeros((4, 4)))) == 3       # 3 HU windows
+    zeros = __import__("numpy").zeros((4, 4))
+    assert len(ct.transform.for_unit("HU")(zeros)) == 3                  # 3 HU windows
+    assert len(ct.transform.for_unit("display")(zeros)) == 3             # same network input
     eeg = make_estimator("eeg_hc_fes_chr")
     assert len(eeg.block_filters) == 4        # 2 first-layer convs + 4 blocks + dense = 7
     net = make_estimator("eeg_fast")

@@ -78,3 +78,29 @@ def test_resize_slice_shape_and_channels():
     assert resize_slice(arr, (8, 6)).shape == (8, 6)
     assert resize_slice(np.stack([arr, arr]), (2, 2)).shape == (2, 2, 2)
     assert resize_slice(arr, (4, 4)) is arr
+
+
+def test_fit_slice_keeps_the_aspect_centres_and_pads():
+    from neurodx.preprocessing.geometry import fit_slice
+
+    wide = np.ones((10, 20), np.float32)                  # 10 rows, 20 columns
+    out = fit_slice(wide, (16, 16))
+    assert out.shape == (16, 16) and out.dtype == np.float32
+    rows = np.flatnonzero(out.max(axis=1) > 0.5)
+    assert len(rows) == 8 and rows[0] == 4                 # 10x20 -> 8x16, centred
+    assert np.all(out[:3] == 0) and np.all(out[-3:] == 0)  # padding
+    stack = fit_slice(np.stack([wide, 2 * wide]), (16, 16))
+    assert stack.shape == (2, 16, 16) and stack[1].max() == pytest.approx(2.0)
+    assert fit_slice(np.ones((8, 8)), (8, 8)).shape == (8, 8)
+
+
+def test_fit_slice_makes_two_resolutions_of_one_scene_alike():
+    from neurodx.preprocessing.geometry import fit_slice
+
+    def scene(n):  # the same disc with a fine texture, drawn at n x n pixels
+        y, x = (np.mgrid[:n, :n] + 0.5) / n
+        return ((x - 0.5) ** 2 + (y - 0.4) ** 2 < 0.09).astype(np.float32) * \
+            (1 + 0.2 * np.sin(60 * x))
+
+    small, large = fit_slice(scene(200), (64, 64)), fit_slice(scene(300), (64, 64))
+    assert np.abs(small - large).mean() < 0.02

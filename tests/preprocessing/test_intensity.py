@@ -82,3 +82,27 @@ def test_load_mask_reoriented_and_grid_checked(tmp_path):
     np.testing.assert_array_equal(loaded, mask.astype(bool))
     with pytest.raises(RecordingError, match=r"m.nii.gz: mask grid .* does not match"):
         load_mask(tmp_path / "m.nii.gz", (4, 5, 4), affine)
+
+
+def test_display_path_scales_grey_levels_and_keeps_the_channel_count():
+    from neurodx.preprocessing.intensity import CTIntensity, GreyChannels, display_fraction
+
+    grey = np.array([[0, 51], [204, 255]], dtype=np.uint8)
+    frac = display_fraction(grey, 255.0)
+    np.testing.assert_allclose(frac, [[0, 0.2], [0.8, 1.0]], rtol=1e-6)
+    np.testing.assert_allclose(display_fraction(np.array([0, 65535]), 65535.0), [0, 1])
+    np.testing.assert_allclose(display_fraction(np.array([0, 1000])), [0, 1000 / 65535])
+    with pytest.raises(RecordingError, match="display grey levels are never negative"):
+        display_fraction(np.array([-1000.0, 40.0]), source="x")
+    out = GreyChannels(3)(frac)
+    assert out.shape == (3, 2, 2) and all(np.array_equal(c, frac) for c in out)
+    ct = CTIntensity(("brain", "subdural", "bone"))
+    assert isinstance(ct.for_unit("HU"), CTWindows)
+    # grey levels are not windowed again: every level above 80 would saturate the brain window
+    display = ct.for_unit("display")(frac)
+    assert display.shape == (3, 2, 2) and np.unique(display[0]).size == 4
+    with pytest.raises(RecordingError, match="^sub-1: values of unknown unit: .* set "
+                                             "volume.intensity: hu"):
+        ct.for_unit("unknown", source="sub-1")
+    with pytest.raises(ConfigError, match="unknown CT window"):
+        CTIntensity(("lung",))

@@ -119,7 +119,7 @@ def test_in_plane_shape_mismatch_refused_or_resampled(tmp_path):
     a, _ = _run(tmp_path / "a.nii", shape=(8, 8, 3, 2))
     b, _ = _run(tmp_path / "b.nii", shape=(10, 8, 3, 2))
     with pytest.raises(RecordingError, match=r"b.nii: slices along axis 2 are 10x8, those of "
-                                             r"sub-a \(a.nii\) are 8x8; pass slice_shape"):
+                                             r"sub-a \(a.nii\) are 8x8; set slice_shape"):
         SliceDataset([("sub-a", a, 0), ("sub-b", b, 1)])
     ds = SliceDataset([("sub-a", a, 0), ("sub-b", b, 1)], slice_shape=(16, 16))
     assert {tuple(ds[i].image.shape) for i in range(len(ds))} == {(1, 16, 16)}

@@ -109,6 +109,68 @@ def test_nonlinear_shrinkage_matches_a_direct_transcription():
         np.testing.assert_allclose(shrink_spectrum(lam, n), expected, rtol=1e-10)
 
 
+def _published_shrinkage_mp(lam, n, dps=50):
+    """The published LW 2020 formula (Matlab code of Section 4 / Appendix C), evaluated
+    in ``dps``-digit arithmetic (mpmath) on the given float64 eigenvalues."""
+    import mpmath as mp   # a test dependency (pyproject: test extra)
+    with mp.workdps(dps):
+        lam = [mp.mpf(float(v)) for v in lam]
+        p = len(lam)
+        lam_nz = lam[max(0, p - n):]
+        m, h, s5 = len(lam_nz), mp.mpf(n) ** (mp.mpf(-1) / 3), mp.sqrt(5)
+        f, hf = [], []
+        for li in lam_nz:
+            fi = hi = mp.mpf(0)
+            for lj in lam_nz:
+                bw = h * lj
+                x = (li - lj) / bw
+                fi += 3 / (4 * s5) * max(1 - x * x / 5, 0) / bw
+                log_term = 0 if abs(x) == s5 else mp.log(abs((s5 - x) / (s5 + x)))
+                hi += (-3 / (10 * mp.pi) * x
+                       + 3 / (4 * s5 * mp.pi) * (1 - x * x / 5) * log_term) / bw
+            f.append(fi / m)
+            hf.append(hi / m)
+        if p <= n:
+            c = mp.mpf(p) / n
+            return np.array([float(v / ((mp.pi * c * v * a) ** 2
+                                        + (1 - c - mp.pi * c * v * b) ** 2))
+                             for v, a, b in zip(lam_nz, f, hf)])
+        hf0 = (1 / mp.pi) * (3 / (10 * h * h) + 3 / (4 * s5 * h) * (1 - 1 / (5 * h * h))
+                             * mp.log((1 + s5 * h) / (1 - s5 * h))) \
+            * mp.fsum(1 / v for v in lam_nz) / m
+        d0 = float(1 / (mp.pi * mp.mpf(p - n) / n * hf0))
+        return np.array([d0] * (p - n) + [float(v / (mp.pi ** 2 * v ** 2 * (a * a + b * b)))
+                                          for v, a, b in zip(lam_nz, f, hf)])
+
+
+@pytest.mark.parametrize("p, n, ratio", [(100, 100, 3.4e-6), (100, 100, 1e-9), (100, 100, 1e-12),
+                                         (100, 50, 1e-12)])
+def test_nonlinear_shrinkage_is_accurate_with_a_tiny_smallest_eigenvalue(p, n, ratio):
+    # A near-singular covariance (an interpolated channel, an average reference): the
+    # smallest non-null eigenvalue is `ratio` times the mean. p > n is the rank-deficient
+    # branch (p - n null eigenvalues). Reference: the published formula in 50 digits.
+    rng = np.random.default_rng(int(-np.log10(ratio)) + p + n)
+    x = rng.standard_normal((n, p))
+    lam = np.linalg.eigvalsh(x.T @ x / n)
+    k = max(0, p - n)
+    lam[k] = ratio * lam[k:].mean()
+    lam = np.sort(lam)
+    expected = _published_shrinkage_mp(lam, n)
+    got = shrink_spectrum(lam, n)
+    assert np.all(np.isfinite(got)) and np.all(got > 0)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=0)
+
+
+def test_nonlinear_shrinkage_is_scale_equivariant_over_many_decades():
+    # EEG in volts gives covariances ~1e-10: the result must not depend on the unit.
+    rng = np.random.default_rng(8)
+    S, _ = _sample_cov(rng, np.linspace(1, 5, 30), 80)
+    lam = np.linalg.eigvalsh(S)
+    for scale in (1e-12, 1e12):
+        np.testing.assert_allclose(shrink_spectrum(scale * lam, 80),
+                                   scale * shrink_spectrum(lam, 80), rtol=1e-12)
+
+
 def test_cleaning_is_rotation_equivariant_and_batched():
     rng = np.random.default_rng(5)
     S = np.stack([_sample_cov(rng, np.linspace(1, 3, 20), 60)[0] for _ in range(3)])

@@ -1,4 +1,6 @@
 """LinearEigenvalueStatistics: layout, invariances, MP standardisation."""
+import gc
+
 import numpy as np
 import pytest
 
@@ -98,3 +100,41 @@ def test_layout_mismatch_and_bad_params_raise(recordings):
 
 def test_estimator_api(api_checks):
     api_checks(LinearEigenvalueStatistics())
+
+
+def test_refitting_on_the_same_subjects_reuses_values_without_changing_them(recordings):
+    # The LES step is refitted in every fold and permutation: a refit on the same
+    # training subjects (same reference) must hit the caches and give identical output;
+    # another reference must give other values, not stale ones.
+    from neurodx.rmt import les as les_module
+
+    spec = _spectra(recordings)
+    first = LinearEigenvalueStatistics(standardize=True).fit(spec[:3])
+    expected = first.transform(spec)
+    hits = les_module._VALUES.hits
+    again = LinearEigenvalueStatistics(standardize=True).fit(spec[:3]).transform(spec)
+    assert les_module._VALUES.hits >= hits + len(spec) * len(BANDS)
+    for a, b in zip(again, expected):
+        np.testing.assert_array_equal(a, b)
+    other = LinearEigenvalueStatistics(standardize=True).fit(spec[2:])
+    assert not np.allclose(other.n_eff_, first.n_eff_)
+    fresh = les_module._BandValuesCache()
+    cached, les_module._VALUES = les_module._VALUES, fresh
+    try:
+        uncached = other.transform(spec)
+    finally:
+        les_module._VALUES = cached
+    for a, b in zip(other.transform(spec), uncached):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(other.transform(spec)[0], expected[0])
+
+
+def test_values_of_freed_spectra_leave_the_cache(recordings):
+    from neurodx.rmt import les as les_module
+
+    spec = _spectra(recordings[:2])
+    LinearEigenvalueStatistics().fit(spec).transform(spec)
+    n = len(les_module._VALUES._entries)
+    del spec
+    gc.collect()
+    assert len(les_module._VALUES._entries) <= n - 2 * len(BANDS)

@@ -14,7 +14,7 @@ ROOT = Path(__file__).parents[2]
 
 
 def test_les_route_separates_sample_groups_better_than_chance(tmp_path):
-    over = {"cv": {"n_splits": 5, "n_repeats": 1},
+    over = {"cv": {"scheme": "stratified_kfold", "n_splits": 5, "n_repeats": 1},
             "statistics": {"bootstrap": 200, "permutations": 19}}
     config = load_config(ROOT / "configs" / "hc_fes_chr_eeg.yaml", overrides=over)
     result = run_comparison(config, tmp_path / "run", routes=["rmt_les"])
