@@ -136,6 +136,8 @@ def _walk(root: Path, shown: str, modality: str, skip: set[Path],
                                                    f"({err.strerror or err})")]
     for entry in entries:
         label = f"{shown}/{entry.name}"
+        if (is_bids_sidecar(entry) or entry.name == PARTICIPANTS_FILE) and not entry.is_dir():
+            continue                    # never opened, whatever kind of file it is
         kind, error = _file_kind(entry)
         if error is not None:
             out.append(ScoreInput(_stem(entry), label, None, error))
@@ -154,10 +156,12 @@ def _walk(root: Path, shown: str, modality: str, skip: set[Path],
                 out.append(ScoreInput(entry.name, label, entry.resolve()))
             else:
                 out += _walk(entry, label, modality, skip, visited, enclosing)
-        elif not is_bids_sidecar(entry) and entry.name != PARTICIPANTS_FILE:
+        else:
             out.append(ScoreInput(_stem(entry), label, entry.resolve()))
     if not out:
-        out.append(ScoreInput(root.name, shown, None, "empty folder: no recording in it"))
+        why = ("empty folder: no recording in it" if not entries else
+               "no recording in this folder (only sidecar files)")
+        out.append(ScoreInput(root.name, shown, None, why))
     return out
 
 

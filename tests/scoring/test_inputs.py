@@ -114,3 +114,12 @@ def test_cohort_paths_stay_inside_the_cohort_folder(tmp_path):
         assert "--allow-outside" in items[pid].error and items[pid].path is None
     allowed = {i.participant_id: i for i in expand_inputs([c], "eeg", allow_outside=True)}
     assert allowed["sub-02"].path == (tmp_path / "other" / "secret.edf").resolve()
+
+
+def test_a_folder_of_sidecars_only_says_so_and_empty_sidecars_are_skipped(tmp_path):
+    d = tmp_path / "batch"
+    _touch(d / "a.edf")
+    _touch(d / "sub" / "x_events.tsv", "")      # an empty sidecar: skipped, never opened
+    _touch(d / "sub" / "x_eeg.json", "{}")
+    items = {i.file.rsplit("/", 1)[-1]: i.error for i in expand_inputs([d], "eeg")}
+    assert items == {"a.edf": None, "sub": "no recording in this folder (only sidecar files)"}
