@@ -345,8 +345,15 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
     problems = study.problems
     perm_route = cfg["statistics"]["permutation_route"]
     if perm_route != "best" and perm_route not in {r.name for r in all_routes}:
-        raise ConfigError(f"statistics.permutation_route: {perm_route!r} is not a route of this "
-                          f"run ({', '.join(r.name for r in all_routes)}) nor 'best'")
+        if not routes:
+            raise ConfigError(f"statistics.permutation_route: {perm_route!r} is not a route of "
+                              f"this run ({', '.join(r.name for r in all_routes)}) nor 'best'")
+        # The run asked for a subset of routes (--routes) without the named one: test
+        # the best route of this run rather than refuse it (a note says so).
+        if int(cfg["statistics"]["permutations"]):
+            print(f"note: statistics.permutation_route {perm_route!r} is not in this run; "
+                  "the permutation test uses the best route", file=sys.stderr)
+        perm_route = "best"
     channel_names, sfreq, n_regions = context.channel_names, context.sfreq, context.n_regions
     if cfg["preprocessing"]["sfreq"]:
         sfreq_out = cfg["preprocessing"]["sfreq"]
@@ -422,7 +429,7 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
             "corrected_ttest": corrected_resampled_ttest(split_scores[best], split_scores[other],
                                                          n_train=n_train, n_test=n_test),
         })
-    tested = best if stats_cfg["permutation_route"] == "best" else stats_cfg["permutation_route"]
+    tested = best if perm_route == "best" else perm_route
     tested_route = next(r for r in all_routes if r.name == tested)
     k_tested = all_routes.index(tested_route)
     permutation = _permutation_pvalue(

@@ -184,3 +184,22 @@ def test_shuffled_labels_give_chance_within_the_ci(tmp_path):
     assert real.metrics["routes"]["tangent_space"]["ci"]["balanced_accuracy"][0] > 0.5
     lo, hi = null.metrics["routes"]["tangent_space"]["ci"]["balanced_accuracy"]
     assert lo <= 0.5 <= hi
+
+
+def test_permutation_route_left_out_by_routes_falls_back_to_best(study, capsys):
+    tmp_path, text = study
+    text = text.replace("permutations: 5}", "permutations: 5, permutation_route: chance}")
+    out = tmp_path / "run_subset"
+    run_comparison(_config(tmp_path, text), out, routes=["logvar_lr"])
+    assert "permutation_route 'chance' is not in this run" in capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["permutation_test"]["route"] == "logvar_lr"
+
+
+def test_permutation_route_not_in_the_run_is_refused(study):
+    from neurodx.errors import ConfigError
+
+    tmp_path, text = study
+    text = text.replace("permutations: 5}", "permutations: 5, permutation_route: nope}")
+    with pytest.raises(ConfigError, match="permutation_route: 'nope'"):
+        run_comparison(_config(tmp_path, text), tmp_path / "run_bad")
