@@ -149,7 +149,7 @@ def eeg_cohort(tmp_path_factory):
 def test_eeg_study_under_each_policy(eeg_cohort, tmp_path, capsys):
     cohort, flat = eeg_cohort
     args = ("hc_fes_chr_eeg.yaml", cohort)
-    route = ["--routes", "rmt_les", "--set", "cv.n_splits=2"]
+    route = ["--routes", "rmt_les", "--set", "cv.scheme=stratified_kfold", "--set", "cv.n_splits=2"]
     assert _compare(*args, tmp_path / "refuse", "refuse", *route) == 2
     assert f"flat channel(s) (1): {flat}; eeg.flat_policy" in capsys.readouterr().err
     assert _compare(*args, tmp_path / "drop", "drop", *route) == 0
