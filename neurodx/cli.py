@@ -210,7 +210,7 @@ def _cmd_score(args) -> int:
     from .scoring import score_inputs
 
     result = score_inputs(args.model, args.inputs, args.out, n_jobs=args.jobs,
-                          scheduler=args.scheduler,
+                          scheduler=args.scheduler, progress=not args.no_progress,
                           key=read_key(args.key_file),
                           expect_model_id=args.expect_model_id)
     print(f"scored {result.n_inputs} input(s) with model {result.model_id}: {result.n_ok} ok, "
@@ -477,8 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
     sco.add_argument("--scheduler", metavar="local|tcp://HOST:PORT",
                      help="run on Dask: 'local' starts a LocalCluster of --jobs workers; an "
                           "address uses a running scheduler")
-    sco.add_argument("--no-progress", dest="quiet", action="store_true",
-                     default=argparse.SUPPRESS, help="deprecated: same as -q")
+    sco.add_argument("--no-progress", action="store_true",
+                     help="no progress bar (deprecated: -q also turns bars off)")
     sco.add_argument("--key-file", type=Path, metavar="KEY_FILE",
                      help="require the bundle's signature under the key in this file, checked "
                           "before anything else is read; default: $NEURODX_BUNDLE_KEY if set")
