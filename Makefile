@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[test,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dask,docs]"
 	touch $(STAMP)
 
 # The main job: every study's routes compared on identical subject-level folds, on the
@@ -50,12 +50,8 @@ bench: $(STAMP)
 
 # The documentation site, built offline (no inventories fetched) with warnings as errors;
 # the gallery examples run on sample_data/ (NEURODX_DOCS_PLOT=0 skips running them).
-DOCS_STAMP := $(VENV)/.neurodx-docs-installed
-$(DOCS_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[docs]"
-	touch $(DOCS_STAMP)
-
-docs: $(DOCS_STAMP)
+# (.[docs] is part of the main install: `make test` builds the site too, tests/test_docs.py.)
+docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 	@echo "documentation: docs/_build/html/index.html"
 

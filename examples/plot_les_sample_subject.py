@@ -12,12 +12,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+import neurodx
 from neurodx.io import EEGSpec, check_cohort, load_cohort, load_eeg
 from neurodx.preprocessing import band_windows, preprocess_raw
 from neurodx.rmt import (effective_sample_size, marchenko_pastur_edges, marchenko_pastur_pdf,
                          window_eigenvalues)
 
-sample_data = Path(__file__).resolve().parents[1] / "sample_data"   # SYNTHETIC cohort
+# The SYNTHETIC sample cohort shipped beside the package in the source tree.
+sample_data = Path(neurodx.__file__).resolve().parents[1] / "sample_data"
 cohort = load_cohort(sample_data)
 check = check_cohort(cohort, EEGSpec(n_channels=64))
 subject = cohort.subjects[0]

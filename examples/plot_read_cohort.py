@@ -9,9 +9,11 @@ line each, naming the subject and the file: what ``neurodx inspect`` prints.
 """
 from pathlib import Path
 
+import neurodx
 from neurodx.io import EEGSpec, check_cohort, format_check, load_cohort
 
-sample_data = Path(__file__).resolve().parents[1] / "sample_data"   # SYNTHETIC cohort
+# The SYNTHETIC sample cohort shipped beside the package in the source tree.
+sample_data = Path(neurodx.__file__).resolve().parents[1] / "sample_data"
 
 cohort = load_cohort(sample_data)
 print(f"{len(cohort)} subjects, modality {cohort.modality}")

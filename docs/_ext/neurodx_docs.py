@@ -19,6 +19,53 @@ API_PACKAGES = ["neurodx", "neurodx.io", "neurodx.preprocessing", "neurodx.rmt",
                 "neurodx.simulate", "neurodx.config"]
 
 
+#: What a key means, for the keys ``neurodx/config.py`` has no comment beside.
+NOTES = {
+    "study": "name of the study (the run folder defaults to runs/<study>)",
+    "description": "one line shown in the report",
+    "cohort.path": "cohort folder with participants.tsv (relative to the config file); "
+                   "--cohort overrides it",
+    "cohort.group_column": "participants.tsv column holding the label",
+    "cohort.site_column": "participants.tsv column holding the site "
+                          "(cv.scheme leave_one_site_out)",
+    "eeg.n_channels": "required EEG channel count (null: the cohort's most common set)",
+    "eeg.channel_names": "channels to use, in order (null: from the data)",
+    "eeg.exclude": "channels to drop besides auto-typed EOG/ECG/EMG/status",
+    "eeg.sfreq": "sampling rate used (null: the cohort's most common)",
+    "eeg.sfreq_policy": "resample | refuse recordings at another rate",
+    "eeg.min_duration": "shortest usable recording, seconds",
+    "eeg.flat_std": "a channel whose SD is below this (volts) is flat",
+    "eeg.flat_ratio": "a channel whose SD is below this fraction of the median SD is flat",
+    "eeg.saturation_fraction": "share of clipped samples that makes a channel saturated",
+    "regions.n_regions": "required region count (null: the cohort's most common)",
+    "regions.min_timepoints": "shortest usable series, time points",
+    "volume.require_4d": "time series required (fMRI): a 3-D volume is an error",
+    "volume.min_frames": "fewest frames of a run when require_4d",
+    "volume.expected_shape": "spatial shape of every volume, RAS order (null: the most common)",
+    "volume.shape_policy": "refuse | resample volumes of another shape",
+    "volume.series": "DICOM series to read in folders holding several (UID, number, largest)",
+    "preprocessing.reference": "EEG reference: average, a list of channel names, or null "
+                               "(keep the recording's)",
+    "preprocessing.notch": "line frequency in Hz (null: no notch)",
+    "preprocessing.l_freq": "high-pass edge in Hz (null: none)",
+    "preprocessing.h_freq": "low-pass edge in Hz (null: none)",
+    "preprocessing.sfreq": "resample to this rate in Hz (null: keep)",
+    "windows.length": "window length in seconds (time points for region series)",
+    "windows.overlap": "fraction of a window shared with the next",
+    "windows.bands": "band name: [low, high] in Hz",
+    "routes": "route name: settings read by the study's pipeline module",
+    "cv.scheme": "stratified_kfold | holdout | leave_one_site_out; subjects never straddle "
+                 "folds",
+    "cv.n_splits": "folds per repeat",
+    "cv.n_repeats": "repeats with reshuffled folds",
+    "cv.test_size": "test share per class for holdout",
+    "statistics.bootstrap": "subject-bootstrap resamples for the confidence intervals",
+    "statistics.permutations": "label permutations (each refits the route)",
+    "statistics.level": "confidence level of the intervals",
+    "seed": "one seed for folds, permutations, bootstrap and training",
+}
+
+
 def _walk(defaults: dict, prefix: str = ""):
     for key, value in defaults.items():
         path = f"{prefix}{key}"
@@ -64,12 +111,15 @@ def config_reference() -> str:
             "changes one value for one run.", "",
             ".. list-table::", "   :header-rows: 1", "   :widths: 30 25 45", "",
             "   * - key", "     - default", "     - notes"]
-    for (path, _, value), note in zip(rows, comments):
+    import yaml
+
+    for (path, _, value), comment in zip(rows, comments):
+        note = "; ".join(n for n in (NOTES.get(path, ""), comment) if n)
         if _is_free_form(value):
-            note = (note + "; " if note else "") + "a mapping of your own names"
             shown = ", ".join(value) if value else "{}"
         else:
-            shown = repr(value)
+            shown = yaml.safe_dump(value, default_flow_style=True).strip()
+            shown = shown.removesuffix("...").strip() or "''"
         text += [f"   * - ``{path}``", f"     - ``{shown}``" if shown else "     -",
                  f"     - {note}" if note else "     -"]
     text += ["", "Routes (``routes.<name>``) are defined by the study's pipeline module "
@@ -103,7 +153,18 @@ def generate(app, config=None) -> None:
         _write_if_changed(out / f"api_{package.replace('.', '_')}.rst", api_page(package))
 
 
+def skip_foreign_members(app, what, name, obj, skip, options):
+    """Leave out methods defined outside neurodx (scikit-learn's ``set_*_request``,
+    ``get_params``...): they are documented by their own projects."""
+    if what == "class" and callable(obj):
+        module = getattr(obj, "__module__", None) or ""
+        if not module.startswith("neurodx"):
+            return True
+    return None
+
+
 def setup(app):
+    app.connect("autodoc-skip-member", skip_foreign_members)
     # Before Sphinx lists the source files: autosummary makes its stubs from that list.
     app.connect("config-inited", generate)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
