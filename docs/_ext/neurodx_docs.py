@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+import shutil
 from pathlib import Path
 
 #: Packages documented in the API reference, in reading order (data flows this way).
@@ -148,6 +149,8 @@ def _write_if_changed(path: Path, text: str) -> None:
 def generate(app, config=None) -> None:
     out = Path(app.srcdir) / "generated"
     out.mkdir(exist_ok=True)
+    # Stubs of names no longer exported would be orphan pages (a warning, so an error).
+    shutil.rmtree(out / "stubs", ignore_errors=True)
     _write_if_changed(out / "config_reference.rst", config_reference())
     for package in API_PACKAGES:
         _write_if_changed(out / f"api_{package.replace('.', '_')}.rst", api_page(package))
