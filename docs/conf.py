@@ -43,7 +43,8 @@ numpydoc_class_members_toctree = False
 numpydoc_validation_checks = set()
 
 myst_heading_anchors = 3
-suppress_warnings = ["myst.header"]   # README sections start at ##, included as they are
+# The included READMEs start at ## and link to repository files that are not pages.
+suppress_warnings = ["myst.header", "myst.xref_missing"]
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"neurodx {release}"

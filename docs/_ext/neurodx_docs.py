@@ -3,6 +3,7 @@
 * ``generated/config_reference.rst``: every config key of
   :data:`neurodx.config.DEFAULTS` with its default and the comment written beside it
   in ``neurodx/config.py``;
+* ``generated/validation.md``: ``validation/README.md`` when the tree has one;
 * ``generated/api_<package>.rst``: an autosummary of the classes and functions each
   package's ``__init__`` exports (its ``__all__``, the public API).
 """
@@ -146,12 +147,21 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
 
 
+def validation_page(root: Path) -> str:
+    """The validation README when the tree has one (``make validate``), else a note."""
+    if (root / "validation" / "README.md").is_file():
+        return "```{include} ../../validation/README.md\n```\n"
+    return ("# Validation\n\nThis source tree has no `validation/` folder; validation on "
+            "public data sets is described there when it is present.\n")
+
+
 def generate(app, config=None) -> None:
     out = Path(app.srcdir) / "generated"
     out.mkdir(exist_ok=True)
     # Stubs of names no longer exported would be orphan pages (a warning, so an error).
     shutil.rmtree(out / "stubs", ignore_errors=True)
     _write_if_changed(out / "config_reference.rst", config_reference())
+    _write_if_changed(out / "validation.md", validation_page(Path(app.srcdir).parent))
     for package in API_PACKAGES:
         _write_if_changed(out / f"api_{package.replace('.', '_')}.rst", api_page(package))
 
