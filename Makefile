@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine with Python 3, pip and make:
 #   make demo   -- build .venv, install neurodx, run the main job on sample_data/
 #   make test   -- build .venv if missing, run the test suite
+#   make docs   -- build the documentation site offline into docs/_build/html
 SHELL  := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
@@ -9,14 +10,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.neurodx-installed
 OUT    ?= runs/demo
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[test,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dask,docs]"
 	touch $(STAMP)
 
 # The main job: every study's routes compared on identical subject-level folds, on the
@@ -47,5 +48,12 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
+# The documentation site, built offline (no inventories fetched) with warnings as errors;
+# the gallery examples run on sample_data/ (NEURODX_DOCS_PLOT=0 skips running them).
+# (.[docs] is part of the main install: `make test` builds the site too, tests/test_docs.py.)
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	@echo "documentation: docs/_build/html/index.html"
+
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs docs/_build docs/generated docs/auto_examples

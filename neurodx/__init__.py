@@ -12,5 +12,6 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 from .errors import CohortError, NeurodxError, RecordingError  # noqa: E402
+from ._logging import set_log_level  # noqa: E402
 
-__all__ = ["__version__", "NeurodxError", "CohortError", "RecordingError"]
+__all__ = ["__version__", "NeurodxError", "CohortError", "RecordingError", "set_log_level"]

@@ -235,8 +235,7 @@ def _cmd_features(args) -> int:
     check_output_path(args.out)          # before minutes of work, not after
     check_output_file(args.out)
     config = _study_config(args)
-    result = extract_features(config, covariance=args.covariance, n_jobs=args.jobs,
-                              progress=not args.quiet)
+    result = extract_features(config, covariance=args.covariance, n_jobs=args.jobs)
     out = write_features(result.table, args.out)
     n_features = result.table.shape[1] - 3
     print(f"wrote {len(result.table)} subjects x {n_features} features to {out}")
@@ -308,6 +307,25 @@ def _add_allow_code(p: argparse.ArgumentParser) -> None:
                         "folder (it is Python code, run with your permissions)")
 
 
+def _add_verbosity(p: argparse.ArgumentParser, default=argparse.SUPPRESS) -> None:
+    """-v/-q, accepted before and after the command (a subcommand's default must not
+    overwrite what was given before it, hence SUPPRESS there)."""
+    p.add_argument("-v", "--verbose", action="count", default=default,
+                   help="more messages on stderr (-v: progress notes, -vv: debug)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   default=False if default == 0 else argparse.SUPPRESS,
+                   help="errors only on stderr, no progress bars")
+
+
+def _log_level(args) -> str:
+    """The level from --debug, -v and -q (bars are drawn at WARNING or below, on a TTY)."""
+    if args.debug or args.verbose >= 2:
+        return "DEBUG"
+    if args.quiet:
+        return "ERROR"
+    return "INFO" if args.verbose == 1 else "WARNING"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neurodx",
@@ -315,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "under subject-level cross-validation.")
     parser.add_argument("--version", action="version", version=f"neurodx {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    _add_verbosity(parser, default=0)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sim = sub.add_parser("simulate", help="write a SYNTHETIC cohort")
@@ -418,7 +437,6 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a config value, e.g. --set windows.length=4")
     fea.add_argument("--jobs", type=int, default=1, metavar="N",
                      help="subjects processed in parallel")
-    fea.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_allow_outside(fea)
     _add_allow_code(fea)
     fea.set_defaults(func=_cmd_features)
@@ -479,7 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     sco.add_argument("--scheduler", metavar="local|tcp://HOST:PORT",
                      help="run on Dask: 'local' starts a LocalCluster of --jobs workers; an "
                           "address uses a running scheduler")
-    sco.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    sco.add_argument("--no-progress", action="store_true",
+                     help="no progress bar (deprecated: -q also turns bars off)")
     _add_allow_outside(sco)
     sco.add_argument("--key-file", type=Path, metavar="KEY_FILE",
                      help="require the bundle's signature under the key in this file, checked "
@@ -488,6 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="refuse the bundle unless its model id (printed by neurodx train) "
                           "is ID; the 64-digit manifest_sha256 is accepted too")
     sco.set_defaults(func=_cmd_score)
+    for command in (eeg, reg, fmri, ct, ins, fea, cmp_, trn, sco):
+        _add_verbosity(command)
     return parser
 
 
@@ -496,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from ._logging import set_log_level
 
-    set_log_level("DEBUG" if args.debug else "WARNING")
+    set_log_level(_log_level(args))
     import warnings
 
     from ._threads import single_threaded_blas

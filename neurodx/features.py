@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from tqdm.auto import tqdm
 
 from ._atomic import atomic_write_bytes, atomic_write_text
+from ._logging import progress as progress_bar, verbose as _verbose
 from .config import Config
 from .errors import ConfigError, NeurodxError, Problem
 from .evaluation.compare import StudyContext, load_subject
@@ -135,8 +135,9 @@ def _safe_subject_features(pid, *args):
         return pid, None, "feature extraction failed: out of memory (try fewer --jobs)"
 
 
+@_verbose
 def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: int = 1,
-                     progress: bool = True) -> FeatureTable:
+                     progress: bool = True, verbose=None) -> FeatureTable:
     """Compute the RMT feature table of the config's cohort.
 
     Parameters
@@ -150,7 +151,9 @@ def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: i
     n_jobs : int
         Subjects processed in parallel (joblib).
     progress : bool
-        Show a progress bar on stderr.
+        Allow the progress bar on stderr (drawn only on a terminal, unless quiet).
+    verbose : bool | str | int | None
+        Log level for this call (see :func:`neurodx.set_log_level`).
     """
     if covariance not in COVARIANCE_FEATURES:
         raise ConfigError(f"covariance must be one of {', '.join(COVARIANCE_FEATURES)}, "
@@ -168,8 +171,8 @@ def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: i
                                             bands) for s in usable)
     results = {}
     stream = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    for pid, out, error in tqdm(stream, total=len(usable), desc="features", unit="subject",
-                                disable=not progress):
+    for pid, out, error in progress_bar(stream, total=len(usable), desc="features",
+                                        unit="subject", enabled=progress):
         if error is not None:
             failures.append(Problem(pid, error))
         else:

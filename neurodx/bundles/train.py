@@ -22,7 +22,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
-from .._logging import logger
+from .._logging import logger, verbose as _verbose
 from .._threads import single_threaded_blas
 from ..config import Config
 from ..evaluation.routes import Route
@@ -38,8 +38,10 @@ def _extract(paths, context, spec, route: Route):
     return route.extract(load_subject(paths, context, spec))
 
 
+@_verbose
 def train_route(config: Config, route: str, out_dir: str | Path, *, n_jobs: int = 1,
-                argv: list[str] | None = None, sign_key: bytes | None = None) -> Bundle:
+                argv: list[str] | None = None, sign_key: bytes | None = None,
+                verbose=None) -> Bundle:
     """Fit route ``route`` of a study on all usable subjects and save it to ``out_dir``.
 
     Parameters
@@ -56,6 +58,8 @@ def train_route(config: Config, route: str, out_dir: str | Path, *, n_jobs: int 
         The command line, recorded in the manifest.
     sign_key : bytes, optional
         Sign the bundle with this key (see :mod:`neurodx.bundles.signing`).
+    verbose : bool | str | int | None
+        Log level for this call (see :func:`neurodx.set_log_level`).
 
     Returns
     -------

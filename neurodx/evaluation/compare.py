@@ -38,7 +38,7 @@ from .. import __version__
 from .._atomic import atomic_write_text
 from .._hashing import sha256_file
 from .._json import dumps
-from .._logging import logger
+from .._logging import logger, progress, verbose as _verbose
 from .._threads import single_threaded_blas
 from ..config import Config
 from ..errors import ConfigError, Problem, RecordingError
@@ -258,7 +258,8 @@ def _fit_predict(route: Route, X: list, y: np.ndarray, fold, classes, with_proba
     return pred, np.asarray(est.predict_proba(test))[:, order]
 
 
-def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes) -> tuple[list, list]:
+def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
+                    bar=None) -> tuple[list, list]:
     rows, split_scores = [], []
     if route.param_grid:
         smallest = min(int(np.min(np.unique(y[f.train], return_counts=True)[1])) for f in folds)
@@ -276,6 +277,8 @@ def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes) -> tup
                             if proba is not None else {})})
         split_scores.append(classification_metrics(y[f.test], pred, classes=classes)
                             ["balanced_accuracy"])
+        if bar is not None:
+            bar.update(1)
     return rows, split_scores
 
 
@@ -301,17 +304,20 @@ def _permutation_pvalue(route, X, y, folds, classes, split_scores, n_perm, seed,
     observed = float(np.mean([split_scores[k] for k in first]))
     rng = np.random.default_rng(seed)
     perms = [rng.permutation(y) for _ in range(n_perm)]
-    null = np.asarray(Parallel(n_jobs=n_jobs)(
-        delayed(_null_score)(route, X, y_perm, folds, classes) for y_perm in perms))
+    null = np.asarray(list(progress(
+        Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_null_score)(route, X, y_perm, folds, classes) for y_perm in perms),
+        desc=f"permutations ({route.name})", total=n_perm, unit="perm")))
     return {"route": route.name, "n_permutations": n_perm, "folds": "first repeat",
             "observed": observed,
             "null_mean": float(null.mean()) if n_perm else float("nan"),
             "p_value": float((1 + np.sum(null >= observed)) / (1 + n_perm))}
 
 
+@_verbose
 def run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
-                   routes: list[str] | None = None, argv: list[str] | None = None
-                   ) -> ComparisonResult:
+                   routes: list[str] | None = None, argv: list[str] | None = None,
+                   verbose=None) -> ComparisonResult:
     """Run a study's routes on identical subject-level folds and write the outputs.
 
     Parameters
@@ -325,6 +331,17 @@ def run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         Subjects loaded and featurised in parallel.
     routes : list of str, optional
         Run only these routes of the config.
+    argv : list of str, optional
+        The command line, recorded in the manifest.
+    verbose : bool | str | int | None
+        Log level for this call (see :func:`neurodx.set_log_level`). Progress bars over
+        subjects, routes x folds and permutations are drawn on a terminal unless the
+        level is ERROR or above.
+
+    Returns
+    -------
+    ComparisonResult
+        The run folder's outputs (predictions, metrics, manifest, report path).
     """
     # Small batched decompositions: BLAS threads only slow them (see neurodx._threads).
     with single_threaded_blas():
@@ -371,10 +388,10 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
     logger.info("loading %d subjects for %d route(s)", len(cohort), len(all_routes))
     t0 = time.perf_counter()
     spectra_step = _spectra_step(all_routes)
-    loaded = Parallel(n_jobs=n_jobs)(
+    loaded = list(progress(Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_extract_subject)(s.participant_id, s.paths, context, spec, all_routes,
                                   spectra_step)
-        for s in cohort)
+        for s in cohort), desc="features", total=len(cohort), unit="subject", leave=False))
     extracted = [features for features, _, _ in loaded]
     feature_names = {r.name: names for r, names in zip(all_routes, loaded[0][1])} if loaded \
         else {}
@@ -384,12 +401,16 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
     pids = np.asarray(cohort.participant_ids)
     stats_cfg = cfg["statistics"]
     rows, per_route, split_scores, timing = [], {}, {}, {}
+    bar = progress(desc="routes x folds", total=len(all_routes) * len(folds), unit="fit")
     for k, route in enumerate(all_routes):
         X = [subject[k] for subject in extracted]
         t0 = time.perf_counter()
-        route_rows, split_scores[route.name] = _cross_validate(route, X, y, folds, classes)
+        bar.set_postfix_str(route.name)
+        route_rows, split_scores[route.name] = _cross_validate(route, X, y, folds, classes,
+                                                               bar)
         timing[route.name] = time.perf_counter() - t0
         rows += route_rows
+    bar.close()
     predictions = pd.DataFrame(rows)
     predictions.insert(0, "participant_id", pids[predictions.pop("index").to_numpy()])
 

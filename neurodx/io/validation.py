@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
+from .._logging import progress, verbose as _verbose
 from ..errors import ConfigError, Problem, RecordingError
 from .cohort import Cohort
 from .eeg import EEGSpec, pick_eeg_channels, read_eeg
@@ -243,8 +244,9 @@ _SPECS = {"eeg": EEGSpec, "regions": RegionSpec, "volume": VolumeSpec}
 _CHECKS = {"eeg": check_eeg_file, "regions": check_region_file, "volume": check_volume_file}
 
 
+@_verbose
 def check_cohort(cohort: Cohort, spec: EEGSpec | RegionSpec | VolumeSpec | None = None, *,
-                 n_jobs: int = 1) -> CohortCheck:
+                 n_jobs: int = 1, verbose=None) -> CohortCheck:
     """Check every recording of ``cohort`` and the cohort's consistency.
 
     Parameters
@@ -255,6 +257,9 @@ def check_cohort(cohort: Cohort, spec: EEGSpec | RegionSpec | VolumeSpec | None 
         ``VolumeSpec()`` by modality.
     n_jobs : int
         Files checked in parallel (joblib).
+    verbose : bool | str | int | None
+        Log level for this call (see :func:`neurodx.set_log_level`); a progress bar
+        over files is drawn on a terminal unless the level is ERROR or above.
 
     Raises
     ------
@@ -271,7 +276,10 @@ def check_cohort(cohort: Cohort, spec: EEGSpec | RegionSpec | VolumeSpec | None 
                           f"{spec_type.__name__}, got {type(spec).__name__}")
     check_file = _CHECKS[cohort.modality]
     jobs = [(s, p, _source(cohort.root, s.participant_id, p)) for s in cohort for p in s.paths]
-    results = Parallel(n_jobs=n_jobs)(delayed(check_file)(p, spec, src) for _, p, src in jobs)
+    results = list(progress(
+        Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(check_file)(p, spec, src) for _, p, src in jobs),
+        desc="checking files", total=len(jobs), unit="file", leave=False))
     rows, problems = [], list(cohort.problems)
     for (subject, path, src), (info, file_problems) in zip(jobs, results):
         rows.append({"participant_id": subject.participant_id, "group": subject.group,

@@ -47,9 +47,8 @@ from typing import Protocol
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from .._logging import logger
+from .._logging import logger, progress as progress_bar
 from ..errors import ConfigError, NeurodxError
 from .checkpoint import (load_pretrained, optimizer_from_tensors, optimizer_to_tensors,
                          read_checkpoint, save_checkpoint, state_to_tensors)
@@ -137,7 +136,7 @@ class TrainConfig:
     deterministic : bool
         ``torch.use_deterministic_algorithms`` during training.
     progress : bool
-        Show a tqdm progress bar with per-epoch metrics.
+        Allow a progress bar with per-epoch metrics (drawn on a terminal unless quiet).
     eval_batch_size : int
     checkpoint_dir : path or None
         Where ``last.safetensors`` is written; ``None`` keeps no checkpoint.
@@ -347,8 +346,8 @@ def predict_items(network: nn.Module, items: ItemSource, index: np.ndarray | Non
     out = []
     use_amp = amp and device.type == "cuda"
     with torch.inference_mode():
-        for batch in tqdm(list(_batches(index, batch_size)), disable=not progress,
-                          desc="predicting", unit="batch", leave=False):
+        for batch in progress_bar(list(_batches(index, batch_size)), enabled=progress,
+                                  desc="predicting", unit="batch", leave=False):
             x, pos = _to_device(items, batch, device, uses_position)
             with torch.autocast(device.type, enabled=use_amp):
                 logits = network(x, pos)
@@ -524,8 +523,8 @@ def train_network(network: nn.Module, items: ItemSource, config: TrainConfig | N
             if hasattr(cb, "on_train_begin"):
                 cb.on_train_begin(network, result)
 
-        bar = tqdm(total=config.epochs, initial=min(state["epoch"], config.epochs),
-                   disable=not config.progress, desc="training", unit="epoch", leave=False)
+        bar = progress_bar(total=config.epochs, initial=min(state["epoch"], config.epochs),
+                           enabled=config.progress, desc="training", unit="epoch", leave=False)
         try:
             for epoch in range(state["epoch"], config.epochs):
                 if state["stopped"]:

@@ -107,7 +107,7 @@ class SubjectAggregator(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        Xt : ndarray, shape (n_subjects, n_features_in_ * n_stats)
+        Xt : ndarray, shape (n_subjects, ``n_features_in_ * n_stats``)
         """
         check_is_fitted(self, "stats_")
         subjects = check_window_features(X, n_features=self.n_features_in_)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from .._atomic import atomic_write_text
 from .._outputs import check_output_file
-from .._logging import logger
+from .._logging import logger, progress as progress_bar, verbose as _verbose
 from .._threads import single_threaded_blas
 from ..errors import NeurodxError, RecordingError
 from .executors import check_scheduler, map_unordered
@@ -148,9 +148,11 @@ def _csv(items: list[ScoreInput], results: dict, keys: list, classes: list[str],
     return buf.getvalue(), n_error
 
 
+@_verbose
 def score_inputs(model_dir, inputs, out, *, n_jobs: int = 1, scheduler: str | None = None,
-                 progress: bool = False, key: bytes | None = None,
+                 progress: bool = True, key: bytes | None = None,
                  expect_model_id: str | None = None, allow_outside: bool = False,
+                 verbose=None,
                  _stop_after: int | None = None) -> ScoreResult:
     """Score files, folders or cohorts with a bundle and write ``scores.csv``.
 
@@ -167,13 +169,16 @@ def score_inputs(model_dir, inputs, out, *, n_jobs: int = 1, scheduler: str | No
     scheduler : {None, "local", "tcp://HOST:PORT"}
         Dask: start a local cluster, or use a running scheduler.
     progress : bool
-        A progress bar (rate, ETA) on stderr.
+        Allow a progress bar (rate, ETA) on stderr; drawn only on a terminal, unless
+        the level is ERROR or above.
     key : bytes, optional
         Require the bundle's signature under this key (see :func:`neurodx.bundles.load_bundle`).
     expect_model_id : str, optional
         Require this model id (or full manifest SHA-256).
     allow_outside : bool
         Let a cohort's ``path`` entries lead outside its folder.
+    verbose : bool | str | int | None
+        Log level for this call (see :func:`neurodx.set_log_level`).
     _stop_after : int, optional
         Testing hook: stop as if killed (raising before ``scores.csv`` is written)
         once this many results are journaled.
@@ -197,7 +202,6 @@ def score_inputs(model_dir, inputs, out, *, n_jobs: int = 1, scheduler: str | No
 
 def _score(bundle, inputs, out, lock, *, n_jobs, scheduler, progress, allow_outside,
            stop_after) -> ScoreResult:
-    from tqdm.auto import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     journal = Journal(journal_path(out))
@@ -218,8 +222,8 @@ def _score(bundle, inputs, out, lock, *, n_jobs, scheduler, progress, allow_outs
     logger.info("scoring %d input(s) with model %s: %d to score, %d already in %s",
                 len(items), bundle.model_id, len(tasks), len(todo) - len(tasks),
                 journal.path.name)
-    bar = tqdm(total=len(tasks), desc="scoring", unit="input", file=sys.stderr,
-               disable=not progress or not tasks, dynamic_ncols=True)
+    bar = progress_bar(total=len(tasks), desc="scoring", unit="input",
+                       enabled=progress and bool(tasks))
     # Log lines go above the bar instead of through it.
     with logging_redirect_tqdm(loggers=[logger]) if progress else nullcontext():
         n_scored = _run(bundle, tasks, journal, results, bar, n_jobs, scheduler, stop_after)
