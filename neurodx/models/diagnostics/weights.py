@@ -38,6 +38,8 @@ Baik J., Ben Arous G., Peche S. (2005). Ann. Probab. 33(5), 1643-1697 (BBP spike
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 from torch import nn
@@ -86,6 +88,12 @@ def _mp_median(c: float) -> float:
     return brentq(lambda x: marchenko_pastur_cdf(x, c) - 0.5, max(lo, 1e-12), hi)
 
 
+@lru_cache(maxsize=64)
+def _tw_quantile(upper_tail: float) -> float:
+    # A Fredholm determinant per evaluation: solved once per level, not per layer.
+    return brentq(lambda s: float(tracy_widom_sf(s)) - upper_tail, -3.0, 12.0, xtol=1e-6)
+
+
 def _ks_mp(evals: np.ndarray, c: float, sigma2: float) -> float:
     f = marchenko_pastur_cdf(evals, c, sigma2)
     n = len(evals)
@@ -121,7 +129,7 @@ def fit_marchenko_pastur(evals, c: float, *, n_matrices: int = 1, n_dim: int | N
         raise ValueError("the ESD is empty or identically zero")
     s0 = float(np.median(evals)) / _mp_median(c)
     s0 = s0 if s0 > 0 else float(np.mean(evals))
-    grid = s0 * np.exp(np.linspace(-2.0, 2.0, 81))
+    grid = s0 * np.exp(np.linspace(-2.0, 2.0, 41))
     ks = np.array([_ks_mp(evals, c, s) for s in grid])
     k = int(np.argmin(ks))
     lo, hi = np.log(grid[max(k - 1, 0)]), np.log(grid[min(k + 1, len(grid) - 1)])
@@ -134,7 +142,7 @@ def fit_marchenko_pastur(evals, c: float, *, n_matrices: int = 1, n_dim: int | N
         m = int(round(c * n_dim))
         if m >= 2 and n_dim > 2:
             mu, scale = johnstone_scaling(m, n_dim)
-            q = brentq(lambda s: tracy_widom_sf(s) - level / max(n_matrices, 1), -3.0, 12.0)
+            q = _tw_quantile(level / max(n_matrices, 1))
             # ``n_dim * lambda / sigma2`` is the white Wishart's top eigenvalue.
             threshold = max(upper, sigma2 * (mu + q * scale) / n_dim)
     spikes = evals[evals > threshold][::-1]
@@ -144,7 +152,14 @@ def fit_marchenko_pastur(evals, c: float, *, n_matrices: int = 1, n_dim: int | N
 
 
 def layer_spectrum(weight, name: str = "", kind: str = "") -> dict:
-    """ESD, MP fit, spikes and power-law ``alpha`` of one layer's weight (plain dict)."""
+    """ESD, MP fit, spikes and power-law ``alpha`` of one layer's weight (plain dict).
+
+    Keys: ``name``, ``kind``, ``shape``, ``n_matrices``, ``N``, ``M``, ``c``,
+    ``eigenvalues`` (sorted), ``mp`` (:func:`fit_marchenko_pastur`, or None with a
+    ``note`` when the matrices are too small), ``n_spikes``, ``alpha``,
+    ``alpha_xmin``, ``alpha_ks``, ``alpha_n_tail``, ``alpha_se`` (None when not
+    fitted).
+    """
     mats = layer_matrices(weight)
     evals, n, m = weight_esd(mats)
     out = {"name": name, "kind": kind, "shape": list(np.shape(weight)),
@@ -161,6 +176,9 @@ def layer_spectrum(weight, name: str = "", kind: str = "") -> dict:
         out["note"] = f"too small for an MP fit (min dimension {m}, {len(evals)} eigenvalues)"
     fit = fit_power_law(evals) if len(evals) >= MIN_EIGS else \
         {"alpha": nan, "xmin": nan, "ks": nan, "n_tail": 0, "alpha_se": nan}
+    # None rather than NaN: the record goes to strict JSON files.
+    fit = {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+           for k, v in fit.items()}
     out.update({"alpha": fit["alpha"], "alpha_xmin": fit["xmin"], "alpha_ks": fit["ks"],
                 "alpha_n_tail": fit["n_tail"], "alpha_se": fit["alpha_se"]})
     return out
