@@ -3,7 +3,9 @@ import json
 from pathlib import Path
 
 from neurodx.config import load_config
-from neurodx.evaluation.compare import run_comparison
+from neurodx.evaluation.compare import _fold_diagnostics, run_comparison
+from neurodx.evaluation.folds import make_folds
+from neurodx.models import SliceVotingClassifier
 from neurodx.simulate import simulate_ct_cohort
 
 ROOT = Path(__file__).parents[2]
@@ -23,14 +25,13 @@ def test_diagnostics_are_collected_per_fold_and_reported(tmp_path):
     over = {"cohort": {"path": str(cohort)},
             "cv": {"scheme": "holdout", "n_repeats": 2, "test_size": 0.5},
             "statistics": {"bootstrap": 20, "permutations": 0},
-            "routes": {"cnn7": {**tiny, "diagnostics": diag}, "plain": tiny}}
+            "routes": {"cnn7": {**tiny, "diagnostics": diag}}}
     result = run_comparison(load_config(ROOT / "configs" / "brain_ct.yaml", overrides=over),
                             tmp_path / "run")
     full = _strict((tmp_path / "run" / "diagnostics.json").read_text())
-    assert list(full) == ["cnn7"]                              # only the route that asked
+    assert list(full) == ["cnn7"]
     assert [(r["repeat"], r["fold"]) for r in full["cnn7"]] == [(0, 0), (1, 0)]
     summary = result.metrics["routes"]["cnn7"]["diagnostics"]
-    assert "diagnostics" not in result.metrics["routes"]["plain"]
     assert len(summary) == 2 and len(summary[0]["networks"][0]["alpha"]) == 8   # 7 conv + dense
     h = summary[0]["hessian"]
     assert len(h["top_eigenvalues"]) == 4 or h["stopped_early"]
@@ -38,3 +39,13 @@ def test_diagnostics_are_collected_per_fold_and_reported(tmp_path):
     report = (tmp_path / "run" / "report.html").read_text()
     assert report.count("What the networks learned, in RMT terms") == 1
     assert "What is not." in report and "<h3>cnn7</h3>" in report
+
+
+def test_routes_without_the_setting_give_no_record():
+    fold = make_folds(["a", "b"] * 4, scheme="stratified_kfold", n_splits=2, n_repeats=1,
+                      test_size=None, sites=None, seed=0)[0]
+    assert _fold_diagnostics(SliceVotingClassifier(), fold) is None
+    fitted = SliceVotingClassifier()
+    fitted.diagnostics_ = {"networks": [], "hessian": None}
+    assert _fold_diagnostics(fitted, fold) == {"repeat": 0, "fold": 0, "networks": [],
+                                               "hessian": None}
