@@ -182,3 +182,18 @@ def test_bad_diagnostics_setting_is_a_config_error():
     with pytest.raises(ConfigError, match="unknown option"):
         SliceVotingClassifier(mode="pooled", depth=2, width=4, epochs=1, progress=False,
                               val_fraction=0.0, diagnostics={"budget": 3}).fit(subjects, y)
+
+
+def test_window_classifier_diagnostics(one_thread):
+    rng = np.random.default_rng(0)
+    y = np.array([0, 1] * 3)
+    subjects = [rng.standard_normal((4, 2048)) + (lab * np.sin(np.arange(2048) / 2.0))
+                for lab in y]
+    params = get_preset("eeg_fast", sfreq=64.0, window=4.0, epochs=1, num_threads=1, val_fraction=0.0,
+                        diagnostics={"hessian_items": 8, "lanczos_steps": 3,
+                                     "slq_vectors": 1})
+    est = WindowVotingClassifier(**params).fit(subjects, y)
+    layers = est.diagnostics_["networks"][0]["layers"]
+    assert len([la for la in layers if la["kind"].startswith("Conv")]) >= 6
+    assert est.diagnostics_["hessian"]["n_parameters"] == est.network_.n_parameters()
+    json.dumps(est.diagnostics_)
