@@ -2,6 +2,13 @@
 
 What a CNN estimator stores in ``diagnostics_`` when built with
 ``diagnostics=True`` (a plain JSON-able dict): see :func:`network_diagnostics`.
+
+Weight spectra are computed for every member of a per-position ensemble (the
+31 networks of the fMRI study). The Hessian is taken once over the whole
+ensemble: its members share no parameter and each item reaches one member, so
+that Hessian is block-diagonal with one block per member, and its top
+eigenvalues are the largest of the members' (the subset then holds at least 4
+items per member).
 """
 from __future__ import annotations
 

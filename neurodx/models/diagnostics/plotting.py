@@ -71,7 +71,8 @@ def plot_alpha_across_folds(records: list[dict]) -> Figure:
     names = [layer["name"] for layer in records[0]["networks"][0]["layers"]]
     fig, (ax,) = _figure(1, 1, size=(max(4.0, 0.7 * len(names) + 1.5), 2.8))
     rng = np.random.default_rng(0)                        # fixed jitter: same figure each run
-    ax.axhspan(2, 6, color="#e5f5e0", zorder=0, label="2 ≤ α ≤ 6: well-trained layers in HT-SR studies")
+    ax.axhspan(2, 6, color="#e5f5e0", zorder=0,
+               label="2 ≤ α ≤ 6: well-trained layers in HT-SR studies")
     for k, rec in enumerate(records):
         for net in rec["networks"]:
             a = [np.nan if la["alpha"] is None else la["alpha"] for la in net["layers"]]
