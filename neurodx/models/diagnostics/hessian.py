@@ -12,11 +12,15 @@ gradient evaluations per Lanczos step whatever the parameter count.
   eigen-decomposition ``T = Q diag(theta) Q^T`` gives nodes ``theta_j`` and
   weights ``Q[0, j]^2``; averaged over the vectors, they estimate the spectral
   density, shown smoothed by a Gaussian kernel.
-* **Bulk and outliers**: SLQ resolves masses of order ``1 / m``, not single
-  eigenvalues among ``P`` parameters. The *bulk edge* is the point above which
-  the SLQ estimate leaves less than ``outlier_mass`` (1 %) of the spectrum; top
-  eigenvalues above it are the *outliers*. This is a descriptive rule, not a
-  test (Papyan 2019 and Ghorbani et al. 2019 observe about one outlier per class).
+* **Bulk and outliers**: an SLQ node that stands for one isolated eigenvalue
+  ``u`` carries the weight ``(v . u)^2``, of mean ``1 / P`` for a random unit
+  ``v`` among ``P`` parameters (a chi-square with one degree of freedom over
+  ``P``, above ``10 / P`` with probability 0.16 %); a node standing for a part of
+  the bulk carries the weight of many eigenvalues. The *bulk edge* is the largest
+  node weighing at least ``bulk_weight / P`` (10 / P; the largest over the
+  vectors), and top eigenvalues above it are the *outliers*. A descriptive rule,
+  not a test (Papyan 2019 and Ghorbani et al. 2019 observe about one outlier per
+  class).
 
 The loss is the training criterion (class-weighted cross-entropy) at the final
 weights, in eval mode (batch-norm running statistics, no dropout), on a fixed set
@@ -107,7 +111,7 @@ def slq_density(nodes: Sequence[np.ndarray], weights: Sequence[np.ndarray], grid
 
 def hessian_spectrum(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor], *,
                      n_steps: int = 30, n_vectors: int = 3, seconds: float = 60.0,
-                     seed: int = 0, outlier_mass: float = 0.01, top_k: int = 10) -> dict:
+                     seed: int = 0, bulk_weight: float = 10.0, top_k: int = 10) -> dict:
     """Top Hessian eigenvalues (Lanczos) and the SLQ density of ``loss_fn``.
 
     Parameters
@@ -124,8 +128,8 @@ def hessian_spectrum(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch
         Time budget; Lanczos stops at the first step past it and the result says so.
     seed : int
         Seed of the random (Rademacher) starting vectors.
-    outlier_mass : float
-        SLQ mass left above the bulk edge (see the module docstring).
+    bulk_weight : float
+        A node weighing at least ``bulk_weight / P`` is bulk (module docstring).
     top_k : int
         Number of top Ritz values reported.
 
@@ -165,13 +169,9 @@ def hessian_spectrum(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch
         if i == 0:
             top = theta[::-1][:top_k]
     grid, dens = slq_density(nodes, weights)
-    allnodes = np.concatenate(nodes)
-    allw = np.concatenate(weights) / len(nodes)
-    order = np.argsort(allnodes)[::-1]
-    mass_above = np.cumsum(allw[order])
-    # Bulk edge: the largest node at which the mass from the top reaches outlier_mass.
-    edge = float(allnodes[order][np.searchsorted(mass_above, outlier_mass)]) \
-        if mass_above[-1] >= outlier_mass else float(allnodes.max())
+    heavy = [theta[w >= bulk_weight / n_par] for theta, w in zip(nodes, weights)]
+    edge = float(max(h.max() for h in heavy if h.size)) if any(h.size for h in heavy) \
+        else float(np.concatenate(nodes).max())
     return {"top_eigenvalues": top.tolist(), "bulk_edge": edge,
             "n_outliers": int(np.sum(top > edge)),
             "slq_nodes": [n.tolist() for n in nodes], "slq_weights": [w.tolist() for w in weights],
