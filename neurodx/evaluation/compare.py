@@ -235,23 +235,29 @@ def _is_synthetic(cohort) -> bool:
     return meta.is_file() and json.loads(meta.read_text()).get("synthetic") is True
 
 
-def _fit_fold(route: Route, X: list, y: np.ndarray, fold):
+def _fit_fold(route: Route, X: list, y: np.ndarray, fold, diagnostics: bool = True):
     """A fresh clone of the route's fitted part, fitted on the fold's training subjects.
 
     ``X`` holds each subject's stateless outputs (for ``rmt_les``, its window spectra),
     so everything that learns from subjects (the LES step's MP reference, scalers,
-    classifiers) learns from this fold's training subjects only.
+    classifiers) learns from this fold's training subjects only. ``diagnostics=False``
+    turns off the CNNs' random-matrix diagnostics (permutation refits only predict).
     """
-    return clone(route.cv_estimator).fit([X[i] for i in fold.train], y[fold.train])
+    est = clone(route.cv_estimator)
+    if not diagnostics:
+        est.set_params(**{k: False for k in est.get_params()
+                          if k == "diagnostics" or k.endswith("__diagnostics")})
+    return est.fit([X[i] for i in fold.train], y[fold.train])
 
 
-def _fit_predict(route: Route, X: list, y: np.ndarray, fold, classes, with_proba=True):
+def _fit_predict(route: Route, X: list, y: np.ndarray, fold, classes, with_proba=True,
+                 diagnostics: bool = True):
     """Fit a fresh clone of the route on the fold's training subjects; predict its test ones.
 
     Returns predicted labels, when asked and available probabilities in ``classes``
     order (else None), and the fitted estimator.
     """
-    est = _fit_fold(route, X, y, fold)
+    est = _fit_fold(route, X, y, fold, diagnostics)
     test = [X[i] for i in fold.test]
     pred = np.asarray(est.predict(test))
     if not with_proba or not hasattr(est, "predict_proba"):
@@ -296,7 +302,8 @@ def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes
 def _null_score(route, X, y_perm, folds, classes) -> float:
     scores = []
     for f in folds:
-        pred, _, _ = _fit_predict(route, X, y_perm, f, classes, with_proba=False)
+        pred, _, _ = _fit_predict(route, X, y_perm, f, classes, with_proba=False,
+                                  diagnostics=False)
         scores.append(classification_metrics(y_perm[f.test], pred, classes=classes)
                       ["balanced_accuracy"])
     return float(np.mean(scores))

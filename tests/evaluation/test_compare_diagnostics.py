@@ -49,3 +49,24 @@ def test_routes_without_the_setting_give_no_record():
     fitted.diagnostics_ = {"networks": [], "hessian": None}
     assert _fold_diagnostics(fitted, fold) == {"repeat": 0, "fold": 0, "networks": [],
                                                "hessian": None}
+
+
+def test_permutation_refits_skip_the_diagnostics(monkeypatch):
+    import numpy as np
+
+    from neurodx.evaluation.compare import _fit_fold
+    from neurodx.evaluation.routes import Route
+
+    seen = []
+
+    def fake_fit(self, X, y):
+        seen.append(self.diagnostics)
+        return self
+    monkeypatch.setattr(SliceVotingClassifier, "fit", fake_fit)
+    y = np.array(["a", "b"] * 4)
+    fold = make_folds(y, scheme="stratified_kfold", n_splits=2, n_repeats=1, seed=0)[0]
+    route = Route("cnn", SliceVotingClassifier(diagnostics={"hessian": False}))
+    _fit_fold(route, list(range(8)), y, fold)
+    _fit_fold(route, list(range(8)), y, fold, diagnostics=False)
+    assert seen == [{"hessian": False}, False]
+    assert route.estimator.diagnostics == {"hessian": False}       # the route is untouched
