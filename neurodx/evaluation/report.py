@@ -195,10 +195,12 @@ def _diagnostics_section(diagnostics: dict) -> list[str]:
             rows.append([f"repeat {rec['repeat']}, fold {rec['fold']}", len(rec["networks"]),
                          f"{np.median(alphas):.2f} [{min(alphas):.2f}, {max(alphas):.2f}]"
                          if alphas else "-", sum(spikes), top,
-                         f"{h['bulk_edge']:.3g} / {h['n_outliers']}" if h else "-",
+                         f"{h['bulk_edge']:.3g} / {h['n_outliers']} of "
+                         f"{len(h['top_eigenvalues'])}" if h else "-",
                          f"{rec['weights_seconds']:.1f} s", hess_s])
         parts.append(_table(["split", "networks", "α median [min, max] over layers",
-                             "spikes (all layers)", "Hessian top 3", "bulk edge / outliers",
+                             "spikes (all layers)", "Hessian top 3",
+                             "bulk edge / outliers among the top eigenvalues",
                              "weight spectra time", "Hessian time"], rows))
         net, where = representative_network(records)
         title = f"{name}: layer spectra against the MP law ({where})"
