@@ -12,7 +12,8 @@ Order of work:
    reference, as ``make_les_pipeline().fit`` in Python);
 4. compute metrics, subject-bootstrap CIs, paired tests and a permutation test
    for the best route; write ``predictions.csv``, ``metrics.json``,
-   ``manifest.json`` and ``report.html`` atomically.
+   ``manifest.json`` and ``report.html`` atomically (and ``diagnostics.json``
+   when CNN routes computed random-matrix diagnostics, ``diagnostics: true``).
 """
 from __future__ import annotations
 
@@ -89,6 +90,8 @@ class ComparisonResult:
     report: Path | None = None
     excluded: list[Problem] = field(default_factory=list)
     routes: list[Route] = field(default_factory=list)
+    #: route name -> one record per fold of its CNN diagnostics (``diagnostics: true``)
+    diagnostics: dict = field(default_factory=dict)
 
 
 def load_pipeline(path: str | Path):
@@ -233,34 +236,48 @@ def _is_synthetic(cohort) -> bool:
     return meta.is_file() and json.loads(meta.read_text()).get("synthetic") is True
 
 
-def _fit_fold(route: Route, X: list, y: np.ndarray, fold):
+def _fit_fold(route: Route, X: list, y: np.ndarray, fold, diagnostics: bool = True):
     """A fresh clone of the route's fitted part, fitted on the fold's training subjects.
 
     ``X`` holds each subject's stateless outputs (for ``rmt_les``, its window spectra),
     so everything that learns from subjects (the LES step's MP reference, scalers,
-    classifiers) learns from this fold's training subjects only.
+    classifiers) learns from this fold's training subjects only. ``diagnostics=False``
+    turns off the CNNs' random-matrix diagnostics (permutation refits only predict).
     """
-    return clone(route.cv_estimator).fit([X[i] for i in fold.train], y[fold.train])
+    est = clone(route.cv_estimator)
+    if not diagnostics:
+        est.set_params(**{k: False for k in est.get_params()
+                          if k == "diagnostics" or k.endswith("__diagnostics")})
+    return est.fit([X[i] for i in fold.train], y[fold.train])
 
 
-def _fit_predict(route: Route, X: list, y: np.ndarray, fold, classes, with_proba=True):
+def _fit_predict(route: Route, X: list, y: np.ndarray, fold, classes, with_proba=True,
+                 diagnostics: bool = True):
     """Fit a fresh clone of the route on the fold's training subjects; predict its test ones.
 
-    Returns predicted labels and, when asked and available, probabilities in ``classes``
-    order (else None).
+    Returns predicted labels, when asked and available probabilities in ``classes``
+    order (else None), and the fitted estimator.
     """
-    est = _fit_fold(route, X, y, fold)
+    est = _fit_fold(route, X, y, fold, diagnostics)
     test = [X[i] for i in fold.test]
     pred = np.asarray(est.predict(test))
     if not with_proba or not hasattr(est, "predict_proba"):
-        return pred, None
+        return pred, None, est
     order = [list(est.classes_).index(c) for c in classes]
-    return pred, np.asarray(est.predict_proba(test))[:, order]
+    return pred, np.asarray(est.predict_proba(test))[:, order], est
+
+
+def _fold_diagnostics(est, fold) -> dict | None:
+    """The CNN's random-matrix diagnostics of one fold (``diagnostics: true``), if any."""
+    est = getattr(est, "best_estimator_", est)           # tuned routes: the refitted one
+    est = est[-1] if hasattr(est, "steps") else est
+    diag = getattr(est, "diagnostics_", None)
+    return None if diag is None else {"repeat": fold.repeat, "fold": fold.fold, **diag}
 
 
 def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
-                    bar=None) -> tuple[list, list]:
-    rows, split_scores = [], []
+                    bar=None) -> tuple[list, list, list]:
+    rows, split_scores, diagnostics = [], [], []
     if route.param_grid:
         smallest = min(int(np.min(np.unique(y[f.train], return_counts=True)[1])) for f in folds)
         if smallest < route.inner_splits:
@@ -269,7 +286,10 @@ def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
                               f"but a fold has only {smallest}; lower tune.inner_splits or "
                               "use fewer outer folds")
     for f in folds:
-        pred, proba = _fit_predict(route, X, y, f, classes)
+        pred, proba, est = _fit_predict(route, X, y, f, classes)
+        diag = _fold_diagnostics(est, f)
+        if diag is not None:
+            diagnostics.append(diag)
         for k, i in enumerate(f.test):
             rows.append({"index": int(i), "repeat": f.repeat, "fold": f.fold,
                          "route": route.name, "true": y[i], "predicted": pred[k],
@@ -279,13 +299,14 @@ def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
                             ["balanced_accuracy"])
         if bar is not None:
             bar.update(1)
-    return rows, split_scores
+    return rows, split_scores, diagnostics
 
 
 def _null_score(route, X, y_perm, folds, classes) -> float:
     scores = []
     for f in folds:
-        pred, _ = _fit_predict(route, X, y_perm, f, classes, with_proba=False)
+        pred, _, _ = _fit_predict(route, X, y_perm, f, classes, with_proba=False,
+                                  diagnostics=False)
         scores.append(classification_metrics(y_perm[f.test], pred, classes=classes)
                       ["balanced_accuracy"])
     return float(np.mean(scores))
@@ -400,16 +421,18 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
 
     pids = np.asarray(cohort.participant_ids)
     stats_cfg = cfg["statistics"]
-    rows, per_route, split_scores, timing = [], {}, {}, {}
+    rows, per_route, split_scores, timing, diagnostics = [], {}, {}, {}, {}
     bar = progress(desc="routes x folds", total=len(all_routes) * len(folds), unit="fit")
     for k, route in enumerate(all_routes):
         X = [subject[k] for subject in extracted]
         t0 = time.perf_counter()
         bar.set_postfix_str(route.name)
-        route_rows, split_scores[route.name] = _cross_validate(route, X, y, folds, classes,
-                                                               bar)
+        route_rows, split_scores[route.name], route_diag = _cross_validate(
+            route, X, y, folds, classes, bar)
         timing[route.name] = time.perf_counter() - t0
         rows += route_rows
+        if route_diag:
+            diagnostics[route.name] = route_diag
     bar.close()
     predictions = pd.DataFrame(rows)
     predictions.insert(0, "participant_id", pids[predictions.pop("index").to_numpy()])
@@ -427,6 +450,10 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         m["split_balanced_accuracy"] = split_scores[route.name]
         m["fit_predict_seconds"] = timing[route.name]
         m["description"] = route.description
+        if route.name in diagnostics:
+            from ..models.diagnostics import summarize_diagnostics
+            m["diagnostics"] = [{"repeat": d["repeat"], "fold": d["fold"],
+                                 **summarize_diagnostics(d)} for d in diagnostics[route.name]]
         per_route[route.name] = m
 
     # Highest pooled balanced accuracy; exact ties (rounding noise aside) go to the route
@@ -489,8 +516,13 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
     predictions.to_csv(buf, index=False, float_format="%.6g")
     atomic_write_text(out_dir / "predictions.csv", buf.getvalue())
     atomic_write_text(out_dir / "metrics.json", dumps(metrics, indent=2, default=str) + "\n")
+    if diagnostics:
+        # Full spectra (eigenvalues, SLQ nodes) of every fold's networks; metrics.json
+        # keeps the per-layer summary.
+        atomic_write_text(out_dir / "diagnostics.json",
+                          dumps(diagnostics, default=str) + "\n")
     result = ComparisonResult(out_dir, predictions, metrics, manifest, excluded=excluded,
-                              routes=all_routes)
+                              routes=all_routes, diagnostics=diagnostics)
     from .report import write_report
 
     result.report = write_report(result, cohort, context, all_routes, extracted, pipeline,

@@ -143,6 +143,86 @@ def _rmt_figures(routes, extracted, groups, spectra, feature_names) -> dict:
     return figures
 
 
+_DIAGNOSTICS_MEANING = (
+    "<p><b>What this shows.</b> Each dense and convolutional layer's weight matrix "
+    "(convolutions as one <i>out</i>×<i>in</i> matrix per kernel position, eigenvalues "
+    "pooled, as WeightWatcher does) is compared with the Marchenko–Pastur law of a random "
+    "matrix: variance fitted to the bulk by Kolmogorov–Smirnov distance; <i>spikes</i> are "
+    "eigenvalues beyond the fitted edge by more than a white matrix's Tracy–Widom "
+    "fluctuation (1% level). <i>α</i> is the power-law exponent of the eigenvalue tail "
+    "(Clauset–Shalizi–Newman maximum likelihood, tail start by KS distance). The loss "
+    "Hessian (class-weighted cross-entropy on a fixed subset of training items, eval mode) "
+    "is probed with Hessian-vector products: top eigenvalues by Lanczos, density by "
+    "stochastic Lanczos quadrature; outliers are top eigenvalues above the largest "
+    "quadrature node that stands for more than a few eigenvalues (weight ≥ 10/P for P "
+    "parameters; a descriptive rule).</p>"
+    "<p><b>What is established.</b> Across families of large pretrained vision and "
+    "language models, layer-averaged α (lower within 2–6) correlates with reported test "
+    "accuracy (Martin &amp; Mahoney 2021, JMLR; Martin, Peng &amp; Mahoney 2021, Nature "
+    "Communications); random weights give an MP spectrum without spikes; trained "
+    "networks' Hessians show a bulk near zero and a few outliers, often about one per "
+    "class (Ghorbani et al. 2019; Papyan 2019). <b>What is not.</b> These are correlations "
+    "found across many large models, not a test of one model: α, spike counts or Hessian "
+    "outliers of these small networks, trained on a small cohort, do not predict their "
+    "accuracy on new patients, and no threshold turns them into a quality grade. "
+    "The cross-validated metrics above are the evidence of performance; this section "
+    "describes what training did to the weights. Power-law fits to a few dozen eigenvalues "
+    "are noisy (α's standard error is (α−1)/√n of the tail), and small layers are marked "
+    "too small for an MP fit.</p>")
+
+
+def _diagnostics_section(diagnostics: dict) -> list[str]:
+    """'What the networks learned, in RMT terms': one block per CNN route with diagnostics."""
+    from ..models.diagnostics.plotting import (plot_alpha_across_folds, plot_hessian,
+                                               plot_layer_spectra, representative_network)
+
+    if not diagnostics:
+        return []
+    e = html.escape
+    parts = ["<h2>What the networks learned, in RMT terms</h2>", _DIAGNOSTICS_MEANING]
+    for name, records in diagnostics.items():
+        parts.append(f"<h3>{e(name)}</h3>")
+        rows = []
+        for rec in records:
+            alphas = [la["alpha"] for net in rec["networks"] for la in net["layers"]
+                      if la["alpha"] is not None]
+            spikes = [la["n_spikes"] for net in rec["networks"] for la in net["layers"]
+                      if la["n_spikes"] is not None]
+            h = rec.get("hessian")
+            top = ", ".join(f"{v:.3g}" for v in h["top_eigenvalues"][:3]) if h else "-"
+            hess_s = (f"{h['seconds']:.1f} s" + (" (budget reached)" if h["stopped_early"]
+                                                 else "")) if h else "not computed"
+            rows.append([f"repeat {rec['repeat']}, fold {rec['fold']}", len(rec["networks"]),
+                         f"{np.median(alphas):.2f} [{min(alphas):.2f}, {max(alphas):.2f}]"
+                         if alphas else "-", sum(spikes), top,
+                         f"{h['bulk_edge']:.3g} / {h['n_outliers']} of "
+                         f"{len(h['top_eigenvalues'])}" if h else "-",
+                         f"{rec['weights_seconds']:.1f} s", hess_s])
+        parts.append(_table(["split", "networks", "α median [min, max] over layers",
+                             "spikes (all layers)", "Hessian top 3",
+                             "bulk edge / outliers among the top eigenvalues",
+                             "weight spectra time", "Hessian time"], rows))
+        net, where = representative_network(records)
+        title = f"{name}: layer spectra against the MP law ({where})"
+        parts.append(f"<p class='muted'>{e(title)}: blue MP fit, dashed bulk edge, red "
+                     "spikes.</p>")
+        parts.append(_img(figure_to_png(plot_layer_spectra(net)), title))
+        parts.append(f"<p class='muted'>{e(name)}: tail exponent α per layer, every split"
+                     + (" and every member network" if len(records[0]["networks"]) > 1
+                        else "") + ".</p>")
+        parts.append(_img(figure_to_png(plot_alpha_across_folds(records)), f"{name} alpha"))
+        fig = plot_hessian(records)
+        if fig is not None:
+            h = records[0]["hessian"]
+            parts.append(f"<p class='muted'>{e(name)}: loss Hessian over "
+                         f"{h['n_parameters']} parameters, {records[0]['hessian_items']} "
+                         f"training items, {h['n_steps']} Lanczos steps × "
+                         f"{h['n_vectors_done']} vector(s), budget {h['budget_seconds']:.0f} s "
+                         "per split.</p>")
+            parts.append(_img(figure_to_png(fig), f"{name} Hessian"))
+    return parts
+
+
 def write_report(result, cohort, context, routes, extracted, pipeline=None, spectra=None,
                  feature_names=None) -> Path:
     """Write ``report.html`` into the run folder and return its path."""
@@ -245,6 +325,7 @@ def write_report(result, cohort, context, routes, extracted, pipeline=None, spec
             parts.append(f"<h2>{e(title)}</h2>")
             parts.append(_img(figure_to_png(fig), title))
 
+    parts += _diagnostics_section(getattr(result, "diagnostics", None))
     parts.append("<h2>Subjects left out and warnings</h2>")
     if m.get("flat_dropped"):
         from ..io import format_flat_dropped

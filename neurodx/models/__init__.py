@@ -14,6 +14,9 @@ Training
 Estimators
     :class:`SliceVotingClassifier`, :class:`WindowVotingClassifier`
     (scikit-learn compatible, ``save``/``load``); presets in :data:`PRESETS`.
+Diagnostics
+    :mod:`neurodx.models.diagnostics`: layer weight spectra against the MP law,
+    heavy-tail exponents, Hessian eigenvalues (``diagnostics=True`` on an estimator).
 """
 from .augmentation import SliceAugment, WindowAugment
 from .checkpoint import (NETWORKS, build_network, load_network, load_pretrained, read_checkpoint,

@@ -73,7 +73,7 @@ _TRAIN_PARAMS = ("epochs", "batch_size", "lr", "weight_decay", "val_fraction", "
                  "resume")
 # Parameters that do not change what is learnt (left out of the checkpoint run name).
 _RUNTIME_PARAMS = {"device", "num_threads", "progress", "eval_batch_size", "resume",
-                   "checkpoint_dir", "callbacks"}
+                   "checkpoint_dir", "callbacks", "diagnostics"}
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -167,6 +167,9 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         if self.voting not in VOTING_METHODS:
             raise ConfigError(f"voting must be one of {', '.join(VOTING_METHODS)}, "
                               f"got {self.voting!r}")
+        if not isinstance(self.diagnostics, (bool, dict)):
+            raise ConfigError("diagnostics must be true, false or a mapping of options "
+                              f"(hessian_seconds, hessian_items, ...), got {self.diagnostics!r}")
         if self.freeze_features and self.init_from is None:
             raise ConfigError("freeze_features: true needs init_from, a trained model to "
                               "fine-tune (routes.<name>.init_from in the config)")
@@ -224,7 +227,22 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         self.val_subjects_ = list(result.val_subjects)
         self.fit_subject_ids_ = list(ids)
         self.fit_ids_are_names_ = bool(explicit)
+        self.__dict__.pop("diagnostics_", None)      # never keep a previous fit's
+        if self.diagnostics:
+            self.diagnostics_ = self._diagnose(items, result.train_subjects)
         return self
+
+    def _diagnose(self, items, train_subjects) -> dict:
+        """RMT diagnostics of the fitted network (``diagnostics=True``), on training items only."""
+        from .diagnostics import network_diagnostics
+
+        options = self.diagnostics if isinstance(self.diagnostics, dict) else None
+        groups = np.asarray(items.groups)
+        train = np.flatnonzero(np.isin(groups, np.asarray(train_subjects, dtype=groups.dtype)))
+        with torch_session(self.seed_, self.num_threads, deterministic=True,
+                           device=resolve_device("cpu")):
+            return network_diagnostics(self.network_, items, train, seed=self.seed_,
+                                       class_weight=self.class_weight, options=options)
 
     def _check_fitted(self):
         if not hasattr(self, "network_"):
@@ -466,6 +484,13 @@ class SliceVotingClassifier(_VotingClassifier):
         Keep the convolutional layers of ``init_from`` fixed.
     callbacks : list, optional
         Passed to :func:`~neurodx.models.train_network`.
+    diagnostics : bool or dict
+        After ``fit``, store random-matrix diagnostics of the network in
+        ``diagnostics_`` (:func:`neurodx.models.diagnostics.network_diagnostics`:
+        layer weight spectra with MP fits and tail exponents, Hessian top
+        eigenvalues and density on training items); a dict sets its options
+        (``hessian_seconds``, ``hessian_items``, ...). Config key
+        ``routes.<name>.diagnostics``.
 
     Attributes
     ----------
@@ -475,6 +500,8 @@ class SliceVotingClassifier(_VotingClassifier):
         Slice positions (``None`` for ``mode="pooled"``).
     input_unit_ : {"HU", "display", "unknown"}
         Intensity unit of the training scans; scans in another unit are refused.
+    diagnostics_ : dict
+        Only with ``diagnostics``: see that parameter (JSON-able).
     """
 
     _augment_kind = "slice"
@@ -493,7 +520,7 @@ class SliceVotingClassifier(_VotingClassifier):
                  num_threads: int | None = None, random_state: int | None = 0,
                  progress: bool = True, eval_batch_size: int = 256, checkpoint_dir=None,
                  resume: bool = True, init_from=None, freeze_features: bool = False,
-                 callbacks=None):
+                 callbacks=None, diagnostics=False):
         self.mode = mode
         self.voting = voting
         self.slice_axis = slice_axis
@@ -532,6 +559,7 @@ class SliceVotingClassifier(_VotingClassifier):
         self.init_from = init_from
         self.freeze_features = freeze_features
         self.callbacks = callbacks
+        self.diagnostics = diagnostics
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -724,6 +752,8 @@ class WindowVotingClassifier(_VotingClassifier):
         Channel order (from the first :class:`mne.io.Raw`); later Raw subjects are
         re-ordered by name, and refused if a channel is missing.
     window_samples_, step_samples_ : int
+    diagnostics_ : dict
+        Only with ``diagnostics`` (as for :class:`SliceVotingClassifier`).
     """
 
     _augment_kind = "window"
@@ -741,7 +771,7 @@ class WindowVotingClassifier(_VotingClassifier):
                  num_threads: int | None = None, random_state: int | None = 0,
                  progress: bool = True, eval_batch_size: int = 256, checkpoint_dir=None,
                  resume: bool = True, init_from=None, freeze_features: bool = False,
-                 callbacks=None):
+                 callbacks=None, diagnostics=False):
         self.voting = voting
         self.sfreq = sfreq
         self.window = window
@@ -774,6 +804,7 @@ class WindowVotingClassifier(_VotingClassifier):
         self.init_from = init_from
         self.freeze_features = freeze_features
         self.callbacks = callbacks
+        self.diagnostics = diagnostics
 
     def _check_params(self) -> None:
         super()._check_params()

@@ -9,7 +9,10 @@ the estimator, with overrides::
 Full-size presets reproduce the studies' designs (expect hours on a CPU, minutes
 on a GPU); ``*_fast`` presets run the sample cohorts end to end in a few minutes
 on 2 CPU cores (frame stride, small widths, few epochs) and are for smoke tests
-and demos, not for accuracy claims.
+and demos, not for accuracy claims. Full-size presets compute the random-matrix
+diagnostics of their networks after each fit (``diagnostics=True``, see
+:mod:`neurodx.models.diagnostics`); the fast ones do not (config
+``routes.<name>.diagnostics: true`` turns them on).
 
 =================  ==========================================================================
 preset             design
@@ -52,46 +55,50 @@ PRESETS: dict[str, tuple[str, dict]] = {
         depth=4, width=16, growth=2.0, max_width=128, norm="batch", dropout=0.3,
         epochs=30, batch_size=128, lr=1e-3, val_fraction=0.2, patience=8,
         augment=dict(flip_prob=0.5, max_rotation=8.0, intensity_scale=0.1,
-                     intensity_shift=0.1), random_state=0)),
+                     intensity_shift=0.1), random_state=0, diagnostics=True)),
     "fmri_ma_shared": ("SliceVotingClassifier", dict(
         mode="shared", position_mode="embedding", position_dim=8, voting="hard", slice_axis=2,
         frame_stride=1, normalize="frame", depth=4, width=32, growth=2.0, max_width=256,
         norm="batch", dropout=0.3, epochs=30, batch_size=128, lr=1e-3, val_fraction=0.2,
-        patience=8, augment=dict(flip_prob=0.5, max_rotation=8.0), random_state=0)),
+        patience=8, augment=dict(flip_prob=0.5, max_rotation=8.0), random_state=0,
+        diagnostics=True)),
     "fmri_ma_fast": ("SliceVotingClassifier", dict(
         mode="ensemble", voting="two_level", slice_axis=2, frame_stride=2, normalize="frame",
         depth=3, width=4, growth=2.0, max_width=16, norm="batch", dropout=0.2,
         epochs=4, batch_size=128, lr=3e-3, val_fraction=0.2, patience=None,
-        augment=dict(flip_prob=0.5, max_rotation=0.0), random_state=0, progress=False)),
+        augment=dict(flip_prob=0.5, max_rotation=0.0), random_state=0, progress=False,
+        diagnostics=False)),
     "fmri_ma_shared_fast": ("SliceVotingClassifier", dict(
         mode="shared", position_mode="embedding", position_dim=4, voting="hard", slice_axis=2,
         frame_stride=2, normalize="frame", depth=3, width=8, growth=2.0, max_width=32,
         norm="batch", dropout=0.2, epochs=4, batch_size=128, lr=3e-3, val_fraction=0.2,
         patience=None, augment=dict(flip_prob=0.5, max_rotation=0.0), random_state=0,
-        progress=False)),
+        progress=False, diagnostics=False)),
     "ct": ("SliceVotingClassifier", dict(
         mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_intensity,
         slice_shape=(256, 256), depth=7, width=16, growth=2.0, max_width=128, norm="batch",
         dropout=0.5, epochs=40, batch_size=32, lr=1e-3, val_fraction=0.2, patience=10,
         augment=dict(flip_prob=0.5, max_rotation=10.0, intensity_scale=0.05,
-                     intensity_shift=0.05), random_state=0)),
+                     intensity_shift=0.05), random_state=0, diagnostics=True)),
     "ct_fast": ("SliceVotingClassifier", dict(
         mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_intensity,
         slice_shape=(128, 128), depth=7, width=4, growth=2.0, max_width=16, norm="batch",
         dropout=0.3, epochs=4, batch_size=32, lr=3e-3, val_fraction=0.2, patience=None,
-        augment=dict(flip_prob=0.5, max_rotation=5.0), random_state=0, progress=False)),
+        augment=dict(flip_prob=0.5, max_rotation=5.0), random_state=0, progress=False,
+        diagnostics=False)),
     "eeg_hc_fes_chr": ("WindowVotingClassifier", dict(
         voting="hard", sfreq=250.0, window=4.0, overlap=0.5, normalize="channel",
         n_filters_time=25, n_filters_spat=25, filter_time_length=10,
         block_filters=(50, 100, 200, 200), filter_length=10, pool_length=3, pool_stride=3,
         dropout=0.5, epochs=40, batch_size=64, lr=1e-3, val_fraction=0.2, patience=10,
-        augment=True, random_state=0)),
+        augment=True, random_state=0, diagnostics=True)),
     "eeg_fast": ("WindowVotingClassifier", dict(
         voting="hard", sfreq=None, window=2.0, overlap=0.5, normalize="channel",
         n_filters_time=8, n_filters_spat=8, filter_time_length=10,
         block_filters=(16, 16, 32, 32), filter_length=10, pool_length=3, pool_stride=3,
         dropout=0.3, epochs=6, batch_size=64, lr=2e-3, val_fraction=0.2, patience=None,
-        augment=True, random_state=0, progress=False)),
+        augment=True, random_state=0, progress=False,
+        diagnostics=False)),
 }
 
 
