@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.neurodx-installed
 OUT    ?= runs/demo
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench validate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,14 @@ test: $(STAMP)
 # benchmarks/results/*.json and the results section of benchmarks/README.md.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# Validation on real public recordings (not part of `make test`; about 40 min on 2 cores):
+# needs the pinned GitHub snapshots under MIRRORS (see validation/README.md); rewrites
+# validation/results/*.json and the results section of validation/README.md.
+MIRRORS ?=
+validate: $(STAMP)
+	@test -n "$(MIRRORS)" || { echo "usage: make validate MIRRORS=DIR (the snapshots: see validation/README.md)"; exit 2; }
+	$(BIN)/python validation/run_all.py --mirrors $(MIRRORS)
 
 clean:
 	rm -rf $(VENV) runs

@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
         "flat_std": 1e-7,
         "flat_ratio": 1e-2,
         "saturation_fraction": 0.01,
+        "text_orientation": "samples",  # text EEG without sidecar: rows are samples|channels
+        "text_unit": "uV",              # text EEG without _channels.tsv: uV | mV | V | nV
     },
     "regions": {"n_regions": None, "min_timepoints": 20},
     "volume": {"require_4d": False, "min_frames": 2, "expected_shape": None,
