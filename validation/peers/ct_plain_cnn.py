@@ -62,8 +62,8 @@ def fit_predict(x_train, y_train, x_test, n_classes, epochs, seed):
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     # Classes weighted by slice counts: patients (and their slices) are unbalanced.
     counts = np.bincount(y_train, minlength=n_classes)
-    loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(len(y_train) / (n_classes * counts),
-                                                      dtype=torch.float32))
+    weight = len(y_train) / (n_classes * np.maximum(counts, 1))
+    loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(weight, dtype=torch.float32))
     xt, yt = torch.from_numpy(x_train[:, None]), torch.from_numpy(y_train)
     net.train()
     for _ in range(epochs):
