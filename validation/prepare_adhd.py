@@ -8,7 +8,8 @@ name does not mean patient).
 
 Data quality handled here: ADHD recordings are longer on average (the task ends
 when the child has answered), so duration would leak the label; every subject is
-cropped to the same length (``--seconds``, default 60 s, from the start; the shortest recording lasts 62 s), and
+cropped to the same length (``--seconds``, default 60 s, from the start; the
+shortest recording lasts 62 s), and
 shorter recordings are left out and listed. Values are integers (quantised
 microvolts, as exported).
 
@@ -96,8 +97,8 @@ def prepare(git_dir: Path, out: Path, seconds: float = 60.0, limit: int | None =
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("mirror", type=Path, help="mirror root holding matczu-97+EGG_CLASSIFIER_CNN/repo,"
-                                              " or the snapshot's git directory")
+    ap.add_argument("mirror", type=Path, help="mirror root holding matczu-97+EGG_CLASSIFIER_CNN"
+                                              "/repo, or the snapshot's git directory")
     ap.add_argument("out", type=Path, help="cohort folder to write")
     ap.add_argument("--seconds", type=float, default=60.0, help="common length (s)")
     ap.add_argument("--limit", type=int, default=None, help="first N files per group (smoke runs)")

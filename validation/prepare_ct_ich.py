@@ -1,6 +1,7 @@
-"""Prepare the head CT hemorrhage JPG slices (PhysioNet CT-ICH, Hssayeni et al.) as a neurodx cohort.
+"""Prepare the head CT hemorrhage JPG slices (PhysioNet CT-ICH) as a neurodx cohort.
 
-Source: ``lammih/MultiModal2`` at a pinned commit: ``Data/Brain/{Positiv,Negativ}/<patient><slice>.jpg``
+Source: ``lammih/MultiModal2`` at a pinned commit:
+``Data/Brain/{Positiv,Negativ}/<patient><slice>.jpg``
 (650 x 650 8-bit grey, brain window) and per-slice labels in
 ``DataPreprocessing/hemorrhage_diagnosis.csv``.
 
@@ -95,7 +96,8 @@ def prepare(git_dir: Path, out: Path, limit: int | None = None) -> dict:
     intra = int(((positives["Intraventricular"] + positives["Intraparenchymal"]) > 0).sum())
     n_slices = [r["n_slices"] for r in rows]
     record = {
-        "name": "ct_ich", "title": "Head CT: intracranial hemorrhage vs none (JPG slices, brain window)",
+        "name": "ct_ich",
+        "title": "Head CT: intracranial hemorrhage vs none (JPG slices, brain window)",
         **snap.record(), "subjects": counts, "slices_written": sum(n_slices),
         "slices_per_patient": {"min": min(n_slices), "max": max(n_slices)},
         "labelled_slices_without_image": no_image, "images_without_label": no_label,

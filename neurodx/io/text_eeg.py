@@ -204,8 +204,9 @@ def read_text_eeg(path: str | Path, *, sfreq: float | None = None,
     else:
         names, source = [f"EEG{i + 1:03d}" for i in range(n_channels)], None
     if len(names) != n_channels:
-        raise RecordingError(path, f"{n_channels} {'columns' if orientation == 'samples' else 'rows'}"
-                                   f" of data but {len(names)} channel names in {source} "
+        unit_name = "columns" if orientation == "samples" else "rows"
+        raise RecordingError(path, f"{n_channels} {unit_name} of data but {len(names)} "
+                                   f"channel names in {source} "
                                    "(check eeg.text_orientation and eeg.channel_names)")
     if len(set(names)) != len(names):
         raise RecordingError(path, f"duplicate channel names in {source}")

@@ -161,7 +161,8 @@ def test_render_tables_from_results(tmp_path, monkeypatch):
     mod = _load("run_all")
     monkeypatch.setattr(mod, "RESULTS", tmp_path)
     monkeypatch.setattr(mod, "README", tmp_path / "README.md")
-    (tmp_path / "README.md").write_text(f"# V\n\nprose\n\n{mod.BEGIN}\nSTALE-TABLE\n{mod.END}\ntail\n")
+    (tmp_path / "README.md").write_text(
+        f"# V\n\nprose\n\n{mod.BEGIN}\nSTALE-TABLE\n{mod.END}\ntail\n")
     m = {"balanced_accuracy": 0.75, "ci": {"balanced_accuracy": [0.6, 0.9]},
          "per_class_recall": {"A": 0.7, "B": 0.8}, "roc_auc_ovr": 0.8, "fit_predict_seconds": 3.0}
     test = {"mcnemar_repeat0": {"a_right_b_wrong": 3, "a_wrong_b_right": 1, "p_value": 0.6},
