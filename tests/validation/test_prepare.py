@@ -54,30 +54,32 @@ def test_prepare_adhd(tmp_path, monkeypatch):
     mod = _load("prepare_adhd")
     rng = np.random.default_rng(0)
     files = {}
-    for folder, names, seconds in (("adhd", ["v1p", "v2p"], [70, 65]),
-                                   ("control", ["v41p", "v42p"], [66, 80])):
+    for folder, names, seconds in (("adhd", ["v1p", "v2p"], [7, 6.5]),
+                                   ("control", ["v41p", "v42p"], [6.6, 8])):
         for name, sec in zip(names, seconds):
             data = np.round(rng.normal(0, 30, size=(int(sec * 128), 19)))
             files[f"{folder}/{name}.csv"] = _csv(pd.DataFrame(data, columns=map(str, range(19))))
-    files["adhd/v3p.csv"] = _csv(pd.DataFrame(np.zeros((128 * 20, 19)),
+    files["adhd/v3p.csv"] = _csv(pd.DataFrame(np.zeros((128 * 3, 19)),
                                               columns=map(str, range(19))))  # too short
     commit = _git_snapshot(tmp_path / "snap", files)
     monkeypatch.setattr(mod, "COMMIT", commit)
     out = tmp_path / "cohort"
-    rec = mod.prepare(tmp_path / "snap" / ".git", out)
+    rec = mod.prepare(tmp_path / "snap" / ".git", out, seconds=5.0)
     assert rec["subjects"] == {"ADHD": 2, "Control": 2}
     assert [s["file"] for s in rec["skipped"]] == ["adhd/v3p.csv"]
     table = pd.read_csv(out / "participants.tsv", sep="\t")
     assert set(table["group"]) == {"ADHD", "Control"}
     # Every subject is cropped to the same length, so duration cannot tell the groups apart.
     lengths = {len(pd.read_csv(out / p)) for p in table["path"]}
-    assert lengths == {60 * 128}
+    assert lengths == {5 * 128}
     assert json.loads((out / "provenance.json").read_text())["commit"] == commit
     _inspect_ok(out)
 
 
 def test_prepare_schizophrenia(tmp_path, monkeypatch):
     mod = _load("prepare_schizophrenia")
+    # Short phases keep the fixture small; the script's logic does not depend on their length.
+    monkeypatch.setattr(mod, "PHASE_SECONDS", {1: 1.0, 2: 2.0, 3: 1.0, 4: 2.0})
     rng = np.random.default_rng(1)
     cols = ([f"{c}[{i + 1}]" for i, c in enumerate(
         ["Fp1", "Fp2", "F3", "F4", "C3", "C4", "P3", "P4", "O1", "O2", "F7", "F8", "T3", "T4",
@@ -101,19 +103,19 @@ def test_prepare_schizophrenia(tmp_path, monkeypatch):
     commit = _git_snapshot(tmp_path / "snap", files)
     monkeypatch.setattr(mod, "COMMIT", commit)
     out = tmp_path / "cohort"
-    rec = mod.prepare(tmp_path / "snap" / ".git", out)
+    rec = mod.prepare(tmp_path / "snap" / ".git", out, min_seconds=6.0)
     assert rec["subjects"] == {"SZ": 2, "HC": 2}
     assert rec["labelled_without_signals"] == ["5"]
     assert sum("dead" in s["reason"] for s in rec["skipped"]) == 4
     table = pd.read_csv(out / "participants.tsv", sep="\t")
-    # Subject 4 lost its first trial and keeps one (75 s); the others keep two.
+    # Subject 4 lost its first trial and keeps one (6 s); the others keep two.
     assert {pid: len(p.split(";")) for pid, p in zip(table["participant_id"], table["path"])} \
         == {"sub-01": 8, "sub-02": 8, "sub-03": 8, "sub-04": 4}
     chans = pd.read_csv(out / "sub-01" / "eeg" / "sub-01_task-rest1_run-1_channels.tsv", sep="\t")
     assert dict(zip(chans["name"], chans["type"]))["EOGL"] == "EOG"
     sidecar = json.loads((out / "sub-02" / "eeg" / "sub-02_task-rest1_run-1_eeg.json").read_text())
     assert sidecar["SamplingFrequency"] == 100.0
-    _inspect_ok(out, "--min-duration", "5")
+    _inspect_ok(out, "--min-duration", "1")
 
 
 def _jpg(value: int) -> bytes:
