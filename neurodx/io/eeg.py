@@ -2,9 +2,10 @@
 
 Every reader returns an :class:`mne.io.BaseRaw`, whatever the format (EDF, BDF,
 BrainVision, EEGLAB, FIF; BIDS-EEG through mne-bids when the file lives in a BIDS
-dataset; delimited text through :mod:`neurodx.io.text_eeg`). Reading problems become :class:`~neurodx.errors.RecordingError` with
-one line naming the file: MNE's warnings about truncated files and duplicate
-channel names are errors here, because data would otherwise be guessed.
+dataset; delimited text through :mod:`neurodx.io.text_eeg`). Reading problems
+become :class:`~neurodx.errors.RecordingError` with one line naming the file:
+MNE's warnings about truncated files and duplicate channel names are errors
+here, because data would otherwise be guessed.
 """
 from __future__ import annotations
 
