@@ -82,7 +82,7 @@ def prepare(git_dir: Path, out: Path, seconds: float = 60.0, limit: int | None =
             + ", ".join(f"{g} {np.mean(v):.0f} s" for g, v in lengths.items() if v)
             + f" before cropping. Every subject was cropped to its first {seconds:g} s so "
               "duration cannot leak the label; shorter recordings were left out "
-              f"({len(skipped)} file(s), listed in 'skipped').",
+              f"({sum('shorter' in s['reason'] for s in skipped)} file(s)).",
             "Values are integers (quantised); taken as microvolts, as exported.",
             "adhd/v244.csv is absent from the snapshot (too large) and adhd/v14p.xlsx is a "
             "duplicate: neither is used.",

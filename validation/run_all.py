@@ -165,7 +165,9 @@ def collect(name, cohort, run_dir, commands, sets, walls, quick) -> dict:
         "excluded_by_neurodx": len(metrics["excluded_subjects"]),
         "quality_notes": prov["quality_notes"], "cv": metrics["cv"],
         "set_values": sets,
-        "commands": {k: shlex.join(v) for k, v in commands.items()},
+        # "python" is the neurodx environment's interpreter (.venv/bin/python for make).
+        "commands": {k: shlex.join(["python" if a == _python() else a for a in v])
+                     for k, v in commands.items()},
         "wall_seconds": walls, "extract_seconds": metrics.get("extract_seconds"),
         "routes": {r: {k: m[k] for k in keep if k in m} for r, m in metrics["routes"].items()},
         "paired_comparisons": metrics["paired_comparisons"],
@@ -231,7 +233,8 @@ def render_study(r: dict) -> list[str]:
     walls = ", ".join(f"{k} {v:.0f} s" for k, v in r["wall_seconds"].items())
     lines += ["", f"Wall time: {walls} (load average {r['load_average'][0]} on "
                   f"{r['cpu_count']} cores at the end: the machine was shared).", "",
-              "Commands (from the repository root):", "", "```"]
+              "Commands (from the repository root; `python` is the neurodx environment's, "
+              "`.venv/bin/python` under `make validate`):", "", "```"]
     lines += [r["commands"][k] for k in ("prepare", "compare", "peer") if k in r["commands"]]
     lines += ["```", ""]
     if r["set_values"]:
