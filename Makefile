@@ -47,7 +47,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
-# Validation on real public recordings (not part of `make test`; about 40 min on 2 cores):
+# Validation on real public recordings (not part of `make test`; about 70 min on a shared
+# 2-core machine, see validation/README.md):
 # needs the pinned GitHub snapshots under MIRRORS (see validation/README.md); rewrites
 # validation/results/*.json and the results section of validation/README.md.
 MIRRORS ?=

@@ -138,6 +138,7 @@ def run_study(name: str, mirrors: Path, data: Path, runs: Path, *, quick: bool,
         started = datetime.fromisoformat(json.loads(manifest.read_text())["started"])
         finished = datetime.fromisoformat(json.loads(manifest.read_text())["finished"])
         walls["compare"] = (finished - started).total_seconds()
+        walls["compare_reused_from"] = started.isoformat(timespec="seconds")
     else:
         shutil.rmtree(run_dir, ignore_errors=True)
         walls["compare"] = _run(compare, log)
@@ -230,7 +231,11 @@ def render_study(r: dict) -> list[str]:
         lines.append(f"| `{p['a']}` | `{p['b']}` | {mc['a_right_b_wrong']} | "
                      f"{mc['a_wrong_b_right']} | {mc['p_value']:.3g} | "
                      f"{100 * tt['mean_difference']:+.1f} pts | {tt['p_value']:.3g} |")
-    walls = ", ".join(f"{k} {v:.0f} s" for k, v in r["wall_seconds"].items())
+    walls = ", ".join(f"{k} {v:.0f} s" for k, v in r["wall_seconds"].items()
+                      if isinstance(v, (int, float)))
+    if "compare_reused_from" in r["wall_seconds"]:
+        walls += (f" (the compare run started {r['wall_seconds']['compare_reused_from']} was "
+                  "reused: same command, finished before this collection)")
     lines += ["", f"Wall time: {walls} (load average {r['load_average'][0]} on "
                   f"{r['cpu_count']} cores at the end: the machine was shared).", "",
               "Commands (from the repository root; `python` is the neurodx environment's, "
