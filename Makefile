@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.neurodx-installed
 OUT    ?= runs/demo
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test bench docs validate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,15 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 	@echo "documentation: docs/_build/html/index.html"
+
+# Validation on real public recordings (not part of `make test`; about 70 min on a shared
+# 2-core machine, see validation/README.md):
+# needs the pinned GitHub snapshots under MIRRORS (see validation/README.md); rewrites
+# validation/results/*.json and the results section of validation/README.md.
+MIRRORS ?=
+validate: $(STAMP)
+	@test -n "$(MIRRORS)" || { echo "usage: make validate MIRRORS=DIR (the snapshots: see validation/README.md)"; exit 2; }
+	$(BIN)/python validation/run_all.py --mirrors $(MIRRORS)
 
 clean:
 	rm -rf $(VENV) runs docs/_build docs/generated docs/auto_examples

@@ -66,6 +66,8 @@ DEFAULTS: dict[str, Any] = {
         "flat_ratio": 1e-2,
         "saturation_fraction": 0.01,
         "flat_policy": "refuse",   # refuse | drop (from every subject) | skip_subject
+        "text_orientation": "samples",  # text EEG without sidecar: rows are samples|channels
+        "text_unit": "uV",              # text EEG without _channels.tsv: uV | mV | V | nV
     },
     "regions": {"n_regions": None, "min_timepoints": 20,
                 "flat_policy": "refuse"},   # refuse | drop (from every subject) | skip_subject

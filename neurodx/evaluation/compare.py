@@ -44,6 +44,7 @@ from .._threads import single_threaded_blas
 from ..config import Config
 from ..errors import ConfigError, Problem, RecordingError
 from ..io import EEGSpec, RegionSpec, load_eeg, read_region_timeseries
+from ..io.text_eeg import TEXT_EEG_FORMATS, text_eeg_sidecars
 from ..preprocessing import preprocess_raw
 from .folds import make_folds
 from .metrics import bootstrap_ci, classification_metrics, format_per_class
@@ -200,6 +201,9 @@ def _input_hashes(cohort) -> dict:
                 # BrainVision / EEGLAB recordings keep their data in companion files.
                 companions = [q.with_suffix(ext) for ext in (".eeg", ".vmrk", ".fdt")
                               if q.suffix.lower() in (".vhdr", ".set") and q.with_suffix(ext).exists()]
+                # Text EEG takes its rate, names and units from sidecars.
+                if q.name.lower().endswith(TEXT_EEG_FORMATS):
+                    companions += [c for c in text_eeg_sidecars(q) if c.is_file()]
                 for f in [q, *companions]:
                     try:
                         files[str(f.relative_to(cohort.root))] = f

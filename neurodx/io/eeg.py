@@ -2,9 +2,10 @@
 
 Every reader returns an :class:`mne.io.BaseRaw`, whatever the format (EDF, BDF,
 BrainVision, EEGLAB, FIF; BIDS-EEG through mne-bids when the file lives in a BIDS
-dataset). Reading problems become :class:`~neurodx.errors.RecordingError` with
-one line naming the file: MNE's warnings about truncated files and duplicate
-channel names are errors here, because data would otherwise be guessed.
+dataset; delimited text through :mod:`neurodx.io.text_eeg`). Reading problems
+become :class:`~neurodx.errors.RecordingError` with one line naming the file:
+MNE's warnings about truncated files and duplicate channel names are errors
+here, because data would otherwise be guessed.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import mne
 from ..errors import CohortError, RecordingError
 from .formats import EEG_FORMATS, file_format
 from .quality import FLAT_POLICIES
+from .text_eeg import TEXT_EEG_FORMATS, read_text_eeg
 
 __all__ = ["EEGSpec", "read_eeg", "pick_eeg_channels", "load_eeg", "DEFAULT_NON_EEG_PATTERNS"]
 
@@ -89,6 +91,12 @@ class EEGSpec:
         What a flat channel does: stop the study (``"refuse"``), remove the
         channel from every subject of the cohort (``"drop"``), or leave out
         the subjects that have one (``"skip_subject"``).
+    text_orientation : {"samples", "channels"}
+        Text EEG files only: what one row holds, when no sidecar says.
+    text_unit : str
+        Text EEG files only: unit of the values (``uV``, ``mV``, ``V``, ``nV``)
+        when no ``_channels.tsv`` says. ``sfreq`` and ``channel_names`` also
+        describe text files that have no sidecar or header.
     """
 
     n_channels: int | None = None
@@ -103,6 +111,8 @@ class EEGSpec:
     flat_ratio: float = 1e-2
     saturation_fraction: float = 0.01
     flat_policy: str = "refuse"
+    text_orientation: str = "samples"
+    text_unit: str = "uV"
 
     def __post_init__(self):
         if self.sfreq_policy not in ("resample", "refuse"):
@@ -142,7 +152,8 @@ def _read(path: Path, fmt: str, preload: bool) -> mne.io.BaseRaw:
     return _READERS[fmt](path, preload=preload, verbose="WARNING")
 
 
-def read_eeg(path: str | Path, *, preload: bool = False) -> mne.io.BaseRaw:
+def read_eeg(path: str | Path, *, preload: bool = False, spec: EEGSpec | None = None
+             ) -> mne.io.BaseRaw:
     """Read one EEG recording with MNE.
 
     Parameters
@@ -153,6 +164,10 @@ def read_eeg(path: str | Path, *, preload: bool = False) -> mne.io.BaseRaw:
         reads it with its sidecars (channel types, bad channels, ``events.tsv``).
     preload : bool
         Load the data into memory now (default: read lazily, on demand).
+        Text files are always read whole.
+    spec : EEGSpec, optional
+        For text files (``*_eeg.csv``/``.tsv``/``.txt``) without sidecars: the
+        sampling rate, channel names, orientation and unit to assume.
 
     Raises
     ------
@@ -169,6 +184,10 @@ def read_eeg(path: str | Path, *, preload: bool = False) -> mne.io.BaseRaw:
     if fmt not in EEG_FORMATS:
         raise RecordingError(path, f"{fmt} is not an EEG format (expected one of "
                                    f"{', '.join(EEG_FORMATS)})")
+    if fmt in TEXT_EEG_FORMATS:
+        spec = spec or EEGSpec()
+        return read_text_eeg(path, sfreq=spec.sfreq, channel_names=spec.channel_names,
+                             orientation=spec.text_orientation, unit=spec.text_unit)
     failure = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -242,7 +261,7 @@ def load_eeg(path: str | Path, spec: EEGSpec, channel_names: Sequence[str], sfre
     spec allows it. Data quality is checked by :func:`neurodx.io.check_recording`;
     this function only refuses what it cannot line up.
     """
-    raw, _ = pick_eeg_channels(read_eeg(path), spec)
+    raw, _ = pick_eeg_channels(read_eeg(path, spec=spec), spec)
     missing = [c for c in channel_names if c not in raw.ch_names]
     if missing:
         raise RecordingError(path, f"{len(raw.ch_names)} EEG channels, missing "

@@ -8,7 +8,10 @@ from ..errors import CohortError
 __all__ = ["EEG_FORMATS", "REGION_FORMATS", "VOLUME_FORMATS", "MODALITY_OF_FORMAT",
            "file_format", "is_bids_sidecar"]
 
-EEG_FORMATS = (".edf", ".bdf", ".vhdr", ".set", ".fif", ".fif.gz")
+# Delimited-text EEG carries the BIDS "_eeg" suffix, which tells it from region time
+# series sharing the .csv/.tsv extensions (see neurodx.io.text_eeg).
+EEG_FORMATS = (".edf", ".bdf", ".vhdr", ".set", ".fif", ".fif.gz",
+               "_eeg.csv", "_eeg.tsv", "_eeg.txt")
 REGION_FORMATS = (".tsv", ".csv", ".npy", ".1d")
 # "folder" is a DICOM series or a folder of 2-D image slices; "dicom" a DICOM file
 # without a DICOM extension (recognised by its "DICM" marker, as scanners often write).
@@ -49,7 +52,7 @@ def file_format(path: str | Path) -> str:
     path = Path(path)
     name = path.name.lower()
     ext = next((e for e in sorted(MODALITY_OF_FORMAT, key=len, reverse=True)
-                if e.startswith(".") and name.endswith(e)), None)
+                if e.startswith((".", "_")) and name.endswith(e)), None)
     if path.is_dir():
         # A series folder may be named like its files (``scan.dcm/``); any other
         # folder named like a file is a mistake worth naming, not a volume.
@@ -62,7 +65,7 @@ def file_format(path: str | Path) -> str:
         return ext
     if _is_dicom_file(path):
         return "dicom"
-    known = ", ".join(f for f in MODALITY_OF_FORMAT if f.startswith("."))
+    known = ", ".join(f for f in MODALITY_OF_FORMAT if f.startswith((".", "_")))
     raise CohortError(f"{path}: unknown file format {''.join(path.suffixes) or '(none)'!r} "
                       f"(neurodx reads {known}, DICOM files, and DICOM/image folders)")
 

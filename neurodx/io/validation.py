@@ -134,7 +134,7 @@ def check_eeg_file(path: str | Path, spec: EEGSpec, source: str | None = None
     info = {"n_channels": np.nan, "sfreq": np.nan, "n_times": np.nan, "duration_s": np.nan,
             "channel_names": None, "flat": ()}
     try:
-        raw, removed = pick_eeg_channels(read_eeg(path), spec)
+        raw, removed = pick_eeg_channels(read_eeg(path, spec=spec), spec)
     except RecordingError as err:
         return info, [Problem(source, err.message)]
     problems = []
