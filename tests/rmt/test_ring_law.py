@@ -65,9 +65,12 @@ def test_msr_departs_from_null_on_correlated_signal():
     assert np.all(z_corr.mean(axis=0) < -3.0)           # correlation pulls the MSR inwards
 
 
-def test_msr_is_deterministic_and_batch_independent():
+def test_msr_is_deterministic_and_batch_independent(monkeypatch):
+    from neurodx.rmt import ring_law
+
     lam = _white(16, 64, 10)
     whole = mean_spectral_radius(lam, 16 / 63, 5)
+    monkeypatch.setattr(ring_law, "_MSR_CACHE", ring_law._WindowCache())   # computed again
     parts = np.concatenate([mean_spectral_radius(lam[:3], 16 / 63, 5),
                             mean_spectral_radius(lam[3:], 16 / 63, 5)])
     np.testing.assert_array_equal(whole, parts)
