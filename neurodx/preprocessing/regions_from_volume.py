@@ -91,8 +91,11 @@ class RegionsFromVolume(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    labels_img_ : nibabel image
-        The atlas, or the fitted parcellation's labels.
+    labels_ : ndarray of int, shape (x, y, z)
+        The atlas's labels, or the fitted parcellation's (0 = background).
+    affine_ : ndarray, shape (4, 4)
+        Their voxel-to-world affine. Plain arrays, so that a trained route is stored
+        in a model bundle without nibabel objects.
     fitted_paths_ : tuple of str
         The runs the parcellation was fitted on (empty for a given atlas): the
         evidence that no test subject took part.
@@ -151,12 +154,14 @@ class RegionsFromVolume(TransformerMixin, BaseEstimator):
         if not paths:
             raise ConfigError("no runs to fit the region step on")
         if self.atlas is not None:
-            self.labels_img_ = self._load_atlas()
+            img = self._load_atlas()
             self.fitted_paths_ = ()
         else:
-            self.labels_img_ = self._fit_parcellation(paths)
+            img = self._fit_parcellation(paths)
             self.fitted_paths_ = tuple(paths)
-        labels = np.unique(np.asarray(self.labels_img_.dataobj))
+        self.labels_ = np.asarray(img.dataobj).astype(np.int32)
+        self.affine_ = np.asarray(img.affine, dtype=np.float64)
+        labels = np.unique(self.labels_)
         self.n_regions_ = int(np.sum(labels != 0))
         if self.n_regions_ < 2:
             raise ConfigError(f"the region step found {self.n_regions_} region(s) in "
@@ -209,16 +214,18 @@ class RegionsFromVolume(TransformerMixin, BaseEstimator):
         -------
         series : list of ndarray, each (n_regions, n_timepoints)
         """
-        check_is_fitted(self, "labels_img_")
+        check_is_fitted(self, "labels_")
+        import nibabel as nib
         from nilearn.maskers import NiftiLabelsMasker
 
+        labels_img = nib.Nifti1Image(self.labels_, self.affine_)
         out = []
         for item in X:
             path = _path(item)
             img = _load_run(path)
             t_r = self.t_r or float(img.header.get_zooms()[3]) or None
             masker = NiftiLabelsMasker(
-                self.labels_img_, resampling_target="data", detrend=self.detrend,
+                labels_img, resampling_target="data", detrend=self.detrend,
                 standardize="zscore_sample" if self.standardize else False,
                 low_pass=self.low_pass, high_pass=self.high_pass, t_r=t_r,
                 keep_masked_labels=False, reports=False, verbose=0)

@@ -103,3 +103,17 @@ def test_compare_with_atlas_runs_both_families_on_the_same_folds(fmri_cohort, tm
     assert per_route["rmt_les"] == per_route["per_slice_cnn"] == per_route["rmt_tangent"]
     html = result.report.read_text()
     assert "time points" in html and "msr_l1" in html
+
+
+def test_a_trained_parcellation_route_is_stored_and_scores(fmri_cohort, tmp_path):
+    from neurodx.cli import main
+
+    root, paths, _ = fmri_cohort
+    bundle = tmp_path / "bundle"
+    assert main(["train", str(CONFIG), "--route", "tangent_space", "--cohort", str(root),
+                 "--out", str(bundle), "--set", "volume.n_parcels=6"]) == 0
+    out = tmp_path / "scores.csv"
+    assert main(["score", str(bundle), paths[0], paths[-1], "--out", str(out),
+                 "--no-progress"]) == 0
+    scores = pd.read_csv(out)
+    assert list(scores["status"]) == ["ok", "ok"]
