@@ -17,9 +17,13 @@ Only the window's eigenvalues are needed. Write ``X X^H / T = V diag(lam) V^H``;
 per ``(size, L)`` from a fixed seed and uses the same draws for every window and every
 subject: the statistic is then a deterministic function of the window's spectrum (no
 random stream, no dependence on batch order) and subjects share common random numbers.
-The ``L`` factors carry the same window's singular values; the ring statistic stays a
-per-window quantity, like every entry of the LES bank (the source builds the factors
-from the same data block as well; its ``L`` counts factors, not time).
+The ``L`` factors carry the same window's singular values (with independent Haar
+factors), so the ring statistic stays a per-window quantity like every entry of the
+LES bank, computable from the spectrum alone. This departs from a product over ``L``
+independent windows: the radii below are unchanged (their derivation only uses the
+freeness of the Haar factors; the tests check them on white noise), but for ``L > 1``
+the radial density may differ from the independent-factor formula, which is why the
+null moments come by Monte Carlo of this exact construction, not from that formula.
 
 Radii (Haagerup & Larsen 2000; single ring theorem, Feinberg & Zee 1997, Guionnet,
 Krishnapur & Zeitouni 2011)
