@@ -31,6 +31,7 @@ demo: $(STAMP)
 	$(BIN)/neurodx compare configs/region_timeseries.yaml --out $(OUT)/region_timeseries \
 		--jobs 2 --set statistics.permutations=20
 	$(BIN)/neurodx compare configs/meth_fmri.yaml --out $(OUT)/meth_fmri \
+		--set volume.atlas=sample_data/fmri/atlas.nii.gz \
 		--set routes.per_slice_cnn.preset=fmri_ma_fast \
 		--set routes.shared_cnn.preset=fmri_ma_shared_fast --set cv.n_repeats=2
 	$(BIN)/neurodx compare configs/brain_ct.yaml --out $(OUT)/brain_ct \

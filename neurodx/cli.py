@@ -152,6 +152,10 @@ def _study_config(args):
     from .config import load_config, parse_assignments
 
     overrides = parse_assignments(args.set)
+    atlas = overrides.get("volume", {}).get("atlas") if isinstance(overrides.get("volume"),
+                                                                    dict) else None
+    if isinstance(atlas, str):   # a path typed on the command line is relative to the cwd
+        overrides["volume"]["atlas"] = str(Path(atlas).expanduser().resolve())
     if args.cohort is not None:
         overrides.setdefault("cohort", {})["path"] = str(args.cohort.expanduser().resolve())
     if getattr(args, "skip_bad", False):

@@ -73,7 +73,11 @@ DEFAULTS: dict[str, Any] = {
                 "flat_policy": "refuse"},   # refuse | drop (from every subject) | skip_subject
     "volume": {"require_4d": False, "min_frames": 2, "expected_shape": None,
                "shape_policy": "refuse", "series": None,
-               "intensity": "auto"},    # auto | hu | display (neurodx.io.units)
+               "intensity": "auto",     # auto | hu | display (neurodx.io.units)
+               # region series from 4-D runs (RMT routes on fMRI volumes): a labels
+               # atlas, or a parcellation fitted on each fold's training subjects
+               "atlas": None, "parcellation": "ward", "n_parcels": 10,
+               "low_pass": None, "high_pass": None},
     "preprocessing": {"reference": "average", "notch": None, "l_freq": None, "h_freq": None,
                       "sfreq": None},
     "windows": {"length": 2.0, "overlap": 0.5,
@@ -300,7 +304,7 @@ def load_config(path: str | Path | None = None, *, text: str | None = None,
     data = _merge(DEFAULTS, given, "", source)
     _check_ranges(data, source)
     base = path.parent if path is not None else Path.cwd()
-    for section, key in (("cohort", "path"), (None, "pipeline")):
+    for section, key in (("cohort", "path"), (None, "pipeline"), ("volume", "atlas")):
         holder = data[section] if section else data
         value = holder[key]
         if value is not None:

@@ -1,6 +1,8 @@
 """Methamphetamine users vs healthy controls from resting-state fMRI volumes.
 
-Routes (each a subject-level estimator over a list of 4-D NIfTI paths):
+Both route families run on the same subject folds, from the same 4-D NIfTI runs.
+
+CNN routes (model presets, ``kind: cnn``; slices streamed from the volumes):
 
 * ``per_slice_cnn`` -- the study's design: one CNN per axial slice position (31 for
   64 x 64 x 31 volumes), every frame of every slice classified; each network's frames
@@ -9,12 +11,66 @@ Routes (each a subject-level estimator over a list of 4-D NIfTI paths):
 * ``shared_cnn``    -- one CNN shared by all slice positions, told the position
   through a learned embedding (fewer parameters; mode ``shared``).
 
-Both are model presets (``neurodx.models.PRESETS``); any preset setting can be
-overridden in the config or with ``neurodx compare --set routes.NAME.KEY=VALUE``.
-Class labels and volume shape come from the cohort.
+RMT routes on region time series (``kind: rmt_les | rmt_tangent | tangent_space``):
+each run becomes a (regions x time points) series
+(:class:`neurodx.preprocessing.RegionsFromVolume`: nilearn masker, detrended and
+z-scored), from ``volume.atlas`` when given (stateless: computed once per subject)
+or from a parcellation (``volume.parcellation``, ``volume.n_parcels``) fitted inside
+each fold on the training subjects only. The series then go through the same
+routes as ``region_timeseries``, on one unfiltered "broadband" band, with windows
+counted in **time points** (``sfreq = 1``; one time point = one TR, read from the
+run headers).
 """
-from neurodx.evaluation import preset_routes
+from dataclasses import replace
+
+from sklearn.pipeline import Pipeline
+
+from neurodx.errors import ConfigError
+from neurodx.evaluation import build_from_config, build_preset_route
+from neurodx.preprocessing.regions_from_volume import RegionsFromVolume
+from neurodx.rmt import RMT_ROUTE_KINDS, make_les_pipeline
+
+BROADBAND = {"broadband": None}
+
+
+def _region_step(volume):
+    return RegionsFromVolume(atlas=volume["atlas"], method=volume["parcellation"],
+                             n_parcels=volume["n_parcels"], low_pass=volume["low_pass"],
+                             high_pass=volume["high_pass"])
+
+
+def _rmt_route(name, params, context):
+    cfg = context.config
+    factory, stateless = RMT_ROUTE_KINDS[params["kind"]]
+    fixed = dict(bands=BROADBAND, sfreq=1.0, window=cfg["windows"]["length"],
+                 random_state=context.seed)
+    if factory is make_les_pipeline:
+        fixed["overlap"] = cfg["windows"]["overlap"]
+    route = build_from_config(name, factory, params, stateless, **fixed)
+    volume = cfg["volume"]
+    estimator = Pipeline([("regions", _region_step(volume)), *route.estimator.steps])
+    # A given atlas learns nothing: regions and the route's own stateless steps run once
+    # per subject. A parcellation is learnt from subjects: the whole route is fitted in
+    # each fold, so no test subject's voxels shape the regions.
+    n_stateless = stateless + 1 if volume["atlas"] else 0
+    unit = f"windows of {cfg['windows']['length']:g} time points (TR)"
+    source = "atlas" if volume["atlas"] else \
+        f"{volume['parcellation']} parcellation ({volume['n_parcels']} parcels, fitted per fold)"
+    return replace(route, estimator=estimator, stateless_steps=n_stateless,
+                   description=f"{route.description} [region series: {source}; {unit}]")
 
 
 def build_routes(context):
-    return preset_routes(context)
+    cfg = context.config
+    routes = []
+    for name, params in cfg["routes"].items():
+        kind = params["kind"]
+        if kind == "cnn":
+            fixed = {"intensity": cfg["volume"].get("intensity", "auto")}
+            routes.append(build_preset_route(name, params, seed=context.seed, **fixed))
+        elif kind in RMT_ROUTE_KINDS:
+            routes.append(_rmt_route(name, params, context))
+        else:
+            raise ConfigError(f"routes.{name}: unknown kind {kind!r} for this study "
+                              f"(known: cnn, {', '.join(RMT_ROUTE_KINDS)})")
+    return routes

@@ -183,8 +183,8 @@ SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 @pytest.mark.parametrize("name, options, groups, expected", [
-    ("fmri", ["--require-4d"], ["HC", "MA"], ["shape (as stored): 64x64x31 (all)",
-                                              "frames: 6 (all)"]),
+    ("fmri", ["--require-4d"], ["HC", "MA"], ["shape (as stored): 32x32x16 (all)",
+                                              "frames: 60 (all)"]),
     ("ct", [], ["normal", "infarct", "hemorrhage"], ["shape (as stored): 256x256x3 (all)",
                                                      "frames: 1 (all)"]),
 ])

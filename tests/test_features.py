@@ -16,7 +16,8 @@ def test_features_table_has_one_named_row_per_subject(small_eeg_cohort, tmp_path
     participants = pd.read_csv(small_eeg_cohort / "participants.tsv", sep="\t")
     assert sorted(table["participant_id"]) == sorted(participants["participant_id"])
     assert list(table.columns[:3]) == ["participant_id", "group", "site"]
-    for name in ("alpha_vne_mean", "beta_logdet_sd", "alpha_stein_iqr", "beta_vne_median"):
+    for name in ("alpha_vne_mean", "beta_logdet_sd", "alpha_stein_iqr", "beta_vne_median",
+                 "alpha_msr_l1_mean", "beta_msr_l5_mean"):    # ring-law indicators
         assert name in table.columns
     logcov = [c for c in table.columns if "_logcov_" in c]
     assert len(logcov) == 2 * 64 * 65 // 2                  # upper triangles of 2 bands

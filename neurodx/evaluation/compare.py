@@ -146,9 +146,11 @@ def load_subject(paths, context: StudyContext, spec):
 def _spectra_step(routes):
     """The first route step computing window eigen-spectra (for the report's MP plot)."""
     for route in routes:
-        steps = getattr(route.estimator, "named_steps", {})
-        if "spectra" in steps:
-            return steps["spectra"]
+        steps = getattr(route.estimator, "steps", [])
+        # only a first step: spectra behind another step (fMRI region extraction) need
+        # that step's output, not the loaded recording
+        if steps and steps[0][0] == "spectra":
+            return steps[0][1]
     return None
 
 
@@ -185,7 +187,8 @@ def study_spec(cfg: Config, modality: str):
         return RegionSpec(**cfg["regions"])
     from ..io.volume_checks import VolumeSpec
 
-    vol = dict(cfg["volume"])
+    # the region-extraction keys (atlas, parcellation...) belong to the routes, not the check
+    vol = {k: v for k, v in cfg["volume"].items() if k in VolumeSpec.__dataclass_fields__}
     if vol["expected_shape"] is not None:
         vol["expected_shape"] = tuple(vol["expected_shape"])
     return VolumeSpec(**vol)

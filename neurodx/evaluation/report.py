@@ -111,14 +111,23 @@ def _table(header, rows, left=1, highlight=None) -> str:
 
 
 def _rmt_figures(routes, extracted, groups, spectra, feature_names) -> dict:
-    """MP spectra per group, and LES distributions per group, where routes have them."""
+    """MP spectra and the ring law per group, and LES distributions, where routes have them."""
     from ..rmt import WindowSpectra, les_subject_features, plot_les_distributions, \
-        plot_spectra_vs_mp
+        plot_ring_law, plot_spectra_vs_mp
 
     figures = {}
+    if spectra is None:   # e.g. fMRI with an atlas: spectra follow a route's region step
+        spectra = next((subjects for subjects in ([s[k] for s in extracted]
+                                                  for k in range(len(routes)))
+                        if subjects and all(isinstance(x, WindowSpectra) for x in subjects)),
+                       None)
     if spectra is not None:
         figures["Window eigenvalue spectra per group against the Marchenko–Pastur law"] = \
             plot_spectra_vs_mp(spectra, groups)
+        figures[f"Ring law (msr_l1, msr_l5; band {spectra[0].bands[0]}): eigenvalues of the "
+                "product of L singular-value-equivalent window matrices against the "
+                "white-noise ring (inner radius (1 - c)^(L/2) dashed, unit circle)"] = \
+            plot_ring_law(spectra, groups)
     for k, route in enumerate(routes):
         if "les" not in getattr(route.estimator, "named_steps", {}):
             continue

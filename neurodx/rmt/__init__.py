@@ -20,7 +20,7 @@ from .marchenko_pastur import (bbp_threshold, marchenko_pastur_cdf, marchenko_pa
 from .pipelines import (RMT_ROUTE_KINDS, les_subject_features, make_classifier,
                         make_les_pipeline, make_rmt_tangent_pipeline,
                         make_tangent_space_pipeline)
-from .plotting import plot_les_distributions, plot_spectra_vs_mp
+from .plotting import plot_les_distributions, plot_ring_law, plot_spectra_vs_mp
 from .spectra import (EigenSpectra, WindowSpectra, effective_sample_size, window_eigenvalues,
                       window_matrices)
 from .tracy_widom import (johnstone_scaling, largest_eigenvalue_test, tracy_widom_cdf,
@@ -49,5 +49,5 @@ __all__ = [
     "make_classifier", "make_les_pipeline", "make_rmt_tangent_pipeline",
     "make_tangent_space_pipeline", "les_subject_features",
     # plots
-    "plot_spectra_vs_mp", "plot_les_distributions",
+    "plot_spectra_vs_mp", "plot_les_distributions", "plot_ring_law",
 ]

@@ -8,6 +8,9 @@ these are registered with ``elementwise=True`` and automatically get a bulk-only
 variant ``"bulk_<name>"``: the average of ``g`` over the eigenvalues at or below
 the MP upper edge.
 
+The ring-law indicators ``msr_l<L>`` (mean spectral radius of a product of ``L``
+singular-value-equivalent matrices) are defined in :mod:`neurodx.rmt.ring_law`.
+
 Adding a test function is one decorated definition in this file (or a call to
 :func:`register_test_function` from user code)::
 
@@ -43,11 +46,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import re
+
 import numpy as np
 from numpy.polynomial import chebyshev
 
 from ..errors import ConfigError
 from .marchenko_pastur import marchenko_pastur_edges, sample_marchenko_pastur
+from .ring_law import mean_spectral_radius
 
 __all__ = ["SpectralContext", "SpectralFunction", "TEST_FUNCTIONS", "DEFAULT_TEST_FUNCTIONS",
            "register_test_function", "get_test_function", "evaluate_test_functions",
@@ -137,9 +143,11 @@ def register_test_function(name: str, description: str, *, elementwise: bool = F
 
 
 def get_test_function(name: str) -> SpectralFunction:
-    """Look up a test function, including derived ``bulk_<name>`` variants."""
+    """Look up a test function, including derived ``bulk_<name>`` and ``msr_l<L>`` entries."""
     if name in TEST_FUNCTIONS:
         return TEST_FUNCTIONS[name]
+    if isinstance(name, str) and re.fullmatch(r"msr_l[1-9][0-9]?", name):
+        return SpectralFunction(name, _msr(int(name[5:])), _msr_description(int(name[5:])))
     if isinstance(name, str) and name.startswith("bulk_"):
         base = TEST_FUNCTIONS.get(name[5:])
         if base is not None and base.elementwise:
@@ -233,11 +241,29 @@ def _lmax(lam, ctx):
     return lam.max(axis=-1)
 
 
+def _msr(n_factors):
+    def func(lam, ctx):
+        return mean_spectral_radius(lam, ctx.c, n_factors)
+    func.__name__ = f"_msr_l{n_factors}"
+    return func
+
+
+def _msr_description(n_factors):
+    return (f"ring law: mean spectral radius of the product of {n_factors} "
+            "singular-value-equivalent matrices (neurodx.rmt.ring_law)")
+
+
+# Ring-law indicators: any L from 1 to 99 by name (``msr_l3``); L = 1 and 5 registered.
+for _k in (1, 5):
+    register_test_function(f"msr_l{_k}", _msr_description(_k))(_msr(_k))
+
+
 #: Used when ``test_functions=None``. ``m1`` is left out: normalised spectra average
 #: exactly 1, so it would be a constant (float rounding aside).
 DEFAULT_TEST_FUNCTIONS: tuple[str, ...] = (
     "vne", "logdet", "stein", "inv_stein", "sqrt_dev", "cheb2", "cheb3", "cheb4", "cheb5",
     "m2", "m3", "m4", "n_above", "mass_above", "lmax", "bulk_logdet", "bulk_stein", "bulk_m2",
+    "msr_l1", "msr_l5",
 )
 
 

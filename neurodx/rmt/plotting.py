@@ -14,8 +14,9 @@ from matplotlib.figure import Figure
 from ..errors import ConfigError
 from .les import check_spectra
 from .marchenko_pastur import marchenko_pastur_edges, marchenko_pastur_pdf
+from .ring_law import mean_spectral_radius, ring_eigenvalues, ring_law_msr, ring_radii
 
-__all__ = ["plot_spectra_vs_mp", "plot_les_distributions"]
+__all__ = ["plot_spectra_vs_mp", "plot_les_distributions", "plot_ring_law"]
 
 
 def _new_figure(n_panels, ncols, panel_size=(3.6, 2.8)):
@@ -163,4 +164,52 @@ def plot_les_distributions(features, groups, feature_names=None, *, features_to_
             ax.violinplot(data, showmedians=True)
             ax.set_xticks(np.arange(1, len(labels) + 1), [str(g) for g in labels])
         ax.set_title(names[col], fontsize=9)
+    return _save(fig, fname)
+
+
+def plot_ring_law(spectra, groups=None, *, n_factors=(1, 5), band: int = 0,
+                  max_windows: int = 20, fname: str | PathLike | None = None) -> Figure:
+    """Ring-law eigenvalues in the complex plane per group, against the null ring.
+
+    One panel per ``L``: the eigenvalues of the normalised product of ``L``
+    singular-value-equivalent matrices (:func:`neurodx.rmt.ring_law.ring_eigenvalues`)
+    of up to ``max_windows`` windows per subject, coloured by group, with the inner
+    radius ``(1 - c)^(L/2)`` and the unit circle of the white-noise ring law
+    (``c = N / T_eff``, median over subjects). The legend gives each group's mean
+    spectral radius (``msr_l<L>``) and the ring law's value for independent factors.
+
+    Parameters
+    ----------
+    spectra : list of WindowSpectra
+    groups : array_like, shape (n_subjects,), optional
+    n_factors : sequence of int
+        The ``L`` values, one panel each.
+    band : int
+        Band index (the first by default).
+    max_windows : int
+        Windows per subject drawn (evenly spread), to keep the figure light.
+    """
+    spectra = check_spectra(spectra, "spectra")
+    groups = _groups(groups, len(spectra))
+    c = float(np.median([s.ratio[band] for s in spectra]))
+    fig, axes = _new_figure(len(n_factors), len(n_factors), panel_size=(3.6, 3.6))
+    theta = np.linspace(0, 2 * np.pi, 200)
+    for ax, L in zip(axes, n_factors):
+        for k, g in enumerate(dict.fromkeys(groups)):
+            lam = [s.normalized()[band][np.unique(np.linspace(
+                       0, s.n_windows - 1, min(s.n_windows, max_windows)).astype(int))]
+                   for s, gi in zip(spectra, groups) if gi == g]
+            lam = np.concatenate(lam)
+            z = ring_eigenvalues(lam, c, L).ravel()
+            msr = float(mean_spectral_radius(lam, c, L).mean())
+            ax.scatter(z.real, z.imag, s=2, alpha=0.3, color=f"C{k}", lw=0,
+                       label=f"{g}: MSR {msr:.3f}")
+        inner, outer = ring_radii(c, L)
+        for r, ls in ((inner, "--"), (outer, "-")):
+            ax.plot(r * np.cos(theta), r * np.sin(theta), color="k", lw=0.8, ls=ls)
+        ax.set_aspect("equal")
+        ax.set_title(f"L = {L} (null MSR ~ {ring_law_msr(c, L):.3f})", fontsize=9)
+        ax.set_xlabel("Re")
+        ax.set_ylabel("Im")
+        ax.legend(fontsize=7, markerscale=4, loc="lower left")
     return _save(fig, fname)

@@ -7,7 +7,8 @@ import pytest
 
 from neurodx.errors import ConfigError
 from neurodx.io.volumes import read_volume
-from neurodx.simulate.fmri import STRIATUM, simulate_fmri_cohort, simulate_fmri_run
+from neurodx.simulate.fmri import (ATLAS_LABELS, STRIATUM, ground_truth_atlas,
+                                   simulate_fmri_cohort, simulate_fmri_run)
 
 SMALL = {"shape": (16, 16, 8), "frames": 6, "voxel_size": (12.0, 12.0, 12.0)}
 
@@ -22,7 +23,8 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
     b = simulate_fmri_cohort(tmp_path / "b" / "c", subjects_per_group=2, seed=5, n_jobs=2,
                              **SMALL)
     files_a, files_b = _files(a), _files(b)
-    assert len(files_a) == 2 + 4 * 2 + 1 and files_a == files_b
+    # participants.tsv, README, simulation.json, atlas.nii.gz + 2 files per subject
+    assert len(files_a) == 4 + 4 * 2 and files_a == files_b
     c = simulate_fmri_cohort(tmp_path / "c" / "c", subjects_per_group=2, seed=6, **SMALL)
     run = "sub-HC01/func/sub-HC01_task-rest_bold.nii.gz"
     assert not np.array_equal(np.asarray(read_volume(a / run).dataobj),
@@ -80,3 +82,18 @@ def test_null_cohort_and_bad_parameters(tmp_path):
         simulate_fmri_cohort(tmp_path / "x", groups=("HC", "HC"), **SMALL)
     with pytest.raises(ConfigError, match="effect_size"):
         simulate_fmri_cohort(tmp_path / "x", effect_size=-1, **SMALL)
+
+
+def test_ground_truth_atlas_matches_the_runs_grid_and_striatum():
+    kw = {"shape": (32, 32, 16), "voxel_size": (7.5, 7.5, 7.75)}
+    atlas = ground_truth_atlas(**kw)
+    run, truth = simulate_fmri_run(frames=4, seed=0, **kw)
+    np.testing.assert_allclose(atlas.affine, run.affine)
+    labels = np.asarray(atlas.dataobj)
+    assert atlas.shape == (32, 32, 16)
+    assert set(np.unique(labels)) == set(range(len(ATLAS_LABELS) + 1))
+    # label 1 (left) at negative x, label 2 (right) at positive x, near the nominal centres
+    for label, sign in ((1, -1), (2, 1)):
+        centre = nib.affines.apply_affine(atlas.affine, np.argwhere(labels == label)).mean(0)
+        assert np.sign(centre[0]) == sign
+        assert abs(abs(centre[0]) - STRIATUM["centre_x"] * 32 * 7.5) < 7.5
