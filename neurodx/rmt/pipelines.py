@@ -27,6 +27,7 @@ from ..preprocessing import check_bands
 from .aggregation import SubjectAggregator
 from .covariances import BandCovariances, BandTangentSpace, RMTCovariances
 from .les import LinearEigenvalueStatistics
+from .les_tangent import make_les_tangent_pipeline
 from .spectra import EigenSpectra
 
 __all__ = ["make_classifier", "make_les_pipeline", "make_rmt_tangent_pipeline",
@@ -123,4 +124,7 @@ def make_tangent_space_pipeline(*, estimator="oas", bands=None, sfreq=None, wind
 #: subject; everything after them is fitted inside each fold.
 RMT_ROUTE_KINDS = {"rmt_les": (make_les_pipeline, 3),
                    "rmt_tangent": (make_rmt_tangent_pipeline, 1),
-                   "tangent_space": (make_tangent_space_pipeline, 1)}
+                   "tangent_space": (make_tangent_space_pipeline, 1),
+                   # LES on MP-bounded pooled windows + channel powers + cleaned tangent
+                   # space (neurodx.rmt.les_tangent; measured in validation/research)
+                   "rmt_les_tangent": (make_les_tangent_pipeline, 1)}
