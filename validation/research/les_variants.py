@@ -38,6 +38,7 @@ from neurodx.rmt import (BandTangentSpace, LinearEigenvalueStatistics, SubjectAg
                          WindowSpectra, effective_sample_size, make_classifier)
 from neurodx.rmt.covariances import clean_correlation
 from neurodx.rmt.inverse_shrinkage import clean_correlation_inverse
+from neurodx.rmt.les_tangent import LESTangentFeatures, SubjectBands
 from neurodx.rmt.spectral_density import (SpectralDensity, pool_window_scatter,
                                           pooled_window_count)
 from neurodx.rmt.spectra import window_eigenvalues
@@ -174,8 +175,8 @@ class Column(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         first = X[0][self.key]
-        return list(x[self.key] for x in X) if isinstance(first, WindowSpectra) else \
-            np.stack([x[self.key] for x in X])
+        return list(x[self.key] for x in X) if isinstance(first, (WindowSpectra, SubjectBands)) \
+            else np.stack([x[self.key] for x in X])
 
 
 class Concat(TransformerMixin, BaseEstimator):
@@ -288,10 +289,26 @@ VARIANTS = {
     "d2_density_hist_logvar": ("(d) histogram + mean log channel variance per band",
                                lambda: head(Concat([density_steps("spec_pooled"),
                                                     logvar_steps("logvar")]))),
+    "b2_les_c_bound_mean": ("(b) with the subject mean of each statistic only (50 features "
+                            "instead of 200)",
+                            lambda: head(Concat([les_steps("spec_pooled", ("mean",))]))),
+    "g_logvar_only": ("mean log channel variance per band alone (no eigenvalues): what the "
+                      "channel powers give", lambda: head(Concat([logvar_steps("logvar")]))),
+    "h_les_subject": ("LES of one subject-level correlation spectrum per band (all 2-s "
+                      "windows pooled, c = N / T_eff of the whole recording)",
+                      lambda: head(Concat([les_steps("spec_subject", ("mean",))]))),
+    "h2_les_subject_logvar": ("(h) + mean log channel variance per band",
+                              lambda: head(Concat([les_steps("spec_subject", ("mean",)),
+                                                   logvar_steps("logvar")]))),
     "e_les_logvar_rmt_tangent": ("(c2) + RMT-cleaned (LW2020) tangent features",
                                  lambda: head(Concat([les_steps("spec_pooled"),
                                                       logvar_steps("logvar"),
                                                       tangent_steps("rmt_nonlinear")]))),
+    "i_rmt_les_tangent_route": ("the landed `rmt_les_tangent` features (neurodx.rmt."
+                                "LESTangentFeatures: LES subject means on the pooled windows "
+                                "of (b) + log channel variances + LW2020-cleaned tangent "
+                                "space)", lambda: head(Pipeline([("col", Column("bands")),
+                                                                 ("f", LESTangentFeatures())]))),
 }
 for _m, _desc in {
                   "clip": "MP eigenvalue clipping",
@@ -313,9 +330,15 @@ def subject_inputs(sub, sfreq, n_ch):
     out["spec_pooled_cov"], _ = spectra_pooled(sub, sfreq, n_ch, kind="covariance")
     cov, t_tot = band_covariance_windows(sub, sfreq)
     out["logvar"] = np.log(np.diagonal(cov, axis1=-2, axis2=-1))
+    sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+    corr = cov / (sd[:, :, None] * sd[:, None, :])
+    out["spec_subject"] = WindowSpectra(np.linalg.eigvalsh(corr)[:, None], np.ones((len(BANDS), 1)),
+                                        tuple(BANDS), int(round(2.0 * sfreq)), t_tot)
     out["oas"] = oas_covariances(sub, sfreq)
     for m in ("clip", "nonlinear", "lis", "qis", "gis"):
         out[f"rmt_{m}"] = cleaned(cov, t_tot, m)
+    out["bands"] = SubjectBands(out["spec_pooled"], out["logvar"], out["rmt_nonlinear"],
+                                np.asarray(counts))
     return out, counts
 
 
