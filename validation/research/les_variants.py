@@ -202,6 +202,41 @@ class Flatten(TransformerMixin, BaseEstimator):
         return np.asarray(X).reshape(len(X), -1)
 
 
+class RelativeSpectrumStats(TransformerMixin, BaseEstimator):
+    """Test functions of the spectrum of each band covariance *relative to each class mean*.
+
+    Fitted per fold: the Riemannian mean ``M_k`` of the training subjects of class ``k``
+    per band; for a subject's ``C``, the eigenvalues of ``M_k^-1/2 C M_k^-1/2`` (invariant
+    to rotations of channel space *around M_k*, so spatial layout enters through the
+    reference) feed the test functions mean log, mean log^2 (squared Riemannian distance
+    / N), mean lambda, mean 1/lambda, min and max log lambda.
+    """
+
+    def fit(self, X, y):
+        from pyriemann.utils.mean import mean_riemann
+        X = np.asarray(X)
+        self.classes_ = np.unique(y)
+        self.isqrt_ = []
+        for k in self.classes_:
+            per_band = []
+            for b in range(X.shape[1]):
+                w, v = np.linalg.eigh(mean_riemann(X[np.asarray(y) == k, b]))
+                per_band.append((v / np.sqrt(w)) @ v.T)
+            self.isqrt_.append(per_band)
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X)
+        feats = []
+        for per_band in self.isqrt_:
+            for b, W in enumerate(per_band):
+                lam = np.linalg.eigvalsh(W @ X[:, b] @ W)
+                ll = np.log(lam)
+                feats += [ll.mean(1), (ll ** 2).mean(1), lam.mean(1), (1 / lam).mean(1),
+                          ll.min(1), ll.max(1)]
+        return np.stack(feats, axis=1)
+
+
 def les_steps(key, stats=("mean", "sd", "median", "iqr")):
     return Pipeline([("col", Column(key)),
                      ("les", LinearEigenvalueStatistics(standardize=True, random_state=SEED)),
@@ -300,6 +335,14 @@ VARIANTS = {
     "h2_les_subject_logvar": ("(h) + mean log channel variance per band",
                               lambda: head(Concat([les_steps("spec_subject", ("mean",)),
                                                    logvar_steps("logvar")]))),
+    "j_relative_les": ("test functions of the spectra of each band's cleaned covariance "
+                       "relative to each class's Riemannian mean (fitted per fold)",
+                       lambda: head(Pipeline([("col", Column("rmt_nonlinear")),
+                                              ("rel", RelativeSpectrumStats())]))),
+    "j2_relative_les_logvar": ("(j) + mean log channel variance per band",
+                               lambda: head(Concat([Pipeline([("col", Column("rmt_nonlinear")),
+                                                              ("rel", RelativeSpectrumStats())]),
+                                                    logvar_steps("logvar")]))),
     "e_les_logvar_rmt_tangent": ("(c2) + RMT-cleaned (LW2020) tangent features",
                                  lambda: head(Concat([les_steps("spec_pooled"),
                                                       logvar_steps("logvar"),
@@ -381,7 +424,12 @@ def run_cohort(root: Path, name: str, only=None):
            "c_max": C_MAX, "windows": windows, "variants": results,
            "seconds": round(time.time() - t0, 1)}
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"{name}.json").write_text(json.dumps(out, indent=1))
+    path = HERE / "results" / f"{name}.json"
+    if only is not None and path.exists():       # partial run: update the listed variants
+        old = json.loads(path.read_text())
+        old["variants"].update(results)
+        out["variants"] = {k: old["variants"][k] for k in VARIANTS if k in old["variants"]}
+    path.write_text(json.dumps(out, indent=1))
     return out
 
 
