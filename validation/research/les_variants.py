@@ -309,10 +309,10 @@ VARIANTS = {
                       "mean/sd/median/iqr", lambda: head(Concat([les_steps("spec_shipped")]))),
     "b_les_c_bound": (f"LES on pooled windows with c = N / T_eff <= {C_MAX} per band "
                       "(correlation)", lambda: head(Concat([les_steps("spec_pooled")]))),
-    "c_les_cov_logvar": ("(b) on trace-normalised covariance + mean log channel variance "
-                         "per band", lambda: head(Concat([les_steps("spec_pooled_cov"),
+    "c_les_cov_logvar": ("(b) on trace-normalised covariance + log variance of every "
+                         "channel in every band", lambda: head(Concat([les_steps("spec_pooled_cov"),
                                                           logvar_steps("logvar")]))),
-    "c2_les_corr_logvar": ("(b) correlation LES + mean log channel variance per band",
+    "c2_les_corr_logvar": ("(b) correlation LES + log variance of every channel in every band",
                            lambda: head(Concat([les_steps("spec_pooled"),
                                                 logvar_steps("logvar")]))),
     "d_density_hist": ("learned test function: binned density of MP-normalised correlation "
@@ -321,25 +321,25 @@ VARIANTS = {
     "d_density_cheb": ("learned test function: Chebyshev moments on the MP support "
                        "(pooled windows, correlation)",
                        lambda: head(Concat([density_steps("spec_pooled", "chebyshev")]))),
-    "d2_density_hist_logvar": ("(d) histogram + mean log channel variance per band",
+    "d2_density_hist_logvar": ("(d) histogram + log variance of every channel in every band",
                                lambda: head(Concat([density_steps("spec_pooled"),
                                                     logvar_steps("logvar")]))),
     "b2_les_c_bound_mean": ("(b) with the subject mean of each statistic only (50 features "
                             "instead of 200)",
                             lambda: head(Concat([les_steps("spec_pooled", ("mean",))]))),
-    "g_logvar_only": ("mean log channel variance per band alone (no eigenvalues): what the "
-                      "channel powers give", lambda: head(Concat([logvar_steps("logvar")]))),
+    "g_logvar_only": ("log variance of every channel in every band alone (no "
+                      "eigenvalues): what the channel powers give", lambda: head(Concat([logvar_steps("logvar")]))),
     "h_les_subject": ("LES of one subject-level correlation spectrum per band (all 2-s "
                       "windows pooled, c = N / T_eff of the whole recording)",
                       lambda: head(Concat([les_steps("spec_subject", ("mean",))]))),
-    "h2_les_subject_logvar": ("(h) + mean log channel variance per band",
+    "h2_les_subject_logvar": ("(h) + log variance of every channel in every band",
                               lambda: head(Concat([les_steps("spec_subject", ("mean",)),
                                                    logvar_steps("logvar")]))),
     "j_relative_les": ("test functions of the spectra of each band's cleaned covariance "
                        "relative to each class's Riemannian mean (fitted per fold)",
                        lambda: head(Pipeline([("col", Column("rmt_nonlinear")),
                                               ("rel", RelativeSpectrumStats())]))),
-    "j2_relative_les_logvar": ("(j) + mean log channel variance per band",
+    "j2_relative_les_logvar": ("(j) + log variance of every channel in every band",
                                lambda: head(Concat([Pipeline([("col", Column("rmt_nonlinear")),
                                                               ("rel", RelativeSpectrumStats())]),
                                                     logvar_steps("logvar")]))),
@@ -458,6 +458,7 @@ def write_readme():
         lines += ["", "### Variants", "", "| variant | balanced accuracy | 95 % CI | "
                   "diff vs baseline [95 % CI] | paired p | what |", "|---|---|---|---|---|---|"]
         for n, v in r["variants"].items():
+            v["description"] = VARIANTS[n][0] if n in VARIANTS else v["description"]
             lines.append(f"| `{n}` | {v['balanced_accuracy']:.3f} | {v['ci95'][0]:.3f}-"
                          f"{v['ci95'][1]:.3f} | {v['diff_vs_baseline']:+.3f} "
                          f"[{v['diff_ci95'][0]:+.3f}, {v['diff_ci95'][1]:+.3f}] | "
