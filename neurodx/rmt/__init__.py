@@ -22,6 +22,8 @@ from .marchenko_pastur import (bbp_threshold, marchenko_pastur_cdf, marchenko_pa
 from .pipelines import (RMT_ROUTE_KINDS, make_classifier, make_les_pipeline,
                         make_rmt_tangent_pipeline, make_tangent_space_pipeline)
 from .plotting import plot_les_distributions, plot_spectra_vs_mp
+from .relative_spectra import (ClassRelativeSpectra, make_les_relative_pipeline,
+                               relative_eigenvalues)
 from .spectral_density import SpectralDensity, pool_window_scatter, pooled_window_count
 from .spectra import (EigenSpectra, WindowSpectra, effective_sample_size, window_eigenvalues,
                       window_matrices)
@@ -53,7 +55,8 @@ __all__ = [
     # MP-bounded pooled windows, learned test functions, inverse shrinkage, LES + tangent
     "pooled_window_count", "pool_window_scatter", "SpectralDensity", "shrink_spectrum_inverse",
     "clean_correlation_inverse", "BandSummaries", "LESTangentFeatures",
-    "make_les_tangent_pipeline",
+    "make_les_tangent_pipeline", "relative_eigenvalues", "ClassRelativeSpectra",
+    "make_les_relative_pipeline",
     # plots
     "plot_spectra_vs_mp", "plot_les_distributions",
 ]
