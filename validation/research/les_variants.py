@@ -39,6 +39,7 @@ from neurodx.rmt import (BandTangentSpace, LinearEigenvalueStatistics, SubjectAg
 from neurodx.rmt.covariances import clean_correlation
 from neurodx.rmt.inverse_shrinkage import clean_correlation_inverse
 from neurodx.rmt.les_tangent import LESTangentFeatures, SubjectBands
+from neurodx.rmt.relative_spectra import ClassRelativeSpectra
 from neurodx.rmt.spectral_density import (SpectralDensity, pool_window_scatter,
                                           pooled_window_count)
 from neurodx.rmt.spectra import window_eigenvalues
@@ -343,6 +344,10 @@ VARIANTS = {
                                lambda: head(Concat([Pipeline([("col", Column("rmt_nonlinear")),
                                                               ("rel", RelativeSpectrumStats())]),
                                                     logvar_steps("logvar")]))),
+    "k_rmt_les_relative_route": ("the landed `rmt_les_relative` step (neurodx.rmt."
+                                 "ClassRelativeSpectra) on the same cleaned covariances as (j)",
+                                 lambda: head(Pipeline([("col", Column("rmt_nonlinear")),
+                                                        ("rel", ClassRelativeSpectra())]))),
     "e_les_logvar_rmt_tangent": ("(c2) + RMT-cleaned (LW2020) tangent features",
                                  lambda: head(Concat([les_steps("spec_pooled"),
                                                       logvar_steps("logvar"),
