@@ -130,9 +130,11 @@ class BandSummaries(TransformerMixin, BaseEstimator):
     window : float
         Block length in seconds; ``k`` consecutive blocks make one pooled window.
     c_max : float
-        Bound on the MP ratio ``N / T_eff`` of a pooled window (nominal band width).
-        When a recording has fewer than ``k`` blocks, all are pooled and the bound may
-        not be reached (``SubjectBands.spectra.ratio`` says what was measured).
+        Bound on the MP ratio ``N / T_eff`` of a pooled window, from the band's
+        nominal width. A band whose content is narrower than nominal (e.g. 30-45 Hz in
+        recordings with little power above 30 Hz) or a recording with fewer than ``k``
+        blocks can stay above it: ``SubjectBands.spectra.ratio`` gives the measured
+        ratio.
     method : {"nonlinear", "clip", "lis", "qis", "gis"}
         Cleaning of the band correlation before the tangent map.
     n_jobs : int
