@@ -214,14 +214,14 @@ class RelativeSpectrumStats(TransformerMixin, BaseEstimator):
     """
 
     def fit(self, X, y):
-        from pyriemann.utils.mean import mean_riemann
+        from pyriemann.geometry.mean import gmean
         X = np.asarray(X)
         self.classes_ = np.unique(y)
         self.isqrt_ = []
         for k in self.classes_:
             per_band = []
             for b in range(X.shape[1]):
-                w, v = np.linalg.eigh(mean_riemann(X[np.asarray(y) == k, b]))
+                w, v = np.linalg.eigh(gmean(X[np.asarray(y) == k, b], metric="riemann"))
                 per_band.append((v / np.sqrt(w)) @ v.T)
             self.isqrt_.append(per_band)
         return self
@@ -236,6 +236,23 @@ class RelativeSpectrumStats(TransformerMixin, BaseEstimator):
                 feats += [ll.mean(1), (ll ** 2).mean(1), lam.mean(1), (1 / lam).mean(1),
                           ll.min(1), ll.max(1)]
         return np.stack(feats, axis=1)
+
+
+class RelativeHistogram(RelativeSpectrumStats):
+    """(j) plus a learned test function on the relative spectra: the fraction of log
+    relative eigenvalues in 8 fixed bins on [-2, 2] (outer bins open), per band and class."""
+
+    def transform(self, X):
+        X = np.asarray(X)
+        stats = super().transform(X)
+        edges = np.linspace(-2, 2, 9)[1:-1]
+        feats = []
+        for per_band in self.isqrt_:
+            for b, W in enumerate(per_band):
+                ll = np.log(np.linalg.eigvalsh(W @ X[:, b] @ W))
+                idx = np.searchsorted(edges, ll)
+                feats.append(np.stack([np.mean(idx == k, axis=1) for k in range(8)], axis=1))
+        return np.hstack([stats] + feats)
 
 
 def les_steps(key, stats=("mean", "sd", "median", "iqr")):
@@ -344,6 +361,13 @@ VARIANTS = {
                                lambda: head(Concat([Pipeline([("col", Column("rmt_nonlinear")),
                                                               ("rel", RelativeSpectrumStats())]),
                                                     logvar_steps("logvar")]))),
+    "j3_relative_les_hist": ("(j) + learned test function: histogram of the log relative "
+                             "eigenvalues (8 bins on [-2, 2]) per band and class",
+                             lambda: head(Pipeline([("col", Column("rmt_nonlinear")),
+                                                    ("rel", RelativeHistogram())]))),
+    "j4_relative_les_oas": ("(j) on the baseline's OAS covariances instead of the "
+                            "LW2020-cleaned ones", lambda: head(Pipeline([
+                                ("col", Column("oas")), ("rel", RelativeSpectrumStats())]))),
     "k_rmt_les_relative_route": ("the landed `rmt_les_relative` step (neurodx.rmt."
                                  "ClassRelativeSpectra) on the same cleaned covariances as (j)",
                                  lambda: head(Pipeline([("col", Column("rmt_nonlinear")),
