@@ -13,7 +13,9 @@ from .bank import (DEFAULT_FLOOR, DEFAULT_TEST_FUNCTIONS, TEST_FUNCTIONS, Spectr
 from .cleaning import (analytic_nonlinear_shrinkage, clip_eigenvalues, clip_spectrum,
                        shrink_spectrum)
 from .covariances import BandCovariances, BandTangentSpace, RMTCovariances, clean_correlation
+from .inverse_shrinkage import clean_correlation_inverse, shrink_spectrum_inverse
 from .les import LinearEigenvalueStatistics
+from .les_tangent import BandSummaries, LESTangentFeatures, make_les_tangent_pipeline
 from .marchenko_pastur import (bbp_threshold, marchenko_pastur_cdf, marchenko_pastur_edges,
                                marchenko_pastur_moments, marchenko_pastur_pdf,
                                sample_marchenko_pastur, spike_location, spike_strength)
@@ -21,6 +23,9 @@ from .pipelines import (RMT_ROUTE_KINDS, les_subject_features, make_classifier,
                         make_les_pipeline, make_rmt_tangent_pipeline,
                         make_tangent_space_pipeline)
 from .plotting import plot_les_distributions, plot_ring_law, plot_spectra_vs_mp
+from .relative_spectra import (ClassRelativeSpectra, make_les_relative_pipeline,
+                               relative_eigenvalues)
+from .spectral_density import SpectralDensity, pool_window_scatter, pooled_window_count
 from .spectra import (EigenSpectra, WindowSpectra, effective_sample_size, window_eigenvalues,
                       window_matrices)
 from .tracy_widom import (johnstone_scaling, largest_eigenvalue_test, tracy_widom_cdf,
@@ -48,6 +53,11 @@ __all__ = [
     # pipelines
     "make_classifier", "make_les_pipeline", "make_rmt_tangent_pipeline",
     "make_tangent_space_pipeline", "les_subject_features",
+    # MP-bounded pooled windows, learned test functions, inverse shrinkage, LES + tangent
+    "pooled_window_count", "pool_window_scatter", "SpectralDensity", "shrink_spectrum_inverse",
+    "clean_correlation_inverse", "BandSummaries", "LESTangentFeatures",
+    "make_les_tangent_pipeline", "relative_eigenvalues", "ClassRelativeSpectra",
+    "make_les_relative_pipeline",
     # plots
     "plot_spectra_vs_mp", "plot_les_distributions", "plot_ring_law",
 ]

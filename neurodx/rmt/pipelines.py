@@ -28,6 +28,8 @@ from ..preprocessing import check_bands
 from .aggregation import SubjectAggregator
 from .covariances import BandCovariances, BandTangentSpace, RMTCovariances
 from .les import LinearEigenvalueStatistics
+from .les_tangent import make_les_tangent_pipeline
+from .relative_spectra import make_les_relative_pipeline
 from .spectra import EigenSpectra
 
 __all__ = ["make_classifier", "make_les_pipeline", "make_rmt_tangent_pipeline",
@@ -127,7 +129,12 @@ def make_tangent_space_pipeline(*, estimator="oas", bands=None, sfreq=None, wind
 #: ``make_les_pipeline().fit`` does in Python.
 RMT_ROUTE_KINDS = {"rmt_les": (make_les_pipeline, 1),
                    "rmt_tangent": (make_rmt_tangent_pipeline, 1),
-                   "tangent_space": (make_tangent_space_pipeline, 1)}
+                   "tangent_space": (make_tangent_space_pipeline, 1),
+                   # LES on MP-bounded pooled windows + channel powers + cleaned tangent
+                   # space (neurodx.rmt.les_tangent; measured in validation/research)
+                   "rmt_les_tangent": (make_les_tangent_pipeline, 1),
+                   # eigenvalue statistics relative to class means (neurodx.rmt.relative_spectra)
+                   "rmt_les_relative": (make_les_relative_pipeline, 1)}
 
 
 def les_subject_features(pipeline: Pipeline, spectra
