@@ -65,3 +65,34 @@ def test_forcing_hu_windows_on_png_is_refused_in_one_line(cohorts, tmp_path, cap
     assert code != 0 and "\n" not in err
     assert "holds display grey levels (PNG/JPEG), but volume.intensity is 'hu'" in err
     assert "set volume.intensity: auto" in err
+
+
+def test_score_a_folder_of_fifo_link_loop_empty_folder_png_and_good_scans(hu_bundle, cohorts,
+                                                                          tmp_path):
+    """Issue 19, done when: one folder holding a FIFO, a symlink loop, an empty folder, a PNG
+    for a HU model and good scans returns in bounded time, one row per input, exit 1."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    os.mkfifo(incoming / "pipe.dcm")
+    (incoming / "loop").symlink_to(incoming / "loop")
+    (incoming / "empty").mkdir()
+    shutil.copytree(cohorts["png"] / "sub-normal01" / "ct" / "png", incoming / "png_scan")
+    shutil.copytree(cohorts["dicom"] / "sub-normal01" / "ct" / "dicom", incoming / "good_a")
+    shutil.copytree(cohorts["dicom"] / "sub-hemorrhage01" / "ct" / "dicom", incoming / "good_b")
+    scores = tmp_path / "scores.csv"
+    # A subprocess with a time limit: a hang on the FIFO fails the test instead of the suite.
+    proc = subprocess.run([sys.executable, "-m", "neurodx.cli", "score", str(hu_bundle),
+                           str(incoming), "--out", str(scores), "--no-progress"],
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 1, proc.stderr
+    df = pd.read_csv(scores, keep_default_na=False)
+    status = {Path(f).name: s for f, s in zip(df["file"], df["status"])}
+    assert status["good_a"] == status["good_b"] == "ok"
+    assert status["png_scan"] == "error"
+    assert {k for k, v in status.items() if v == "error"} >= {"pipe.dcm", "loop", "empty"}
+    assert len(df) == len(status) == 6
