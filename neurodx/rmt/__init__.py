@@ -13,7 +13,7 @@ from .bank import (DEFAULT_FLOOR, DEFAULT_TEST_FUNCTIONS, TEST_FUNCTIONS, Spectr
 from .cleaning import (analytic_nonlinear_shrinkage, clip_eigenvalues, clip_spectrum,
                        shrink_spectrum)
 from .covariances import BandCovariances, BandTangentSpace, RMTCovariances, clean_correlation
-from .inverse_shrinkage import clean_correlation_inverse, shrink_spectrum_inverse
+from .inverse_shrinkage import shrink_spectrum_inverse
 from .les import LinearEigenvalueStatistics
 from .les_tangent import BandSummaries, LESTangentFeatures, make_les_tangent_pipeline
 from .marchenko_pastur import (bbp_threshold, marchenko_pastur_cdf, marchenko_pastur_edges,
@@ -55,7 +55,7 @@ __all__ = [
     "make_tangent_space_pipeline", "les_subject_features",
     # MP-bounded pooled windows, learned test functions, inverse shrinkage, LES + tangent
     "pooled_window_count", "pool_window_scatter", "SpectralDensity", "shrink_spectrum_inverse",
-    "clean_correlation_inverse", "BandSummaries", "LESTangentFeatures",
+    "BandSummaries", "LESTangentFeatures",
     "make_les_tangent_pipeline", "relative_eigenvalues", "ClassRelativeSpectra",
     "make_les_relative_pipeline",
     # plots

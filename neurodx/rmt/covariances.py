@@ -34,11 +34,12 @@ from sklearn.utils.validation import check_is_fitted
 from ..errors import ConfigError
 from ._inputs import check_dtype, check_params_common, check_subjects, subject_band_windows
 from .cleaning import clip_spectrum, shrink_spectrum
+from .inverse_shrinkage import INVERSE_SHRINKAGE_METHODS, shrink_spectrum_inverse
 from .spectra import _chunks, _resolve_n_eff
 
 __all__ = ["RMTCovariances", "BandCovariances", "BandTangentSpace", "clean_correlation"]
 
-_METHODS = ("clip", "nonlinear", "none")
+_METHODS = ("clip", "nonlinear", *INVERSE_SHRINKAGE_METHODS, "none")
 # Eigenvalues of a correlation matrix below this are structural zeros (average
 # reference, linearly dependent channels), not noise: float32 data leave them ~1e-7.
 _NULL_TOL = 1e-5
@@ -59,9 +60,12 @@ def clean_correlation(R, n_samples: float, method: str = "clip") -> np.ndarray:
         Sample correlation matrix.
     n_samples : float
         Effective number of independent samples behind ``R``.
-    method : {"clip", "nonlinear", "none"}
+    method : {"clip", "nonlinear", "lis", "qis", "gis", "none"}
         :func:`~neurodx.rmt.clip_spectrum` at the MP edge,
-        :func:`~neurodx.rmt.shrink_spectrum` (Ledoit-Wolf 2020), or no change.
+        :func:`~neurodx.rmt.shrink_spectrum` (Ledoit-Wolf 2020, Frobenius loss),
+        :func:`~neurodx.rmt.shrink_spectrum_inverse` (Ledoit-Wolf 2022 linear-,
+        quadratic- or geometric-inverse shrinkage: Stein, inverse-Stein and
+        symmetrised Kullback-Leibler losses), or no change.
 
     Returns
     -------
@@ -79,8 +83,10 @@ def clean_correlation(R, n_samples: float, method: str = "clip") -> np.ndarray:
     out = np.ones_like(lam)
     if method == "clip":
         out[~null] = clip_spectrum(lam[~null], rank / n_samples, 1.0)
-    else:
+    elif method == "nonlinear":
         out[~null] = shrink_spectrum(lam[~null], n_samples)
+    else:
+        out[~null] = shrink_spectrum_inverse(lam[~null], n_samples, method)
     cleaned = (vecs * out) @ vecs.T
     # cleaning moves the diagonal away from 1; rescaling back to a correlation matrix
     # keeps it positive definite and lets the caller restore the sample variances

@@ -45,12 +45,11 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["INVERSE_SHRINKAGE_METHODS", "shrink_spectrum_inverse", "clean_correlation_inverse"]
+__all__ = ["INVERSE_SHRINKAGE_METHODS", "shrink_spectrum_inverse"]
 
 INVERSE_SHRINKAGE_METHODS = ("lis", "qis", "gis")
 # eigenvalues of a correlation matrix below this are structural zeros (average
 # reference), as in neurodx.rmt.covariances.clean_correlation
-_NULL_TOL = 1e-5
 
 
 def _kernel(inv, h):
@@ -112,35 +111,3 @@ def shrink_spectrum_inverse(lam, n_samples: float, method: str = "gis") -> np.nd
     if method == "lis":
         return 1.0 / inv_lis
     return np.sqrt(d_qis / inv_lis)
-
-
-def clean_correlation_inverse(R, n_samples: float, method: str = "gis") -> np.ndarray:
-    """Clean a correlation matrix with LIS / QIS / GIS, structural nulls left at 1.
-
-    Same contract as :func:`neurodx.rmt.clean_correlation`: directions with eigenvalue
-    ``< 1e-5`` (average reference) are set to 1 and the shrinkage runs on the others;
-    the result is rescaled to a unit diagonal.
-
-    Parameters
-    ----------
-    R : array_like, shape (p, p)
-    n_samples : float
-        Effective number of independent samples behind ``R``.
-    method : {"lis", "qis", "gis"}
-
-    Returns
-    -------
-    cleaned : ndarray, shape (p, p)
-        Symmetric positive definite, unit diagonal.
-    """
-    R = np.asarray(R, dtype=np.float64)
-    lam, vecs = np.linalg.eigh(R)
-    null = lam < _NULL_TOL
-    out = np.ones_like(lam)
-    out[~null] = shrink_spectrum_inverse(lam[~null], n_samples, method)
-    cleaned = (vecs * out) @ vecs.T
-    inv_sd = 1.0 / np.sqrt(np.diag(cleaned))
-    cleaned = cleaned * np.outer(inv_sd, inv_sd)
-    cleaned = (cleaned + cleaned.T) / 2
-    np.fill_diagonal(cleaned, 1.0)
-    return cleaned

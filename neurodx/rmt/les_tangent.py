@@ -40,7 +40,7 @@ from ..preprocessing import check_bands
 from ._inputs import check_subjects, subject_band_windows
 from .aggregation import SubjectAggregator
 from .covariances import BandTangentSpace, clean_correlation
-from .inverse_shrinkage import INVERSE_SHRINKAGE_METHODS, clean_correlation_inverse
+from .inverse_shrinkage import INVERSE_SHRINKAGE_METHODS
 from .les import LinearEigenvalueStatistics
 from .spectra import WindowSpectra, effective_sample_size
 from .spectral_density import pool_window_scatter, pooled_window_count
@@ -71,12 +71,6 @@ class SubjectBands:
     blocks_per_window: np.ndarray
 
 
-def _clean(corr, t_total, method):
-    if method in INVERSE_SHRINKAGE_METHODS:
-        return clean_correlation_inverse(corr, t_total, method)
-    return clean_correlation(corr, t_total, method)
-
-
 def _subject_bands(subject, index, *, bands, sfreq, window, c_max, method):
     eigs, sig, neff, logv, covs, ks = [], [], [], [], [], []
     n_s = None
@@ -102,7 +96,7 @@ def _subject_bands(subject, index, *, bands, sfreq, window, c_max, method):
         sd = np.sqrt(var)
         corr = cov / np.outer(sd, sd)
         np.fill_diagonal(corr, 1.0)
-        covs.append(_clean(corr, t_block * n_b, method) * np.outer(sd, sd))
+        covs.append(clean_correlation(corr, t_block * n_b, method) * np.outer(sd, sd))
         eigs.append(np.linalg.eigvalsh(mats))
         sig.append(s2)
         neff.append(min(n_b, k) * t_block)

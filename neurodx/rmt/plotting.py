@@ -8,9 +8,9 @@ from __future__ import annotations
 from os import PathLike
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .._plotting import panel_grid
 from ..errors import ConfigError
 from .les import check_spectra
 from .marchenko_pastur import marchenko_pastur_edges, marchenko_pastur_pdf
@@ -18,16 +18,6 @@ from .ring_law import mean_spectral_radius, ring_eigenvalues, ring_law_msr, ring
 
 __all__ = ["plot_spectra_vs_mp", "plot_les_distributions", "plot_ring_law"]
 
-
-def _new_figure(n_panels, ncols, panel_size=(3.6, 2.8)):
-    ncols = max(1, min(ncols, n_panels))
-    nrows = int(np.ceil(n_panels / ncols))
-    fig = Figure(figsize=(panel_size[0] * ncols, panel_size[1] * nrows), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax in axes[n_panels:]:
-        ax.set_visible(False)
-    return fig, axes[:n_panels]
 
 
 def _groups(groups, n):
@@ -80,7 +70,7 @@ def plot_spectra_vs_mp(spectra, groups=None, *, bands=None, bins: int = 60, ncol
     unknown = [b for b in bands if b not in all_bands]
     if unknown:
         raise ConfigError(f"unknown bands {unknown}; the spectra have {list(all_bands)}")
-    fig, axes = _new_figure(len(bands), ncols)
+    fig, axes = panel_grid(len(bands), ncols)
     n_ch = spectra[0].n_channels
     for ax, band in zip(axes, bands):
         b = all_bands.index(band)
@@ -155,7 +145,7 @@ def plot_les_distributions(features, groups, feature_names=None, *, features_to_
             else:
                 raise ConfigError(f"unknown feature {f!r}")
     labels = list(np.unique(groups))
-    fig, axes = _new_figure(len(cols), ncols, panel_size=(3.0, 2.6))
+    fig, axes = panel_grid(len(cols), ncols, panel_size=(3.0, 2.6))
     for ax, col in zip(axes, cols):
         data = [features[groups == g, col] for g in labels]
         if kind == "box":
@@ -192,7 +182,7 @@ def plot_ring_law(spectra, groups=None, *, n_factors=(1, 5), band: int = 0,
     spectra = check_spectra(spectra, "spectra")
     groups = _groups(groups, len(spectra))
     c = float(np.median([s.ratio[band] for s in spectra]))
-    fig, axes = _new_figure(len(n_factors), len(n_factors), panel_size=(3.6, 3.6))
+    fig, axes = panel_grid(len(n_factors), len(n_factors), panel_size=(3.6, 3.6))
     theta = np.linspace(0, 2 * np.pi, 200)
     for ax, L in zip(axes, n_factors):
         for k, g in enumerate(dict.fromkeys(groups)):

@@ -4,7 +4,8 @@ import pytest
 from scipy.stats import ortho_group
 
 from neurodx.errors import ConfigError
-from neurodx.rmt.inverse_shrinkage import clean_correlation_inverse, shrink_spectrum_inverse
+from neurodx.rmt import clean_correlation
+from neurodx.rmt.inverse_shrinkage import shrink_spectrum_inverse
 
 
 def _draw(rng, pop, n):
@@ -65,14 +66,14 @@ def test_bad_method_and_unsorted_input_are_refused():
         shrink_spectrum_inverse([2.0, 1.0], 10, "qis")
 
 
-def test_clean_correlation_inverse_is_a_positive_definite_correlation():
+def test_clean_correlation_with_inverse_shrinkage_is_a_positive_definite_correlation():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((8, 200))
     x[0] += x[1]
     x -= x.mean(axis=0)                       # average reference: one null direction
     R = np.corrcoef(x)
     for method in ("lis", "qis", "gis"):
-        C = clean_correlation_inverse(R, 200, method)
+        C = clean_correlation(R, 200, method)
         np.testing.assert_allclose(np.diag(C), 1.0)
         np.testing.assert_allclose(C, C.T)
         assert np.linalg.eigvalsh(C).min() > 0

@@ -37,7 +37,6 @@ from neurodx.preprocessing import band_windows
 from neurodx.rmt import (BandTangentSpace, LinearEigenvalueStatistics, SubjectAggregator,
                          WindowSpectra, effective_sample_size, make_classifier)
 from neurodx.rmt.covariances import clean_correlation
-from neurodx.rmt.inverse_shrinkage import clean_correlation_inverse
 from neurodx.rmt.les_tangent import LESTangentFeatures, SubjectBands
 from neurodx.rmt.relative_spectra import ClassRelativeSpectra
 from neurodx.rmt.spectral_density import (SpectralDensity, pool_window_scatter,
@@ -155,10 +154,7 @@ def cleaned(cov, t_tot, method):
         sd = np.sqrt(np.diag(C))
         R = C / np.outer(sd, sd)
         np.fill_diagonal(R, 1.0)
-        if method in ("clip", "nonlinear", "none"):
-            Rc = clean_correlation(R, t, method)
-        else:
-            Rc = clean_correlation_inverse(R, t, method)
+        Rc = clean_correlation(R, t, method)
         out.append(Rc * np.outer(sd, sd))
     return np.stack(out)
 

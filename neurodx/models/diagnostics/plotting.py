@@ -7,24 +7,14 @@ Inputs are the plain records of :func:`~neurodx.models.diagnostics.network_diagn
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..._plotting import panel_grid
 from ...rmt.marchenko_pastur import marchenko_pastur_pdf
 
 __all__ = ["representative_network", "plot_layer_spectra", "plot_alpha_across_folds",
            "plot_hessian"]
 
-
-def _figure(n_panels, ncols, size=(3.3, 2.5)):
-    ncols = max(1, min(ncols, n_panels))
-    nrows = int(np.ceil(n_panels / ncols))
-    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax in axes[n_panels:]:
-        ax.set_visible(False)
-    return fig, axes[:n_panels]
 
 
 def representative_network(records: list[dict]) -> tuple[dict, str]:
@@ -38,7 +28,7 @@ def representative_network(records: list[dict]) -> tuple[dict, str]:
 def plot_layer_spectra(network: dict, title: str = "") -> Figure:
     """One panel per layer: ESD histogram, fitted MP density, bulk edge and spikes."""
     layers = network["layers"]
-    fig, axes = _figure(len(layers), 4)
+    fig, axes = panel_grid(len(layers), 4, panel_size=(3.3, 2.5))
     for ax, layer in zip(axes, layers):
         ev = np.asarray(layer["eigenvalues"], dtype=float)
         mp = layer["mp"]
@@ -69,7 +59,7 @@ def plot_layer_spectra(network: dict, title: str = "") -> Figure:
 def plot_alpha_across_folds(records: list[dict]) -> Figure:
     """Tail exponent alpha per layer: one point per fold (and member), 2-6 band shaded."""
     names = [layer["name"] for layer in records[0]["networks"][0]["layers"]]
-    fig, (ax,) = _figure(1, 1, size=(max(4.0, 0.7 * len(names) + 1.5), 2.8))
+    fig, (ax,) = panel_grid(1, 1, panel_size=(max(4.0, 0.7 * len(names) + 1.5), 2.8))
     rng = np.random.default_rng(0)                        # fixed jitter: same figure each run
     ax.axhspan(2, 6, color="#e5f5e0", zorder=0,
                label="2 ≤ α ≤ 6: well-trained layers in HT-SR studies")
@@ -90,7 +80,7 @@ def plot_hessian(records: list[dict]) -> Figure | None:
     recs = [r for r in records if r.get("hessian")]
     if not recs:
         return None
-    fig, axes = _figure(2, 2, size=(4.0, 2.8))
+    fig, axes = panel_grid(2, 2, panel_size=(4.0, 2.8))
     for k, rec in enumerate(recs):
         top = rec["hessian"]["top_eigenvalues"]
         axes[0].plot(np.arange(1, len(top) + 1), top, "o-", ms=3, lw=0.8, color=f"C{k % 10}",
