@@ -176,6 +176,8 @@ def collect(name, cohort, run_dir, commands, sets, walls, quick) -> dict:
         "literature": LITERATURE.get(name),
         "neurodx_version": manifest.get("neurodx_version"),
         "neurodx_commit": commit, "uncommitted_changes": dirty,
+        # Written when the compare run ended (differs from neurodx_commit for reused runs).
+        "compare_manifest_commit": manifest.get("git_commit"),
         "run_started": manifest.get("started"),
         "cpu_count": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -235,7 +237,8 @@ def render_study(r: dict) -> list[str]:
                       if isinstance(v, (int, float)))
     if "compare_reused_from" in r["wall_seconds"]:
         walls += (f" (the compare run started {r['wall_seconds']['compare_reused_from']} was "
-                  "reused: same command, finished before this collection)")
+                  "reused: same command, finished before this collection; its manifest records "
+                  f"commit `{(r.get('compare_manifest_commit') or 'unknown')[:12]}`)")
     lines += ["", f"Wall time: {walls} (load average {r['load_average'][0]} on "
                   f"{r['cpu_count']} cores at the end: the machine was shared).", "",
               "Commands (from the repository root; `python` is the neurodx environment's, "
