@@ -108,7 +108,10 @@ def prepare(git_dir: Path, out: Path, limit: int | None = None) -> dict:
             "snapshot's Positiv/Negativ folder names are the wrong way round and are ignored.",
             f"{no_image} labelled slice(s) have no image; patients keep the slices that exist.",
             "Slices are 650 x 650 8-bit display grey levels of the brain window, not Hounsfield "
-            "units: HU window presets do not describe them (see the CT table's note).",
+            "units: neurodx reads them as unit 'display' and gives the network the grey levels "
+            "scaled to [0, 1] (no HU windows), each slice resized with its aspect kept and padded.",
+            "Labels are per patient while most slices of a hemorrhage patient show no bleed: "
+            "slice-level training with patient labels (both CNNs) is a weak signal.",
             f"Slices per patient vary ({min(n_slices)}-{max(n_slices)}); the CNN route votes over "
             "whatever slices a patient has.",
             f"Of {counts['hemorrhage']} hemorrhage patients, {intra} have an intra-axial bleed "

@@ -112,7 +112,7 @@ def _git_commit() -> tuple[str, bool]:
 
 
 def run_study(name: str, mirrors: Path, data: Path, runs: Path, *, quick: bool,
-              routes: list[str] | None, reuse: bool) -> dict:
+              routes: list[str] | None, reuse: bool, extra_sets: list[str] = ()) -> dict:
     spec = STUDIES[name]
     cohort, run_dir, log = data / name, runs / name, runs / f"{name}.log"
     runs.mkdir(parents=True, exist_ok=True)
@@ -125,7 +125,8 @@ def run_study(name: str, mirrors: Path, data: Path, runs: Path, *, quick: bool,
     if not (reuse and (cohort / "provenance.json").is_file()):
         shutil.rmtree(cohort, ignore_errors=True)
         walls["prepare"] = _run(prepare, log)
-    sets = dict(spec["sets"], **(QUICK_SETS if quick else {}))
+    sets = dict(spec["sets"], **(QUICK_SETS if quick else {}),
+                **{s: "given on the run_all command line" for s in extra_sets})
     compare = [py, "-m", "neurodx.cli", "compare", spec["config"], "--cohort", _rel(cohort),
                "--out", _rel(run_dir), "--jobs", "1"]
     if routes or spec["routes"]:
@@ -176,6 +177,8 @@ def collect(name, cohort, run_dir, commands, sets, walls, quick) -> dict:
         "literature": LITERATURE.get(name),
         "neurodx_version": manifest.get("neurodx_version"),
         "neurodx_commit": commit, "uncommitted_changes": dirty,
+        # Written when the compare run ended (differs from neurodx_commit for reused runs).
+        "compare_manifest_commit": manifest.get("git_commit"),
         "run_started": manifest.get("started"),
         "cpu_count": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -235,7 +238,8 @@ def render_study(r: dict) -> list[str]:
                       if isinstance(v, (int, float)))
     if "compare_reused_from" in r["wall_seconds"]:
         walls += (f" (the compare run started {r['wall_seconds']['compare_reused_from']} was "
-                  "reused: same command, finished before this collection)")
+                  "reused: same command, finished before this collection; its manifest records "
+                  f"commit `{(r.get('compare_manifest_commit') or 'unknown')[:12]}`)")
     lines += ["", f"Wall time: {walls} (load average {r['load_average'][0]} on "
                   f"{r['cpu_count']} cores at the end: the machine was shared).", "",
               "Commands (from the repository root; `python` is the neurodx environment's, "
@@ -278,6 +282,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="smoke run: few subjects, 2 folds")
     ap.add_argument("--data", type=Path, default=HERE / ".data", help="prepared cohorts")
     ap.add_argument("--runs", type=Path, default=HERE / ".runs", help="neurodx run folders")
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra neurodx --set value (e.g. routes.eeg_cnn.preset=eeg_fast)")
     ap.add_argument("--reuse", action="store_true", help="keep prepared cohorts and finished "
                     "runs made by the same command")
     ap.add_argument("--render", action="store_true", help="only rebuild README tables")
@@ -288,7 +294,7 @@ def main(argv=None) -> int:
         for name in args.only or list(STUDIES):
             start = time.perf_counter()
             rec = run_study(name, args.mirrors.resolve(), args.data, args.runs, quick=args.quick,
-                            routes=args.routes, reuse=args.reuse)
+                            routes=args.routes, reuse=args.reuse, extra_sets=args.sets)
             best = max(list(rec["routes"].items()) + list(rec["peers"].items()),
                        key=lambda kv: kv[1]["balanced_accuracy"])
             print(f"{name}: {time.perf_counter() - start:.0f} s; best {best[0]} "

@@ -144,3 +144,15 @@ def test_cohort_of_text_files_validates_and_resamples(tmp_path):
     report = check_cohort(cohort, EEGSpec(min_duration=5.0))
     assert not [p for p in report.problems if p.is_error]
     assert report.sfreq == 128.0
+
+
+def test_run_manifest_hashes_the_sidecars(tmp_path):
+    from neurodx.evaluation.compare import _input_hashes
+
+    _write(tmp_path / "sub-01" / "eeg", _signal(), stem="sub-01_task-rest")
+    pd.DataFrame([{"participant_id": "sub-01", "group": "A",
+                   "path": "sub-01/eeg/sub-01_task-rest_eeg.csv"}]).to_csv(
+        tmp_path / "participants.tsv", sep="\t", index=False)
+    hashed = set(_input_hashes(load_cohort(tmp_path)))
+    assert {"sub-01/eeg/sub-01_task-rest_eeg.json",
+            "sub-01/eeg/sub-01_task-rest_channels.tsv"} <= hashed
