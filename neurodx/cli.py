@@ -519,9 +519,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from ._logging import set_log_level
+    from ._logging import logger, set_log_level
 
-    set_log_level(_log_level(args))
+    # The level is this command's: restored on return, so calling main() in-process (as
+    # tests and notebooks do) leaves the caller's logging as it was.
+    old_level = set_log_level(_log_level(args), return_old_level=True)
+    try:
+        return _run_command(args)
+    finally:
+        logger.setLevel(old_level)
+
+
+def _run_command(args) -> int:
     import warnings
 
     from ._threads import single_threaded_blas

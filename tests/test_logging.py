@@ -91,7 +91,13 @@ def test_quiet_inspect_prints_nothing_on_stderr(tmp_path, capsys):
     assert main(["-q", "inspect", str(cohort), "--summary"]) == 0
     out, err = capsys.readouterr()
     assert "READY" in out and err == ""
-    assert main(["inspect", str(cohort), "-v", "--summary"]) == 0
-    assert logger.level == logging.INFO
+    from neurodx.cli import _log_level, build_parser
+
+    parse = build_parser().parse_args
+    assert _log_level(parse(["inspect", str(cohort), "-v", "--summary"])) == "INFO"
+    assert _log_level(parse(["inspect", str(cohort), "--summary", "--quiet"])) == "ERROR"
+    assert _log_level(parse(["-vv", "inspect", str(cohort)])) == "DEBUG"
+    # A command's level is its own: main() leaves the caller's level as it found it.
+    before = logger.level
     assert main(["inspect", str(cohort), "--summary", "--quiet"]) == 0
-    assert logger.level == logging.ERROR
+    assert logger.level == before

@@ -23,6 +23,7 @@ def test_a_torn_last_line_is_dropped_and_cut(tmp_path):
 
 
 def test_lines_missing_their_fields_are_skipped_with_a_warning(tmp_path, caplog):
+    caplog.set_level("WARNING", logger="neurodx")   # whatever level an earlier test left
     j = Journal(tmp_path / "scores.csv.journal.jsonl")
     j.append({"key": "m:1", "status": "ok", "proba": {"A": 1.0}, "predicted": "A"})
     with open(j.path, "a") as fh:
