@@ -108,6 +108,24 @@ def _pooled_band_covariance(windows, dtype):
     return scatter / (n_w * (n_s - 1))
 
 
+def _clean_band_correlation(cov, n_samples, method, where):
+    """Cleaned correlation of a band covariance, and the channels' standard deviations.
+
+    The variances are kept as measured (they are estimated well channel by channel);
+    only the correlation structure is cleaned. ``cleaned * np.outer(sd, sd)`` is the
+    cleaned covariance. ``where`` names the subject and band in the flat-channel error.
+    """
+    var = np.diag(cov).copy()
+    if np.any(var <= 0):
+        raise ConfigError(f"{where}: channel(s) {np.flatnonzero(var <= 0).tolist()} are flat; "
+                          "a correlation (and a positive definite covariance) needs every "
+                          "channel to vary")
+    sd = np.sqrt(var)
+    corr = cov / np.outer(sd, sd)
+    np.fill_diagonal(corr, 1.0)
+    return clean_correlation(corr, n_samples, method), sd
+
+
 def _subject_rmt_covs(subject, index, *, bands, sfreq, window, overlap, method, kind, n_eff,
                       dtype):
     pre_windowed = not isinstance(subject, mne.io.BaseRaw) and np.ndim(subject) == 3
@@ -118,21 +136,14 @@ def _subject_rmt_covs(subject, index, *, bands, sfreq, window, overlap, method, 
         if n_w == 0:
             raise ConfigError(f"subject {index}: recording shorter than one window")
         cov = _pooled_band_covariance(windows, dtype)
-        var = np.diag(cov).copy()
-        if np.any(var <= 0):
-            raise ConfigError(f"subject {index}, band {band}: channel(s) "
-                              f"{np.flatnonzero(var <= 0).tolist()} are flat; a correlation "
-                              f"(and a positive definite covariance) needs every channel to vary")
         # windows cover n_s + (n_w - 1) * step distinct samples; pre-windowed input is
         # taken as non-overlapping
         step = n_s if (window is None or pre_windowed) else \
             max(1, int(round(n_s * (1 - overlap))))
         coverage = (n_s + (n_w - 1) * min(step, n_s)) / n_s
         t_total = _resolve_n_eff(n_eff, band, windows) * coverage
-        sd = np.sqrt(var)
-        corr = cov / np.outer(sd, sd)
-        np.fill_diagonal(corr, 1.0)
-        cleaned = clean_correlation(corr, t_total, method)
+        cleaned, sd = _clean_band_correlation(cov, t_total, method,
+                                              f"subject {index}, band {band}")
         mats.append(cleaned * np.outer(sd, sd) if kind == "covariance" else cleaned)
     return np.stack(mats)
 

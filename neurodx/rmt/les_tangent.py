@@ -39,7 +39,7 @@ from ..errors import ConfigError
 from ..preprocessing import check_bands
 from ._inputs import check_subjects, subject_band_windows
 from .aggregation import SubjectAggregator
-from .covariances import BandTangentSpace, clean_correlation
+from .covariances import BandTangentSpace, _clean_band_correlation
 from .inverse_shrinkage import INVERSE_SHRINKAGE_METHODS
 from .les import LinearEigenvalueStatistics
 from .spectra import WindowSpectra, effective_sample_size
@@ -89,18 +89,13 @@ def _subject_bands(subject, index, *, bands, sfreq, window, c_max, method):
              else max(1, int(np.ceil(n_ch / (c_max * t_block)))))
         mats, s2 = pool_window_scatter(blocks, k, "correlation")
         cov = pool_window_scatter(blocks, n_b, "covariance")[0][0]
-        var = np.diag(cov)
-        if np.any(var <= 0):
-            raise ConfigError(f"subject {index}, band {band}: channel(s) "
-                              f"{np.flatnonzero(var <= 0).tolist()} are flat")
-        sd = np.sqrt(var)
-        corr = cov / np.outer(sd, sd)
-        np.fill_diagonal(corr, 1.0)
-        covs.append(clean_correlation(corr, t_block * n_b, method) * np.outer(sd, sd))
+        cleaned, sd = _clean_band_correlation(cov, t_block * n_b, method,
+                                              f"subject {index}, band {band}")
+        covs.append(cleaned * np.outer(sd, sd))
         eigs.append(np.linalg.eigvalsh(mats))
         sig.append(s2)
         neff.append(min(n_b, k) * t_block)
-        logv.append(np.log(var))
+        logv.append(np.log(np.diag(cov)))
         ks.append(k)
     n_w = min(e.shape[0] for e in eigs)
     spectra = WindowSpectra(np.stack([e[:n_w] for e in eigs]), np.stack([s[:n_w] for s in sig]),
