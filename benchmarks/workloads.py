@@ -3,8 +3,10 @@ benchmarks compare, each timed phase by phase.
 
 * :func:`neurodx_features` -- neurodx end to end, as ``neurodx compare`` runs the
   HC/FES/CHR study: ``load_eeg`` -> ``preprocess_raw`` (average reference, 1-45 Hz)
-  -> ``make_les_pipeline`` stateless steps (window spectra per band, LES bank,
-  subject statistics) -> ``RMTCovariances`` (nonlinear shrinkage per band).
+  -> one band pass (``shared_band_scatter``: window FFTs -> band scatter matrices, as
+  ``compare`` and ``features`` share it) -> ``make_les_pipeline`` stateless steps
+  (window spectra per band, LES bank, subject statistics) -> ``RMTCovariances``
+  (nonlinear shrinkage per band) from the same band matrices.
 * :func:`floor_features` -- the physical floor: read the EDF bytes and decode them
   (numpy), then one batched matrix product ``X @ X.T`` per window for every window
   of every band (same count and size of windows as neurodx, float32 as neurodx).
@@ -52,7 +54,7 @@ def neurodx_features(path, *, bands=BANDS, window=WINDOW, overlap=OVERLAP) -> di
 
     from neurodx.io import EEGSpec, load_eeg, read_eeg
     from neurodx.preprocessing import preprocess_raw
-    from neurodx.rmt import RMTCovariances, make_les_pipeline
+    from neurodx.rmt import RMTCovariances, make_les_pipeline, shared_band_scatter
 
     ph = Phases()
     names = read_eeg(path).ch_names       # header only, as the harness learns the channel set
@@ -62,14 +64,20 @@ def neurodx_features(path, *, bands=BANDS, window=WINDOW, overlap=OVERLAP) -> di
     del raw
     ph.lap("preprocess")
     steps = clone(make_les_pipeline(bands=bands, window=window, overlap=overlap)[:3])
-    spectra = steps[0].fit_transform([pre])
+    cov_step = RMTCovariances(method="nonlinear", kind="covariance", bands=bands,
+                              window=window, overlap=overlap)
+    # as compare and features do: one band pass of the recording shared by both steps
+    shared, usable = shared_band_scatter(pre, [steps[0], cov_step])
+    assert all(usable)
+    del pre
+    ph.lap("bands")
+    spectra = steps[0].fit_transform([shared])
     ph.lap("spectra")
     les = steps[1].fit_transform(spectra)
     ph.lap("les")
     feats = steps[2].fit_transform(les)
     ph.lap("aggregate")
-    covs = RMTCovariances(method="nonlinear", kind="covariance", bands=bands, window=window,
-                          overlap=overlap).fit_transform([pre])
+    covs = cov_step.fit_transform([shared])
     ph.lap("covariances")
     return {"phases": ph.times, "total_s": ph.total, "n_windows": int(spectra[0].n_windows),
             "n_bands": int(spectra[0].n_bands), "features": list(feats.shape),
@@ -225,9 +233,10 @@ def profile_top(func, path, top: int = 14) -> dict:
 def main(argv):
     profile = "--profile" in argv
     argv = [a for a in argv if a != "--profile"]
-    if len(argv) != 2 or argv[0] not in VARIANTS:
-        raise SystemExit(f"usage: workloads.py {{{','.join(VARIANTS)}}} EDF [--profile]")
-    variant, path = argv
+    if len(argv) < 2 or argv[0] not in VARIANTS:
+        raise SystemExit(f"usage: workloads.py {{{','.join(VARIANTS)}}} EDF [EDF...] "
+                         f"[--profile]")
+    variant, path, more = argv[0], argv[1], argv[2:]
     _imports(variant)
     import_s = time.perf_counter() - T_START
     rss_import = rss_mb()
@@ -238,6 +247,13 @@ def main(argv):
             result.update(profile_top(func[variant], path))
         else:
             result.update(func[variant](path))
+            # further recordings one after the other, as a script over a cohort would
+            for other in more:
+                res = func[variant](other)
+                result["total_s"] += res["total_s"]
+                for k, v in res["phases"].items():
+                    result["phases"][k] = result["phases"].get(k, 0.0) + v
+            result["n_recordings"] = 1 + len(more)
     child_result(result)
 
 

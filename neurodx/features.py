@@ -36,7 +36,7 @@ from .evaluation.compare import StudyContext, load_subject
 from .evaluation.routes import build_from_config
 from .evaluation.study import prepare_cohort
 from .rmt import (RMT_ROUTE_KINDS, les_subject_features, make_les_pipeline,
-                  make_rmt_tangent_pipeline)
+                  make_rmt_tangent_pipeline, shared_band_scatter)
 
 __all__ = ["FeatureTable", "extract_features", "log_euclidean_features", "write_features",
            "check_output_path"]
@@ -116,12 +116,17 @@ def _routes(context: StudyContext, covariance: str):
 def _subject_features(paths, context, spec, les, cov, bands):
     """One subject's window spectra (for the LES step) and cleaned-covariance features."""
     data = load_subject(paths, context, spec)
-    spectra = les.extract(data)
+    # one band representation of the recording serves both families when their
+    # windows nest (see neurodx.rmt.shared_band_scatter)
+    shared, usable = shared_band_scatter(data, [les.estimator.steps[0][1],
+                                                None if cov is None else cov.estimator.steps[0][1]])
+    spectra = les.extract(shared if usable[0] else data)
     channels = (list(data.ch_names) if hasattr(data, "ch_names")
                 else [f"r{i}" for i in range(np.shape(data)[0])])
     if cov is None:
         return spectra, np.empty(0), [], channels
-    cov_values, cov_names = log_euclidean_features(cov.extract(data), bands, channels)
+    cov_values, cov_names = log_euclidean_features(cov.extract(shared if usable[1] else data),
+                                                   bands, channels)
     return spectra, cov_values, cov_names, channels
 
 

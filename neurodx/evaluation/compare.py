@@ -46,6 +46,7 @@ from ..errors import ConfigError, Problem, RecordingError
 from ..io import EEGSpec, RegionSpec, load_eeg, read_region_timeseries
 from ..io.text_eeg import TEXT_EEG_FORMATS, text_eeg_sidecars
 from ..preprocessing import preprocess_raw
+from ..rmt import shared_band_scatter
 from .folds import make_folds
 from .metrics import bootstrap_ci, classification_metrics, format_per_class
 from .routes import Route
@@ -170,12 +171,20 @@ def _extract_subject(pid, paths, context, spec, routes, spectra_step=None):
         # The CNN estimators take (subject_id, data) pairs: IDs name subjects in their
         # errors and inner splits (file names may repeat: every DICOM folder "dicom").
         data = (pid, data)
-    spectra = (clone(spectra_step).fit_transform([data])[0]
+    # One band representation per recording (window FFTs -> band scatter matrices)
+    # serves the spectra step and every route starting with a step that takes it
+    # (cleaned band covariances), on nested window grids.
+    firsts = [route.estimator.steps[0][1]
+              if getattr(route.estimator, "steps", None) and route.stateless_steps else None
+              for route in routes]
+    bands, usable = shared_band_scatter(data, [spectra_step, *firsts])
+    spectra = (clone(spectra_step).fit_transform([bands if usable[0] else data])[0]
                if spectra_step is not None else None)
-    # Routes starting with the same spectra step reuse them (band filtering and
-    # eigen-decompositions are the costly part of extraction).
+    # Routes starting with the same spectra step reuse them (eigen-decompositions are
+    # the costly part of extraction once the bands are shared).
     out = [r.extract(spectra, return_names=True, start=1) if _starts_with(r, spectra_step)
-           else r.extract(data, return_names=True) for r in routes]
+           else r.extract(bands if use else data, return_names=True)
+           for r, use in zip(routes, usable[1:])]
     return [features for features, _ in out], [names for _, names in out], spectra
 
 

@@ -23,7 +23,6 @@ windows' scatter matrices, then cleans that single matrix with the MP ratio
 """
 from __future__ import annotations
 
-import mne
 import numpy as np
 from joblib import Parallel, delayed
 from pyriemann.estimation import Covariances
@@ -32,10 +31,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ConfigError
-from ._inputs import check_dtype, check_params_common, check_subjects, subject_band_windows
+from ._inputs import (check_dtype, check_params_common, check_subjects, subject_band_scatter,
+                      subject_band_windows)
 from .cleaning import clip_spectrum, shrink_spectrum
 from .inverse_shrinkage import INVERSE_SHRINKAGE_METHODS, shrink_spectrum_inverse
-from .spectra import _chunks, _resolve_n_eff
 
 __all__ = ["RMTCovariances", "BandCovariances", "BandTangentSpace", "clean_correlation"]
 
@@ -97,17 +96,6 @@ def clean_correlation(R, n_samples: float, method: str = "clip") -> np.ndarray:
     return cleaned
 
 
-def _pooled_band_covariance(windows, dtype):
-    """Pooled sample covariance (per-window demeaning) of a window stack, float64."""
-    n_w, n_ch, n_s = windows.shape
-    scatter = np.zeros((n_ch, n_ch))
-    for sl in _chunks(n_w, n_ch, n_s):
-        x = windows[sl].astype(dtype, copy=False)
-        x = x - x.mean(axis=-1, keepdims=True)
-        scatter += (x @ x.transpose(0, 2, 1)).sum(axis=0, dtype=np.float64)
-    return scatter / (n_w * (n_s - 1))
-
-
 def _clean_band_correlation(cov, n_samples, method, where):
     """Cleaned correlation of a band covariance, and the channels' standard deviations.
 
@@ -128,20 +116,15 @@ def _clean_band_correlation(cov, n_samples, method, where):
 
 def _subject_rmt_covs(subject, index, *, bands, sfreq, window, overlap, method, kind, n_eff,
                       dtype):
-    pre_windowed = not isinstance(subject, mne.io.BaseRaw) and np.ndim(subject) == 3
+    bs = subject_band_scatter(subject, index, bands=bands, sfreq=sfreq, window=window,
+                              overlap=overlap, dtype=dtype)
     mats = []
-    for band, windows in subject_band_windows(subject, index, bands=bands, sfreq=sfreq,
-                                              window=window, overlap=overlap, dtype=dtype):
-        n_w, _, n_s = windows.shape
-        if n_w == 0:
-            raise ConfigError(f"subject {index}: recording shorter than one window")
-        cov = _pooled_band_covariance(windows, dtype)
+    for b, band in enumerate(bs.bands):
+        # pooled sample covariance (per-window demeaning), accumulated in float64
+        cov = bs.scatter[b].sum(axis=0, dtype=np.float64) / (bs.n_windows * (bs.n_samples - 1))
         # windows cover n_s + (n_w - 1) * step distinct samples; pre-windowed input is
         # taken as non-overlapping
-        step = n_s if (window is None or pre_windowed) else \
-            max(1, int(round(n_s * (1 - overlap))))
-        coverage = (n_s + (n_w - 1) * min(step, n_s)) / n_s
-        t_total = _resolve_n_eff(n_eff, band, windows) * coverage
+        t_total = bs.n_eff(n_eff, b) * bs.coverage()
         cleaned, sd = _clean_band_correlation(cov, t_total, method,
                                               f"subject {index}, band {band}")
         mats.append(cleaned * np.outer(sd, sd) if kind == "covariance" else cleaned)
@@ -180,6 +163,10 @@ class RMTCovariances(TransformerMixin, BaseEstimator):
     Structural null directions (average reference) are set to the noise level, see
     :func:`clean_correlation`.
     """
+
+    #: Takes a :class:`~neurodx.rmt.band_fft.BandScatter` computed once per
+    #: recording in place of the recording (see ``shared_band_scatter``).
+    _consumes_band_scatter = True
 
     def __init__(self, method="clip", kind="covariance", bands=None, sfreq=None, window=2.0,
                  overlap=0.0, n_eff="spectral", dtype="float32", n_jobs=1):

@@ -21,9 +21,7 @@ DC bin is empty); for an ideal band of ``K`` FFT bins it gives ``2K``.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from numbers import Real
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -32,8 +30,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._logging import logger
 from ..errors import ConfigError
-from ._inputs import (check_dtype, check_params_common, check_subjects,
-                      subject_band_windows)
+from ._inputs import check_dtype, check_params_common, check_subjects, subject_band_scatter
+from .band_fft import _rfft_weights, participation_ratio
 from .marchenko_pastur import marchenko_pastur_edges
 
 __all__ = ["window_matrices", "window_eigenvalues", "band_power_spectrum",
@@ -183,26 +181,6 @@ def band_power_spectrum(windows, *, max_windows: int = 64) -> np.ndarray:
     return power / (np.sum(_rfft_weights(n_s) * power) / n_s)
 
 
-def _rfft_weights(n_samples):
-    # rfft keeps one side of the spectrum: interior bins stand for two full-grid bins
-    weights = np.full(n_samples // 2 + 1, 2.0)
-    weights[0] = 1.0
-    if n_samples % 2 == 0:
-        weights[-1] = 1.0
-    return weights
-
-
-def participation_ratio(power, n_samples: int) -> float:
-    """``(sum_k P_k)^2 / sum_k P_k^2`` over the full DFT grid of a one-sided spectrum."""
-    power = np.asarray(power, dtype=np.float64)
-    if power.shape != (n_samples // 2 + 1,):
-        raise ConfigError(f"power must have n_samples // 2 + 1 = {n_samples // 2 + 1} "
-                          f"values, got shape {power.shape}")
-    w = _rfft_weights(n_samples)
-    t_eff = np.sum(w * power) ** 2 / np.sum(w * power ** 2)
-    return float(np.clip(t_eff, 1.0, n_samples - 1))
-
-
 def effective_sample_size(windows, *, max_windows: int = 64) -> float:
     """Effective number of independent samples per window (spectral participation ratio).
 
@@ -298,45 +276,20 @@ class WindowSpectra:
         return np.sum(self.normalized() > self.mp_upper_edge[:, None, None], axis=-1)
 
 
-def _resolve_n_eff(rule, band, windows):
-    if isinstance(rule, Mapping):
-        if band not in rule:
-            raise ConfigError(f"n_eff mapping has no entry for band {band!r} "
-                              f"(has {sorted(rule)})")
-        rule = rule[band]
-    n_s = windows.shape[-1]
-    if isinstance(rule, str):
-        if rule == "spectral":
-            return effective_sample_size(windows)
-        if rule == "nominal":
-            return float(n_s - 1)
-    elif isinstance(rule, Real) and not isinstance(rule, bool) and rule > 0:
-        return float(rule)
-    raise ConfigError(f"n_eff must be 'spectral', 'nominal', a positive number or a "
-                      f"mapping band -> one of these, got {rule!r} for band {band!r}")
-
-
-def _subject_spectra(subject, index, *, bands, sfreq, window, overlap, kind, n_eff,
-                     dtype, n_jobs_filter):
-    names, eigs, sig, neff = [], [], [], []
-    n_samples = None
-    for band, windows in subject_band_windows(subject, index, bands=bands, sfreq=sfreq,
-                                              window=window, overlap=overlap, dtype=dtype,
-                                              n_jobs=n_jobs_filter):
-        if windows.shape[0] == 0:
-            raise ConfigError(f"subject {index}: recording shorter than one window of "
-                              f"{window} s")
-        eig, s2, n_flat = window_eigenvalues(windows, kind, dtype=dtype, return_info=True)
+def _subject_spectra(subject, index, *, bands, sfreq, window, overlap, kind, n_eff, dtype):
+    bs = subject_band_scatter(subject, index, bands=bands, sfreq=sfreq, window=window,
+                              overlap=overlap, dtype=dtype)
+    eigs, sig, neff = [], [], []
+    for b, band in enumerate(bs.bands):
+        mats, s2, n_flat = _scatter_to_matrices(bs.scatter[b], bs.n_samples, kind)
         if n_flat:
             logger.warning("subject %d, band %s: %d channel-window(s) are flat; they "
                            "give zero eigenvalues", index, band, n_flat)
-        names.append(band)
-        eigs.append(eig)
+        eigs.append(np.linalg.eigvalsh(mats))
         sig.append(s2)
-        neff.append(_resolve_n_eff(n_eff, band, windows))
-        n_samples = windows.shape[-1]
-    return WindowSpectra(eigenvalues=np.stack(eigs), sigma2=np.stack(sig), bands=tuple(names),
-                         n_samples=int(n_samples), n_eff=np.asarray(neff), kind=kind)
+        neff.append(bs.n_eff(n_eff, b))
+    return WindowSpectra(eigenvalues=np.stack(eigs), sigma2=np.stack(sig), bands=bs.bands,
+                         n_samples=bs.n_samples, n_eff=np.asarray(neff), kind=kind)
 
 
 class EigenSpectra(TransformerMixin, BaseEstimator):
@@ -379,6 +332,10 @@ class EigenSpectra(TransformerMixin, BaseEstimator):
     nothing is learnt from the data, so spectra may be computed once for a whole
     cohort outside cross-validation without leakage.
     """
+
+    #: Takes a :class:`~neurodx.rmt.band_fft.BandScatter` computed once per
+    #: recording in place of the recording (see ``shared_band_scatter``).
+    _consumes_band_scatter = True
 
     def __init__(self, bands=None, sfreq=None, window=2.0, overlap=0.5, kind="correlation",
                  n_eff="spectral", dtype="float32", n_jobs=1):
@@ -428,13 +385,9 @@ class EigenSpectra(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "bands_")
         subjects = check_subjects(X)
         dtype = check_dtype(self.dtype)
-        # one level of parallelism only: MNE's filter runs single-threaded when
-        # subjects are spread over workers
-        n_jobs_filter = 1
         jobs = (delayed(_subject_spectra)(sub, i, bands=self.bands_, sfreq=self.sfreq,
                                           window=self.window, overlap=self.overlap,
-                                          kind=self.kind, n_eff=self.n_eff, dtype=dtype,
-                                          n_jobs_filter=n_jobs_filter)
+                                          kind=self.kind, n_eff=self.n_eff, dtype=dtype)
                 for i, sub in enumerate(subjects))
         return list(Parallel(n_jobs=self.n_jobs)(jobs))
 
