@@ -60,7 +60,7 @@ def neurodx_features(path, *, bands=BANDS, window=WINDOW, overlap=OVERLAP) -> di
     names = read_eeg(path).ch_names       # header only, as the harness learns the channel set
     raw = load_eeg(path, EEGSpec(), names, SFREQ)
     ph.lap("read")
-    pre = preprocess_raw(raw, reference="average", l_freq=1.0, h_freq=45.0)
+    pre = preprocess_raw(raw, reference="average", l_freq=1.0, h_freq=45.0, copy=False)
     del raw
     ph.lap("preprocess")
     steps = clone(make_les_pipeline(bands=bands, window=window, overlap=overlap)[:3])

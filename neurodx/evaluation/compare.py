@@ -129,8 +129,10 @@ def load_subject(paths, context: StudyContext, spec):
         pre = cfg["preprocessing"]
         raws = [load_eeg(p, spec, context.channel_names, context.sfreq) for p in paths]
         raw = raws[0] if len(raws) == 1 else mne.concatenate_raws(raws, verbose="ERROR")
+        # the recording was read for this call only: preprocess it in place (no copy)
         return preprocess_raw(raw, reference=pre["reference"], l_freq=pre["l_freq"],
-                              h_freq=pre["h_freq"], notch=pre["notch"], sfreq=pre["sfreq"])
+                              h_freq=pre["h_freq"], notch=pre["notch"], sfreq=pre["sfreq"],
+                              copy=False)
     if context.modality == "regions":
         # (n_regions, n_times): time points are the samples (sfreq 1), runs are concatenated;
         # columns dropped for being flat (flat_policy: drop) go from every file.

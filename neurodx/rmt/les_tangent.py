@@ -1,5 +1,5 @@
 """The ``rmt_les_tangent`` route: LES on MP-bounded pooled windows + channel powers +
-RMT-cleaned tangent space, from one filtering pass per subject.
+RMT-cleaned tangent space, from one band pass per subject.
 
 Why this route
 --------------
@@ -15,8 +15,9 @@ level with the baseline, not significantly above it.
 
 Steps
 -----
-``BandSummaries`` (stateless: each subject alone, no label) filters each band once,
-cuts non-overlapping blocks of ``window`` seconds and returns per band: the spectra
+``BandSummaries`` (stateless: each subject alone, no label) cuts non-overlapping
+blocks of ``window`` seconds, takes each block's band scatter matrices from one FFT
+(:mod:`neurodx.rmt.band_fft`) and returns per band: the spectra
 of pooled windows whose MP ratio ``c = N / T_eff`` is at most ``c_max``
 (:func:`~neurodx.rmt.spectral_density.pooled_window_count`), the log channel
 variances, and the RMT-cleaned covariance of the whole band signal.
@@ -37,13 +38,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ConfigError
 from ..preprocessing import check_bands
-from ._inputs import check_subjects, subject_band_windows
+from ._inputs import check_subjects, subject_band_scatter
 from .aggregation import SubjectAggregator
 from .covariances import BandTangentSpace, _clean_band_correlation
 from .inverse_shrinkage import INVERSE_SHRINKAGE_METHODS
 from .les import LinearEigenvalueStatistics
-from .spectra import WindowSpectra, effective_sample_size
-from .spectral_density import pool_window_scatter, pooled_window_count
+from .spectra import WindowSpectra, _scatter_to_matrices
+from .spectral_density import pooled_window_count
 
 __all__ = ["SubjectBands", "BandSummaries", "LESTangentFeatures", "make_les_tangent_pipeline"]
 
@@ -72,23 +73,25 @@ class SubjectBands:
 
 
 def _subject_bands(subject, index, *, bands, sfreq, window, c_max, method):
+    # one band pass (window FFTs, float64) gives every block's band scatter matrix;
+    # pooling k blocks is a sum of their scatters (each block demeaned on its own)
+    bs = subject_band_scatter(subject, index, bands=bands, sfreq=sfreq, window=window,
+                              overlap=0.0, dtype=np.float64)
     eigs, sig, neff, logv, covs, ks = [], [], [], [], [], []
-    n_s = None
-    for band, blocks in subject_band_windows(subject, index, bands=bands, sfreq=sfreq,
-                                             window=window, overlap=0.0, dtype=np.float64):
-        n_b, n_ch, n_s = blocks.shape
-        if n_b == 0:
-            raise ConfigError(f"subject {index}: recording shorter than one window of "
-                              f"{window} s")
-        t_block = effective_sample_size(blocks)
-        edges = bands.get(band)
+    n_b, n_ch, n_s = bs.n_windows, bs.scatter.shape[-1], bs.n_samples
+    for b, band in enumerate(bs.bands):
+        t_block = float(bs.power_ratio[b])
+        edges = bs.band_edges[b]
         # the pooling depends on the band and channel count only (one MP ratio for every
         # subject); pre-windowed broadband input has no nominal width: use its T_eff
         k = (pooled_window_count(n_ch, edges[1] - edges[0], window, c_max=c_max)
              if edges is not None and window is not None
              else max(1, int(np.ceil(n_ch / (c_max * t_block)))))
-        mats, s2 = pool_window_scatter(blocks, k, "correlation")
-        cov = pool_window_scatter(blocks, n_b, "covariance")[0][0]
+        kk = min(k, n_b)
+        n_w = n_b // kk
+        pooled = bs.scatter[b, :n_w * kk].reshape(n_w, kk, n_ch, n_ch).sum(axis=1)
+        mats, s2, _ = _scatter_to_matrices(pooled, kk * n_s, "correlation")
+        cov = bs.scatter[b].sum(axis=0) / (n_b * (n_s - 1))
         cleaned, sd = _clean_band_correlation(cov, t_block * n_b, method,
                                               f"subject {index}, band {band}")
         covs.append(cleaned * np.outer(sd, sd))
@@ -99,8 +102,7 @@ def _subject_bands(subject, index, *, bands, sfreq, window, c_max, method):
         ks.append(k)
     n_w = min(e.shape[0] for e in eigs)
     spectra = WindowSpectra(np.stack([e[:n_w] for e in eigs]), np.stack([s[:n_w] for s in sig]),
-                            tuple(bands) if bands else ("broadband",), int(n_s),
-                            np.asarray(neff), "correlation")
+                            bs.bands, int(n_s), np.asarray(neff), "correlation")
     return SubjectBands(spectra, np.stack(logv), np.stack(covs), np.asarray(ks))
 
 

@@ -28,3 +28,11 @@ def test_average_reference_notch_bandpass_resample():
     assert np.allclose(out.get_data().mean(axis=0), 0, atol=1e-12)  # average reference
     plain = preprocess_raw(raw, reference=None)
     assert _power_at(out, 50.0) < 1e-3 * _power_at(plain, 50.0)
+
+
+def test_in_place_preprocessing_gives_the_same_signal_without_a_copy():
+    ref = preprocess_raw(_raw(), reference="average", l_freq=1.0, h_freq=40.0)
+    raw = _raw()
+    out = preprocess_raw(raw, reference="average", l_freq=1.0, h_freq=40.0, copy=False)
+    assert out is raw
+    np.testing.assert_array_equal(out.get_data(), ref.get_data())
