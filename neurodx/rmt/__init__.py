@@ -8,7 +8,7 @@ them into routes ending in a classifier.
 """
 from ._inputs import shared_band_scatter
 from .aggregation import SUBJECT_STATS, SubjectAggregator, stack_windows
-from .band_fft import BandScatter, band_scatter, recording_band_scatter
+from .band_fft import BandScatter, recording_band_scatter, windows_scatter
 from .bank import (DEFAULT_FLOOR, DEFAULT_TEST_FUNCTIONS, TEST_FUNCTIONS, SpectralContext,
                    SpectralFunction, evaluate_test_functions, get_test_function,
                    null_moments, register_test_function)
@@ -44,7 +44,7 @@ __all__ = [
     "window_matrices", "window_eigenvalues", "effective_sample_size", "WindowSpectra",
     "EigenSpectra",
     # one band representation per recording (window FFTs -> band scatter matrices)
-    "BandScatter", "band_scatter", "recording_band_scatter", "shared_band_scatter",
+    "BandScatter", "windows_scatter", "recording_band_scatter", "shared_band_scatter",
     # test-function bank and LES
     "TEST_FUNCTIONS", "DEFAULT_TEST_FUNCTIONS", "DEFAULT_FLOOR", "SpectralContext",
     "SpectralFunction", "register_test_function", "get_test_function",

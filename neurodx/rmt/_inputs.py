@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..preprocessing import band_windows, check_bands
-from .band_fft import BandScatter, band_scatter, recording_band_scatter
+from .band_fft import BandScatter, recording_band_scatter, windows_scatter
 
 __all__ = ["BROADBAND", "check_subjects", "check_dtype", "subject_band_windows",
            "subject_band_scatter", "shared_grid", "shared_band_scatter", "check_params_common"]
@@ -122,7 +122,7 @@ def subject_band_scatter(subject, index: int, *, bands: Mapping, sfreq: float | 
     windows = np.asarray(subject)
     if windows.shape[0] < 1:
         raise ConfigError(f"subject {index}: no windows (shape {windows.shape})")
-    return band_scatter(windows, {BROADBAND: None}, dtype=dtype)
+    return windows_scatter(windows, dtype=dtype)
 
 
 def shared_grid(bs_window, bs_step, sfreq, window, overlap):

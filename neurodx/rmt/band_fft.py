@@ -1,40 +1,36 @@
-"""Band-limited scatter matrices of every window, from one real FFT per window.
+"""Band signals of a recording from one FFT, at a rate fitted to each band.
 
 The one band representation of a recording shared by the RMT steps (window
 spectra, cleaned band covariances, LES): for every band and every window the
-scatter matrix ``S = sum_t x_b(t) x_b(t)^T`` of the window's band-limited,
-demeaned signal, and the band's effective number of samples per window.
+scatter matrix ``S = sum_t x_b(t) x_b(t)^T`` of the window's demeaned band signal,
+and the band's effective number of samples per window.
 
-Why the frequency domain
-------------------------
-Filtering the recording once per band with an FIR filter at the recording's rate
-(1000 Hz for EEG bands that end at 45 Hz) and then forming ``X X^T`` per window
-repeats for each band a convolution over every sample. Instead each window is
-transformed once (``rfft``, ``T`` samples -> ``T // 2 + 1`` bins) and, by
-Parseval, the scatter of the window's *ideal* band-pass is a product over the
-band's bins only:
+How, and why it gives the same band signals
+-------------------------------------------
+Before, the recording was filtered once per band with MNE's FIR filter at its own
+rate (1000 Hz for EEG bands ending at 45 Hz), twice per route pair, and every
+window product ran over all 2000 samples. Now:
 
-``S_b = (2 / T) Re sum_{k in band} X_k X_k^H``
+1. the recording is transformed once (``rfft`` of each channel over the whole
+   recording, float32 by default, a block of channels at a time);
+2. per band, the spectrum is multiplied by the frequency response of *the same*
+   zero-phase FIR filter MNE designs for that band
+   (:func:`mne.filter.create_filter`, firwin / hamming, automatic lengths); filtering
+   is then a circular instead of a padded linear convolution, which differs only
+   within half a filter length of the recording's two ends;
+3. only the bins below a band-fitted Nyquist frequency are transformed back
+   (frequency-domain decimation by an integer ``q`` dividing the window and its
+   step): the band signal comes out sampled every ``q``-th sample, exactly, since
+   the filter leaves nothing (< -50 dB) above that Nyquist frequency; the rate is
+   kept high enough that a window still has at least ``2 N`` samples;
+4. windows are strided views of the decimated band signal; their scatter matrices
+   are products over ``T / q`` samples.
 
-(interior bins counted twice for their negative-frequency twin; the Nyquist bin
-once; the DC bin never: that is the per-window demeaning). Each band costs one
-real matrix product over ``2 K`` columns (real and imaginary parts of its ``K``
-bins) instead of a filter pass over the recording plus a product over ``T``
-columns.
-
-Effective sample size
----------------------
-For white noise, the real and imaginary parts of the ``K`` interior bins are
-``2 K`` independent Gaussian samples, so ``S_b`` is exactly Wishart with ``2 K``
-degrees of freedom: its spectrum follows ``MP(c = N / 2K)``. For a non-flat
-spectrum inside the band the spectral participation ratio of the band's bins
-(:func:`participation_ratio` of the channel-normalised power, zero outside the
-band) gives ``T_eff``, the same definition as
-:func:`neurodx.rmt.effective_sample_size` applied to the ideal band-passed
-window; it is computed from the same FFT, for free.
-
-This is a different (ideal, window-local) band-pass than the FIR filter of the
-whole recording used before; ``validation/`` compares the routes' accuracies.
+A window's sample covariance ``S / (T_b - 1)`` (``T_b = T / q`` samples) estimates
+the same band covariance as before; correlations, spectra and ``T_eff``
+(:func:`neurodx.rmt.effective_sample_size`, the spectral participation ratio,
+invariant to the decimation of a band-limited signal) agree with the FIR route up
+to the edge effect and the float32 rounding (tests state the tolerance).
 """
 from __future__ import annotations
 
@@ -42,17 +38,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Real
 
+import math
+
 import mne
 import numpy as np
 import scipy.fft
 
 from ..errors import ConfigError
 
-__all__ = ["BandScatter", "band_scatter", "participation_ratio", "recording_band_scatter"]
+__all__ = ["BandScatter", "windows_scatter", "participation_ratio", "recording_band_scatter"]
 
-# Windows are transformed in chunks of about this many samples, so the recording is
-# streamed: neither a float32 copy of it nor one filtered copy per band ever exists.
+# The recording is transformed a block of channels at a time and windows are
+# multiplied a chunk at a time, each of about this many samples.
 _CHUNK_ELEMENTS = 2 ** 22
+# |H| below this (-50 dB, the hamming FIR's stopband) counts as stopped.
+_STOPBAND = 10 ** (-50 / 20)
 
 
 def _rfft_weights(n_samples):
@@ -82,21 +82,24 @@ class BandScatter:
     Attributes
     ----------
     scatter : ndarray, shape (n_bands, n_windows, n_channels, n_channels)
-        ``sum_t x_b(t) x_b(t)^T`` of each window's demeaned band signal
-        (``scatter / (n_samples - 1)`` is the window's sample covariance).
+        ``sum_t x_b(t) x_b(t)^T`` of each window's demeaned band signal.
+    band_samples : ndarray of int, shape (n_bands,)
+        Samples per window of each band signal (``n_samples / q``, after the
+        band's decimation): ``scatter / (band_samples - 1)`` is a window's covariance.
     bands : tuple of str
     band_edges : tuple
         ``(low, high)`` in Hz per band, ``None`` for an unfiltered band.
     n_samples : int
-        Samples per window ``T`` (at the recording's rate).
+        Samples per window ``T`` at the recording's rate.
     step : int
-        Samples between consecutive window starts.
+        Samples between consecutive window starts, at the recording's rate.
     sfreq : float or None
     power_ratio : ndarray, shape (n_bands,)
         Spectral participation ratio ``T_eff`` of each band (per window).
     """
 
     scatter: np.ndarray
+    band_samples: np.ndarray
     bands: tuple
     band_edges: tuple
     n_samples: int
@@ -112,8 +115,18 @@ class BandScatter:
         """The same recording on a grid ``k`` times coarser (every ``k``-th window)."""
         if k == 1:
             return self
-        return BandScatter(self.scatter[:, ::k], self.bands, self.band_edges, self.n_samples,
-                           self.step * k, self.sfreq, self.power_ratio)
+        return BandScatter(self.scatter[:, ::k], self.band_samples, self.bands,
+                           self.band_edges, self.n_samples, self.step * k, self.sfreq,
+                           self.power_ratio)
+
+    def covariances(self, b: int) -> np.ndarray:
+        """Sample covariance of every window of band ``b``, in the scatter's dtype."""
+        return self.scatter[b] / (int(self.band_samples[b]) - 1)
+
+    def pooled_covariance(self, b: int) -> np.ndarray:
+        """Pooled sample covariance of band ``b`` over all windows, float64."""
+        return (self.scatter[b].sum(axis=0, dtype=np.float64)
+                / (self.n_windows * (int(self.band_samples[b]) - 1)))
 
     def n_eff(self, rule, b: int) -> float:
         """Effective samples per window of band ``b`` under an ``n_eff`` rule.
@@ -143,118 +156,93 @@ class BandScatter:
         return (n_s + (self.n_windows - 1) * min(self.step, n_s)) / n_s
 
 
-def _band_bins(edges, n_samples, sfreq):
-    n_bins = n_samples // 2 + 1
-    if edges is None:
-        return 1, n_bins                       # every bin but DC (demeaning)
-    freqs = np.arange(n_bins) * (sfreq / n_samples)
-    inside = np.flatnonzero((freqs >= edges[0]) & (freqs <= edges[1]) & (np.arange(n_bins) > 0))
-    if inside.size == 0:
-        raise ConfigError(f"band {edges} Hz holds no frequency bin of a {n_samples}-sample "
-                          f"window at {sfreq} Hz (bins are {sfreq / n_samples:.3g} Hz apart): "
-                          f"widen the band or lengthen 'window'")
-    return int(inside[0]), int(inside[-1]) + 1
+def _window_scatter(windows, dtype):
+    """Demeaned scatter ``X X^T`` of every window, a bounded chunk at a time."""
+    n_w, n_ch, n_s = windows.shape
+    out = np.empty((n_w, n_ch, n_ch), dtype=dtype)
+    per = max(1, _CHUNK_ELEMENTS // max(1, n_ch * n_s))
+    for w0 in range(0, n_w, per):
+        x = windows[w0:w0 + per].astype(dtype, copy=True)
+        x -= x.mean(axis=-1, keepdims=True)
+        np.matmul(x, x.transpose(0, 2, 1), out=out[w0:w0 + per])
+    return out
 
 
-def band_scatter(windows, bands: Mapping | None = None, *, sfreq: float | None = None,
-                 step: int | None = None, dtype=np.float32) -> BandScatter:
-    """Band-limited scatter matrices of a stack (or an iterable of chunks) of windows.
+def windows_scatter(windows, *, dtype=np.float32) -> BandScatter:
+    """:class:`BandScatter` of already windowed data: one unfiltered band.
 
     Parameters
     ----------
-    windows : ndarray, shape (n_windows, n_channels, n_samples), or iterable of such
-        Raw (unfiltered) windows; an iterable of chunks is consumed once (streaming).
-    bands : mapping
-        ``{name: (low_hz, high_hz) or None}``; ``None`` keeps every non-DC bin (the
-        plain demeaned scatter). Default: ``{"broadband": None}``.
-    sfreq : float
-        Sampling rate; required when a band has edges.
-    step : int, optional
-        Samples between window starts (default: ``n_samples``, no overlap); only
-        recorded for the coverage of pooled estimates.
-    dtype : {"float32", "float64"}
-        Working precision of the FFT and the products; scatter matrices are
-        accumulated and returned in this dtype.
+    windows : ndarray, shape (n_windows, n_channels, n_samples)
+        Taken as non-overlapping.
+    dtype : numpy dtype
 
     Returns
     -------
     BandScatter
+        One band ``"broadband"``.
     """
-    bands = {"broadband": None} if bands is None else dict(bands)
-    dtype = np.dtype(dtype)
-    chunks = [windows] if hasattr(windows, "ndim") else windows
-    out, power, n_s, n_valid = None, None, None, None
-    for chunk in chunks:
-        chunk = np.asarray(chunk)
-        if chunk.ndim != 3 or chunk.shape[1] < 2 or chunk.shape[2] < 2:
-            raise ConfigError(f"windows must be (n_windows, n_channels, n_samples) with at "
-                              f"least 2 channels and 2 samples, got shape {chunk.shape}")
-        if n_s is None:
-            n_s, n_ch = chunk.shape[2], chunk.shape[1]
-            if any(e is not None for e in bands.values()) and sfreq is None:
-                raise ConfigError("sfreq is required to cut windows into frequency bands")
-            spans = [_band_bins(e, n_s, sfreq) for e in bands.values()]
-            out = [[] for _ in bands]
-            power = np.zeros((len(bands), n_s // 2 + 1))
-            n_valid = np.zeros(len(bands))
-        spec = scipy.fft.rfft(chunk.astype(dtype, copy=False), axis=-1)
-        for b, (lo, hi) in enumerate(spans):
-            z = spec[..., lo:hi]
-            v = np.array(z, order="C").view(dtype)    # (n_w, n_ch, 2 K): re, im interleaved
-            if hi == n_s // 2 + 1 and n_s % 2 == 0:
-                v[..., -2:] *= np.sqrt(0.5)           # the Nyquist bin has no twin
-            s = v @ v.transpose(0, 2, 1)
-            s *= 2.0 / n_s
-            out[b].append(s)
-            # channel-normalised periodograms of the band for its participation ratio
-            diag = np.einsum("wii->wi", s).astype(np.float64)
-            ok = diag > 0
-            p = (z.real.astype(np.float64) ** 2 + z.imag.astype(np.float64) ** 2)
-            p = p[ok] / (diag[ok][:, None] * n_s / 2.0)
-            power[b, lo:hi] += p.sum(axis=0)
-            n_valid[b] += ok.sum()
-    if out is None or not out[0]:
-        raise ConfigError("no windows to compute band scatter matrices from")
-    ratios = np.empty(len(bands))
-    for b in range(len(bands)):
-        if n_valid[b] == 0:
-            raise ConfigError("cannot estimate the power spectrum: every channel is flat")
-        ratios[b] = participation_ratio(power[b] / n_valid[b], n_s)
-    scatter = np.stack([np.concatenate(o) for o in out])
-    return BandScatter(scatter, tuple(bands), tuple(bands.values()), int(n_s),
-                       int(n_s if step is None else step), sfreq, ratios)
+    from .spectra import effective_sample_size
+
+    windows = np.asarray(windows)
+    n_s = windows.shape[-1]
+    return BandScatter(_window_scatter(windows, np.dtype(dtype))[None], np.array([n_s]),
+                       ("broadband",), (None,), int(n_s), int(n_s), None,
+                       np.array([effective_sample_size(windows)]))
 
 
-def _window_chunks(inst, n_win, step, n_times):
-    """Windows of a Raw or a 2-D array, a bounded chunk at a time (float64 slices)."""
-    n_w = (n_times - n_win) // step + 1
-    per = max(1, _CHUNK_ELEMENTS // max(1, n_win * _n_channels(inst)))
-    for w0 in range(0, n_w, per):
-        w1 = min(n_w, w0 + per)
-        start, stop = w0 * step, (w1 - 1) * step + n_win
-        if isinstance(inst, mne.io.BaseRaw):
-            block = inst.get_data(start=start, stop=stop)
-        else:
-            block = np.asarray(inst[:, start:stop])
-        view = np.lib.stride_tricks.sliding_window_view(block, n_win, axis=1)[:, ::step]
-        yield view.transpose(1, 0, 2)
+def _recording_spectrum(recording, n_times, dtype):
+    """``rfft`` of every channel over the first ``n_times`` samples, a block at a time."""
+    is_raw = isinstance(recording, mne.io.BaseRaw)
+    n_ch = len(recording.ch_names) if is_raw else np.shape(recording)[0]
+    cdtype = np.result_type(dtype, np.complex64)
+    spec = np.empty((n_ch, n_times // 2 + 1), dtype=cdtype)
+    per = max(1, _CHUNK_ELEMENTS // max(1, n_times))
+    for c0 in range(0, n_ch, per):
+        c1 = min(n_ch, c0 + per)
+        block = (recording.get_data(picks=np.arange(c0, c1), stop=n_times) if is_raw
+                 else np.asarray(recording[c0:c1, :n_times]))
+        spec[c0:c1] = scipy.fft.rfft(block.astype(dtype, copy=False), axis=-1)
+    return spec
 
 
-def _n_channels(inst):
-    return len(inst.ch_names) if isinstance(inst, mne.io.BaseRaw) else np.shape(inst)[0]
+def _fir_response(edges, sfreq, n_times):
+    """Real (zero-phase) frequency response of MNE's FIR band-pass on an n-point grid."""
+    h = mne.filter.create_filter(None, sfreq, edges[0], edges[1], verbose="ERROR")
+    if h.size > n_times:
+        raise ConfigError(f"band {edges} Hz: MNE's filter ({h.size} samples) is longer than "
+                          f"the recording ({n_times} samples); use longer recordings or "
+                          f"a wider band")
+    centre = h.size // 2
+    padded = np.zeros(n_times)
+    padded[:h.size - centre] = h[centre:]       # circular shift: zero phase at sample 0
+    padded[n_times - centre:] = h[:centre]
+    return scipy.fft.rfft(padded).real
+
+
+def _decimation(response, sfreq, n_times, grid, n_win, n_ch):
+    """Largest ``q`` dividing ``grid`` that keeps the band (|H| > -50 dB) below the new
+    Nyquist frequency and at least ``2 N`` samples per window."""
+    passed = np.flatnonzero(np.abs(response) > _STOPBAND)
+    f_top = (passed[-1] if passed.size else 0) * sfreq / n_times
+    best = 1
+    for q in range(1, grid + 1):
+        if grid % q == 0 and sfreq / (2 * q) > f_top and n_win // q >= 2 * n_ch:
+            best = q
+    return best
 
 
 def recording_band_scatter(recording, bands: Mapping, *, sfreq: float | None = None,
                            window: float | None = 2.0, overlap: float = 0.0,
                            dtype=np.float32, index: int = 0) -> BandScatter:
-    """:func:`band_scatter` of a continuous recording, streamed window chunk by chunk.
+    """Band scatter matrices of a continuous recording from one FFT (see the module notes).
 
     Parameters
     ----------
     recording : mne.io.BaseRaw | ndarray, shape (n_channels, n_times)
         All channels are used (pick EEG channels before).
     bands : mapping
-        ``{name: (low_hz, high_hz) or None}``.
+        ``{name: (low_hz, high_hz) or None}``; ``None``: the unfiltered signal.
     sfreq : float, optional
         Required for arrays; taken from ``raw.info`` otherwise.
     window : float or None
@@ -262,6 +250,7 @@ def recording_band_scatter(recording, bands: Mapping, *, sfreq: float | None = N
     overlap : float
         Fraction of overlap of consecutive windows, in ``[0, 1)``.
     dtype : numpy dtype
+        Working precision of the FFT and the products.
     index : int
         Subject index named in errors.
 
@@ -269,13 +258,18 @@ def recording_band_scatter(recording, bands: Mapping, *, sfreq: float | None = N
     -------
     BandScatter
     """
-    if isinstance(recording, mne.io.BaseRaw):
+    from .spectra import effective_sample_size
+
+    is_raw = isinstance(recording, mne.io.BaseRaw)
+    if is_raw:
         n_times, fs = recording.n_times, float(recording.info["sfreq"])
     else:
         if sfreq is None:
             raise ConfigError(f"subject {index}: sfreq is required for array recordings "
                               f"(n_channels, n_times); got sfreq=None")
         n_times, fs = np.shape(recording)[1], float(sfreq)
+    n_ch = len(recording.ch_names) if is_raw else np.shape(recording)[0]
+    dtype = np.dtype(dtype)
     win = n_times / fs if window is None else window
     n_win = int(round(win * fs))
     if n_win > n_times:
@@ -286,5 +280,34 @@ def recording_band_scatter(recording, bands: Mapping, *, sfreq: float | None = N
         if edges is not None and edges[1] >= fs / 2:
             raise ConfigError(f"band {name!r}: upper edge {edges[1]} Hz is not below the "
                               f"Nyquist frequency {fs / 2} Hz of data sampled at {fs} Hz")
-    return band_scatter(_window_chunks(recording, n_win, step, n_times), bands, sfreq=fs,
-                        step=step, dtype=dtype)
+    grid = math.gcd(n_win, step)
+    n_w = (n_times - n_win) // step + 1
+    # the windows end at a multiple of ``grid``: the few samples after the last multiple
+    # belong to no window, and dropping them lets every band's q divide the length
+    n_used = n_times - n_times % grid
+    spec = None
+    scatter, samples, ratios = [], [], []
+    for edges in bands.values():
+        if edges is None:
+            data = (recording.get_data(stop=n_used) if is_raw
+                    else np.asarray(recording)[:, :n_used])
+            band, q = data, 1
+        else:
+            if spec is None:
+                spec = _recording_spectrum(recording, n_used, dtype)
+            response = _fir_response(edges, fs, n_used)
+            q = _decimation(response, fs, n_used, grid, n_win, n_ch)
+            n_keep = n_used // q // 2 + 1
+            kept = spec[:, :n_keep] * response[:n_keep].astype(dtype)
+            kept[:, -1] = 0                  # the new Nyquist bin: nothing passes there
+            band = scipy.fft.irfft(kept, n=n_used // q, axis=-1)
+            band /= q
+            del kept
+        windows = np.lib.stride_tricks.sliding_window_view(
+            band, n_win // q, axis=1)[:, ::step // q][:, :n_w].transpose(1, 0, 2)
+        scatter.append(_window_scatter(windows, dtype))
+        samples.append(n_win // q)
+        ratios.append(effective_sample_size(windows))
+        del band, windows
+    return BandScatter(np.stack(scatter), np.asarray(samples), tuple(bands),
+                       tuple(bands.values()), int(n_win), int(step), fs, np.asarray(ratios))

@@ -121,7 +121,7 @@ def _subject_rmt_covs(subject, index, *, bands, sfreq, window, overlap, method, 
     mats = []
     for b, band in enumerate(bs.bands):
         # pooled sample covariance (per-window demeaning), accumulated in float64
-        cov = bs.scatter[b].sum(axis=0, dtype=np.float64) / (bs.n_windows * (bs.n_samples - 1))
+        cov = bs.pooled_covariance(b)
         # windows cover n_s + (n_w - 1) * step distinct samples; pre-windowed input is
         # taken as non-overlapping
         t_total = bs.n_eff(n_eff, b) * bs.coverage()

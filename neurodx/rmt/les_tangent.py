@@ -91,7 +91,7 @@ def _subject_bands(subject, index, *, bands, sfreq, window, c_max, method):
         n_w = n_b // kk
         pooled = bs.scatter[b, :n_w * kk].reshape(n_w, kk, n_ch, n_ch).sum(axis=1)
         mats, s2, _ = _scatter_to_matrices(pooled, kk * n_s, "correlation")
-        cov = bs.scatter[b].sum(axis=0) / (n_b * (n_s - 1))
+        cov = bs.pooled_covariance(b)
         cleaned, sd = _clean_band_correlation(cov, t_block * n_b, method,
                                               f"subject {index}, band {band}")
         covs.append(cleaned * np.outer(sd, sd))

@@ -281,7 +281,7 @@ def _subject_spectra(subject, index, *, bands, sfreq, window, overlap, kind, n_e
                               overlap=overlap, dtype=dtype)
     eigs, sig, neff = [], [], []
     for b, band in enumerate(bs.bands):
-        mats, s2, n_flat = _scatter_to_matrices(bs.scatter[b], bs.n_samples, kind)
+        mats, s2, n_flat = _scatter_to_matrices(bs.scatter[b], int(bs.band_samples[b]), kind)
         if n_flat:
             logger.warning("subject %d, band %s: %d channel-window(s) are flat; they "
                            "give zero eigenvalues", index, band, n_flat)
