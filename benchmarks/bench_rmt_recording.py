@@ -17,9 +17,9 @@ from common import (CHANNELS, OVERLAP, SFREQ, STUDY_DURATION, WINDOW, eeg_record
                     run_child, table, write_result)
 
 VARIANTS = ("floor", "neurodx", "peer")
-#: Targets of issue 9 for one recording on 2 cores.
+#: Targets for one recording on 2 cores (seconds: issue 9; the rest: issue 17).
 TARGET_SECONDS = 1.5
-TARGET_PEER_SPEEDUP = 1.5
+TARGET_PEER_SPEEDUP = 5.0
 TARGET_FLOOR_RATIO = 3.0
 TARGET_MEMORY_RATIO = 2.0
 

@@ -115,6 +115,18 @@ def section_recording(doc) -> list[str]:
         cum = {r["function"].split("(")[-1].rstrip(")"): r
                for r in prof["top_cumulative_neurodx"]}
         bw, neff = cum.get("band_windows"), cum.get("_resolve_n_eff")
+        bands, ring = cum.get("recording_band_scatter"), cum.get("mean_spectral_radius")
+        if bands:
+            lines += [f"The one band pass of the recording (`recording_band_scatter`: one "
+                      f"FFT, the bands' FIR responses, decimated inverse FFTs, window "
+                      f"products) takes {bands['cumulative_s']:.1f} s "
+                      f"({bands['calls']} call) of the {prof['profiled_total_s']:.1f} s "
+                      "profiled; spectra and covariances both use it."
+                      + (f" The ring-law test functions of the LES bank (`msr_l1`, `msr_l5`: "
+                         f"`mean_spectral_radius`, {ring['calls']} calls) take "
+                         f"{ring['cumulative_s']:.1f} s "
+                         f"({ring['cumulative_s'] / prof['profiled_total_s']:.0%})." if ring
+                         else ""), ""]
         if bw and neff:
             repeat = 0.5 * (bw["cumulative_s"] + neff["cumulative_s"])
             lines += [f"Band filtering and windowing (`band_windows`) take "
@@ -243,6 +255,23 @@ def section_score(doc) -> list[str]:
     return lines
 
 
+def section_features(doc) -> list[str]:
+    if doc is None:
+        return ["_not run_", ""]
+    r = doc["recordings"]
+    lines = [f"`{doc['command']}` on {r['n']} SYNTHETIC recordings of {r['channels']} channels "
+             f"x {r['samples']:,} samples, against the MNE + pyRiemann peer script "
+             "(`workloads.py peer`, the same recordings one after another in one process); "
+             f"whole processes (start-up and imports included), single job, {doc['repeats']} "
+             "interleaved repetitions, medians; the ratio is paired within a repetition.", ""]
+    lines.append(table(doc["rows"], [
+        ("variant", "variant"), ("wall_s", "wall s"), ("s_per_recording", "s per recording"),
+        ("peak_rss_mb", "peak RSS MB"), ("cpu_s", "CPU s")]))
+    lines += ["", f"**peer / neurodx {doc['ratios']['peer_over_neurodx']:.2f}x**", "",
+              _targets(doc["targets"]), ""]
+    return lines
+
+
 def generated() -> str:
     run = _load("run_all")
     parts = ["## Measured results", ""]
@@ -255,6 +284,8 @@ def generated() -> str:
     parts += section_cnn(_load("cnn"))
     parts += ["### 4. Batch scoring through `neurodx score`", ""]
     parts += section_score(_load("score"))
+    parts += ["### 5. `neurodx features` on 3 study-size recordings", ""]
+    parts += section_features(_load("features"))
     return "\n".join(parts).rstrip() + "\n"
 
 
