@@ -15,14 +15,14 @@ window product ran over all 2000 samples. Now:
    recording, float32 by default, a block of channels at a time);
 2. per band, the spectrum is multiplied by the frequency response of *the same*
    zero-phase FIR filter MNE designs for that band
-   (:func:`mne.filter.create_filter`, firwin / hamming, automatic lengths); filtering
-   is then a circular instead of a padded linear convolution, which differs only
-   within half a filter length of the recording's two ends;
+   (:func:`mne.filter.create_filter`, firwin / hamming, automatic lengths), the
+   recording padded first as MNE pads it (odd reflection), so that the product is
+   MNE's filter on every recorded sample;
 3. only the bins below a band-fitted Nyquist frequency are transformed back
    (frequency-domain decimation by an integer ``q`` dividing the window and its
    step): the band signal comes out sampled every ``q``-th sample, exactly, since
    the filter leaves nothing (< -50 dB) above that Nyquist frequency; the rate is
-   kept high enough that a window still has at least ``2 N`` samples;
+   kept high enough that a window still has at least 200 samples;
 4. windows are strided views of the decimated band signal; their scatter matrices
    are products over ``T / q`` samples.
 
@@ -30,7 +30,9 @@ A window's sample covariance ``S / (T_b - 1)`` (``T_b = T / q`` samples) estimat
 the same band covariance as before; correlations, spectra and ``T_eff``
 (:func:`neurodx.rmt.effective_sample_size`, the spectral participation ratio,
 invariant to the decimation of a band-limited signal) agree with the FIR route up
-to the edge effect and the float32 rounding (tests state the tolerance).
+to the decimation's rectangle rule and float32 rounding (tests state the tolerance);
+without decimation (a window of fewer than 400 samples, e.g. 2 s at 128 Hz) they
+are MNE's to rounding.
 """
 from __future__ import annotations
 
@@ -53,6 +55,10 @@ __all__ = ["BandScatter", "windows_scatter", "participation_ratio", "recording_b
 _CHUNK_ELEMENTS = 2 ** 22
 # |H| below this (-50 dB, the hamming FIR's stopband) counts as stopped.
 _STOPBAND = 10 ** (-50 / 20)
+# A decimated window keeps at least this many samples: a window's scatter over T / q
+# samples differs from the one over T by ~q / T (edge terms of the sum): window
+# correlations within ~0.03 at 200 samples (tests/rmt/test_band_scatter.py).
+_MIN_WINDOW_SAMPLES = 200
 
 
 def _rfft_weights(n_samples):
@@ -191,43 +197,47 @@ def windows_scatter(windows, *, dtype=np.float32) -> BandScatter:
                        np.array([effective_sample_size(windows)]))
 
 
-def _recording_spectrum(recording, n_times, dtype):
-    """``rfft`` of every channel over the first ``n_times`` samples, a block at a time."""
+def _recording_spectrum(recording, pad, n_fft, dtype):
+    """``rfft`` of every channel, padded as MNE pads before filtering, a block at a time.
+
+    ``pad`` samples before and ``n_fft - n_times - pad`` after, each an odd reflection
+    about the end sample (MNE's ``pad="reflect_limited"``), so the circular
+    convolution of the spectrum product is MNE's linear one on every recorded sample.
+    """
     is_raw = isinstance(recording, mne.io.BaseRaw)
     n_ch = len(recording.ch_names) if is_raw else np.shape(recording)[0]
-    cdtype = np.result_type(dtype, np.complex64)
-    spec = np.empty((n_ch, n_times // 2 + 1), dtype=cdtype)
-    per = max(1, _CHUNK_ELEMENTS // max(1, n_times))
+    n_times = recording.n_times if is_raw else np.shape(recording)[1]
+    right = n_fft - n_times - pad
+    spec = np.empty((n_ch, n_fft // 2 + 1), dtype=np.result_type(dtype, np.complex64))
+    per = max(1, _CHUNK_ELEMENTS // max(1, n_fft))
     for c0 in range(0, n_ch, per):
         c1 = min(n_ch, c0 + per)
-        block = (recording.get_data(picks=np.arange(c0, c1), stop=n_times) if is_raw
-                 else np.asarray(recording[c0:c1, :n_times]))
+        x = (recording.get_data(picks=np.arange(c0, c1)) if is_raw
+             else np.asarray(recording[c0:c1], dtype=np.float64))
+        block = np.concatenate([2 * x[:, :1] - x[:, pad:0:-1], x,
+                                2 * x[:, -1:] - x[:, -2:-right - 2:-1]], axis=1)
+        del x
         spec[c0:c1] = scipy.fft.rfft(block.astype(dtype, copy=False), axis=-1)
     return spec
 
 
-def _fir_response(edges, sfreq, n_times):
-    """Real (zero-phase) frequency response of MNE's FIR band-pass on an n-point grid."""
-    h = mne.filter.create_filter(None, sfreq, edges[0], edges[1], verbose="ERROR")
-    if h.size > n_times:
-        raise ConfigError(f"band {edges} Hz: MNE's filter ({h.size} samples) is longer than "
-                          f"the recording ({n_times} samples); use longer recordings or "
-                          f"a wider band")
+def _fir_response(h, n_fft):
+    """Real (zero-phase) frequency response of a centred FIR on an ``n_fft``-point grid."""
     centre = h.size // 2
-    padded = np.zeros(n_times)
+    padded = np.zeros(n_fft)
     padded[:h.size - centre] = h[centre:]       # circular shift: zero phase at sample 0
-    padded[n_times - centre:] = h[:centre]
+    padded[n_fft - centre:] = h[:centre]
     return scipy.fft.rfft(padded).real
 
 
-def _decimation(response, sfreq, n_times, grid, n_win, n_ch):
+def _decimation(response, sfreq, n_fft, grid, n_win):
     """Largest ``q`` dividing ``grid`` that keeps the band (|H| > -50 dB) below the new
-    Nyquist frequency and at least ``2 N`` samples per window."""
+    Nyquist frequency and at least ``_MIN_WINDOW_SAMPLES`` samples per window."""
     passed = np.flatnonzero(np.abs(response) > _STOPBAND)
-    f_top = (passed[-1] if passed.size else 0) * sfreq / n_times
+    f_top = (passed[-1] if passed.size else 0) * sfreq / n_fft
     best = 1
-    for q in range(1, grid + 1):
-        if grid % q == 0 and sfreq / (2 * q) > f_top and n_win // q >= 2 * n_ch:
+    for q in range(1, min(grid, n_win // _MIN_WINDOW_SAMPLES) + 1):
+        if grid % q == 0 and sfreq / (2 * q) > f_top:
             best = q
     return best
 
@@ -282,25 +292,31 @@ def recording_band_scatter(recording, bands: Mapping, *, sfreq: float | None = N
                               f"Nyquist frequency {fs / 2} Hz of data sampled at {fs} Hz")
     grid = math.gcd(n_win, step)
     n_w = (n_times - n_win) // step + 1
-    # the windows end at a multiple of ``grid``: the few samples after the last multiple
-    # belong to no window, and dropping them lets every band's q divide the length
-    n_used = n_times - n_times % grid
-    spec = None
+    firs = {name: mne.filter.create_filter(None, fs, edges[0], edges[1], verbose="ERROR")
+            for name, edges in bands.items() if edges is not None}
+    if firs:
+        half = max(h.size for h in firs.values()) // 2
+        # padding: a multiple of the grid, so that each band's samples k * q fall on
+        # recorded samples, and at least half the longest filter at both ends
+        pad = -(-half // grid) * grid
+        n_fft = pad + n_times + pad + (-(n_times + 2 * pad)) % grid
+        if n_fft - n_times - pad >= n_times:
+            raise ConfigError(f"subject {index}: the band filters (up to "
+                              f"{max(h.size for h in firs.values())} samples) are longer than "
+                              f"the recording ({n_times} samples); use longer recordings or "
+                              f"bands with a higher low edge")
+        spec = _recording_spectrum(recording, pad, n_fft, dtype)
     scatter, samples, ratios = [], [], []
-    for edges in bands.values():
+    for name, edges in bands.items():
         if edges is None:
-            data = (recording.get_data(stop=n_used) if is_raw
-                    else np.asarray(recording)[:, :n_used])
-            band, q = data, 1
+            band, q = (recording.get_data() if is_raw else np.asarray(recording)), 1
         else:
-            if spec is None:
-                spec = _recording_spectrum(recording, n_used, dtype)
-            response = _fir_response(edges, fs, n_used)
-            q = _decimation(response, fs, n_used, grid, n_win, n_ch)
-            n_keep = n_used // q // 2 + 1
+            response = _fir_response(firs[name], n_fft)
+            q = _decimation(response, fs, n_fft, grid, n_win)
+            n_keep = n_fft // q // 2 + 1
             kept = spec[:, :n_keep] * response[:n_keep].astype(dtype)
             kept[:, -1] = 0                  # the new Nyquist bin: nothing passes there
-            band = scipy.fft.irfft(kept, n=n_used // q, axis=-1)
+            band = scipy.fft.irfft(kept, n=n_fft // q, axis=-1)[:, pad // q:]
             band /= q
             del kept
         windows = np.lib.stride_tricks.sliding_window_view(

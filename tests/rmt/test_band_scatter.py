@@ -41,8 +41,8 @@ def eeg_like():
 
 
 def test_without_decimation_the_bands_are_mne_fir_filtered_signals(eeg_like, monkeypatch):
-    # one FFT x MNE's own FIR response = MNE's filter, except within half a filter
-    # length of the recording's ends (circular vs padded convolution)
+    # one FFT of the padded recording x MNE's own FIR response = MNE's filter, ends
+    # included
     monkeypatch.setattr(bsmod, "_decimation", lambda *a: 1)
     bs = recording_band_scatter(eeg_like, BANDS, sfreq=100.0, window=2.0, overlap=0.5,
                                 dtype=np.float64)
@@ -50,16 +50,15 @@ def test_without_decimation_the_bands_are_mne_fir_filtered_signals(eeg_like, mon
         w = _mne_band_windows(eeg_like, 100.0, edges, 200, 100)
         x = w - w.mean(axis=-1, keepdims=True)
         ref = x @ x.transpose(0, 2, 1)
-        inner = slice(5, -5)
-        np.testing.assert_allclose(bs.scatter[b][inner], ref[inner],
-                                   atol=1e-8 * np.abs(ref).max())
+        np.testing.assert_allclose(bs.scatter[b], ref, atol=1e-6 * np.abs(ref).max())
         assert bs.power_ratio[b] == pytest.approx(effective_sample_size(w), rel=1e-3)
 
 
 def test_decimated_bands_agree_with_the_fir_route_within_the_stated_tolerance(eeg_like):
     # stated tolerance of the decimated band signals (a rectangle rule over T / q
-    # samples instead of T): window correlations within 0.05 (their sampling noise
-    # is ~1 / sqrt(T_eff) ~ 0.2), pooled band correlations within 2e-3, T_eff 1 %
+    # samples instead of T, T / q >= 200): window correlations within 0.05 (their
+    # sampling noise is ~1 / sqrt(T_eff) ~ 0.2), pooled band correlations within 2e-3,
+    # T_eff within 1 %
     bs = recording_band_scatter(eeg_like, BANDS, sfreq=100.0, window=4.0, overlap=0.5,
                                 dtype=np.float64)
     assert bs.band_samples[0] < 400                      # theta was decimated
@@ -67,7 +66,7 @@ def test_decimated_bands_agree_with_the_fir_route_within_the_stated_tolerance(ee
         w = _mne_band_windows(eeg_like, 100.0, edges, 400, 200)
         x = w - w.mean(axis=-1, keepdims=True)
         ref = x @ x.transpose(0, 2, 1)
-        inner = slice(3, -3)
+        inner = slice(None)
         assert np.abs(_corr(bs.scatter[b][inner]) - _corr(ref[inner])).max() < 0.05
         assert np.abs(_corr(bs.scatter[b][inner].sum(0)) - _corr(ref[inner].sum(0))).max() < 2e-3
         np.testing.assert_allclose(bs.covariances(b)[inner].mean(0),
@@ -151,10 +150,12 @@ def test_one_pass_per_recording_shared_by_spectra_and_covariances(monkeypatch):
     spectra = spectra_step.fit_transform([shared])[0]
     covs = cov_step.fit_transform([shared])
     assert calls == {"scatter": 1, "filter": 0}
-    # the coarser grid (no overlap) is every other window of the shared 50 % grid
-    np.testing.assert_allclose(covs, cov_step.fit_transform([x]), rtol=1e-10)
-    np.testing.assert_array_equal(spectra.eigenvalues,
-                                  spectra_step.fit_transform([x])[0].eigenvalues)
+    # the coarser grid (no overlap) is every other window of the shared 50 % grid (the
+    # FFT lengths differ with the grid: float32 rounding apart, the same matrices)
+    np.testing.assert_allclose(covs, cov_step.fit_transform([x]), rtol=1e-4,
+                               atol=1e-5 * np.abs(covs).max())
+    alone = spectra_step.fit_transform([x])[0].eigenvalues
+    np.testing.assert_allclose(spectra.eigenvalues, alone, atol=1e-5 * alone.max())
 
 
 def test_shared_matrices_refuse_a_step_they_do_not_fit():
