@@ -295,10 +295,12 @@ def _subject_spectra(subject, index, *, bands, sfreq, window, overlap, kind, n_e
 class EigenSpectra(TransformerMixin, BaseEstimator):
     """Window eigenvalue spectra per subject and band (stateless transformer).
 
-    For each subject, the recording is band-pass filtered one band at a time
-    (:func:`neurodx.preprocessing.band_windows`), cut into windows, and every
+    For each subject, one band pass of the recording
+    (:func:`~neurodx.rmt.recording_band_scatter`: one FFT, MNE's FIR response per
+    band, a band-fitted rate) gives every window's band scatter matrix, and every
     window's correlation (or covariance) matrix is eigen-decomposed in one batched
-    call.
+    call. A subject may also be a :class:`~neurodx.rmt.BandScatter` computed once and
+    shared with other steps (:func:`~neurodx.rmt.shared_band_scatter`).
 
     Parameters
     ----------
