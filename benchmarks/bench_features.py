@@ -10,7 +10,7 @@ one process. Both are whole processes (interpreter start and imports included:
 that is what the user waits for), single job, interleaved repetitions (order
 alternating), medians; the ratio is paired within a repetition.
 
-    .venv/bin/python benchmarks/bench_features.py [--repeats 3]
+    .venv/bin/python benchmarks/bench_features.py [--repeats 2]
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def run_peer(paths) -> dict:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     print(f"== benchmark 5: neurodx features on {N_RECORDINGS} study-size recordings vs the "
