@@ -115,18 +115,25 @@ def section_recording(doc) -> list[str]:
         cum = {r["function"].split("(")[-1].rstrip(")"): r
                for r in prof["top_cumulative_neurodx"]}
         bw, neff = cum.get("band_windows"), cum.get("_resolve_n_eff")
-        bands, ring = cum.get("recording_band_scatter"), cum.get("mean_spectral_radius")
-        if bands:
-            lines += [f"The one band pass of the recording (`recording_band_scatter`: one "
-                      f"FFT, the bands' FIR responses, decimated inverse FFTs, window "
-                      f"products) takes {bands['cumulative_s']:.1f} s "
-                      f"({bands['calls']} call) of the {prof['profiled_total_s']:.1f} s "
-                      "profiled; spectra and covariances both use it."
-                      + (f" The ring-law test functions of the LES bank (`msr_l1`, `msr_l5`: "
-                         f"`mean_spectral_radius`, {ring['calls']} calls) take "
-                         f"{ring['cumulative_s']:.1f} s "
-                         f"({ring['cumulative_s'] / prof['profiled_total_s']:.0%})." if ring
-                         else ""), ""]
+        ring = cum.get("mean_spectral_radius")
+        ours = next((r for r in doc["rows"] if r["variant"] == "neurodx"), None)
+        floor = next((r for r in doc["rows"] if r["variant"] == "floor"), None)
+        if ours and "bands" in ours["phases"]:
+            ph = ours["phases"]
+            rest = sum(v for k, v in ph.items() if k != "les")
+            lines += [f"The one band pass of the recording (phase *bands*: one FFT, the "
+                      f"bands' FIR responses, decimated inverse FFTs, window products) takes "
+                      f"{ph['bands']:.2f} s and serves both the spectra "
+                      f"({ph['spectra']:.2f} s) and the covariances "
+                      f"({ph['covariances']:.2f} s). Everything but the LES phase takes "
+                      f"{rest:.1f} s, {rest / floor['work_s']:.1f}x the floor."
+                      + (f" The LES phase ({ph['les']:.1f} s) is the ring-law test functions "
+                         f"(`msr_l1`, `msr_l5`: `mean_spectral_radius`, {ring['calls']} calls,"
+                         f" {ring['cumulative_s']:.1f} s of the "
+                         f"{prof['profiled_total_s']:.1f} s profiled, "
+                         f"{ring['cumulative_s'] / prof['profiled_total_s']:.0%}): non-symmetric"
+                         " eigenvalue problems per window, `neurodx/rmt/ring_law.py`."
+                         if ring else ""), ""]
         if bw and neff:
             repeat = 0.5 * (bw["cumulative_s"] + neff["cumulative_s"])
             lines += [f"Band filtering and windowing (`band_windows`) take "
