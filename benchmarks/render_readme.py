@@ -266,7 +266,7 @@ def section_features(doc) -> list[str]:
     if doc is None:
         return ["_not run_", ""]
     r = doc["recordings"]
-    lines = [f"`{doc['command']}` on {r['n']} SYNTHETIC recordings of {r['channels']} channels "
+    lines = [f"`{doc['user_command']}` on {r['n']} SYNTHETIC recordings of {r['channels']} channels "
              f"x {r['samples']:,} samples, against the MNE + pyRiemann peer script "
              "(`workloads.py peer`, the same recordings one after another in one process); "
              f"whole processes (start-up and imports included), single job, {doc['repeats']} "
