@@ -232,17 +232,27 @@ def _cmd_score(args) -> int:
 
 
 def _cmd_features(args) -> int:
-    from .features import check_output_path, extract_features, write_features
+    from .errors import ConfigError
+    from .features import (check_output_path, extract_features, write_bids_derivatives,
+                           write_features)
 
     from ._outputs import check_output_file
 
-    check_output_path(args.out)          # before minutes of work, not after
-    check_output_file(args.out)
+    if args.out is None and args.bids_derivatives is None:
+        raise ConfigError("give --out FEATURES (a table) and/or --bids-derivatives BIDS_ROOT")
+    if args.out is not None:
+        check_output_path(args.out)          # before minutes of work, not after
+        check_output_file(args.out)
     config = _study_config(args)
     result = extract_features(config, covariance=args.covariance, n_jobs=args.jobs)
-    out = write_features(result.table, args.out)
     n_features = result.table.shape[1] - 3
-    print(f"wrote {len(result.table)} subjects x {n_features} features to {out}")
+    if args.out is not None:
+        out = write_features(result.table, args.out)
+        print(f"wrote {len(result.table)} subjects x {n_features} features to {out}")
+    if args.bids_derivatives is not None:
+        deriv = write_bids_derivatives(result, args.bids_derivatives)
+        print(f"wrote {len(result.table)} subjects x {n_features} features as BIDS "
+              f"derivatives to {deriv}")
     ref = result.reference
     print(f"LES features use one MP reference fitted on these {ref['n_subjects']} subjects "
           "(effective samples per window: "
@@ -429,8 +439,12 @@ def build_parser() -> argparse.ArgumentParser:
     fea = sub.add_parser("features", help="RMT features of a cohort: one row per subject "
                                           "(LES and cleaned-covariance features)")
     fea.add_argument("cohort", type=Path, help="folder with participants.tsv")
-    fea.add_argument("--out", required=True, type=Path, metavar="FEATURES",
+    fea.add_argument("--out", type=Path, metavar="FEATURES",
                      help="output table: .csv, .tsv or .parquet")
+    fea.add_argument("--bids-derivatives", type=Path, metavar="BIDS_ROOT",
+                     help="also (or instead) write BIDS derivatives to "
+                          "BIDS_ROOT/derivatives/neurodx/: per subject a _features.tsv and "
+                          "its JSON sidecar (usually BIDS_ROOT is the cohort itself)")
     fea.add_argument("--config", type=Path, metavar="CFG",
                      help="YAML config for preprocessing, windows, bands and the rmt_les / "
                           "rmt_tangent settings (default: built-in defaults)")

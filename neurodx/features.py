@@ -18,6 +18,8 @@ Two feature families:
   unlike a cohort tangent space.
 
 Recordings failing the cohort checks or the extraction are reported and skipped.
+The table is written as one file (:func:`write_features`) or as a BIDS derivatives
+dataset, one TSV + JSON sidecar per subject (:func:`write_bids_derivatives`).
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ from .rmt import (RMT_ROUTE_KINDS, les_subject_features, make_les_pipeline,
                   make_rmt_tangent_pipeline)
 
 __all__ = ["FeatureTable", "extract_features", "log_euclidean_features", "write_features",
-           "check_output_path"]
+           "check_output_path", "write_bids_derivatives"]
 
 COVARIANCE_FEATURES = ("logeuclid", "none")
 
@@ -58,11 +60,20 @@ class FeatureTable:
         The MP reference of the LES features: ``fitted_on`` (``"cohort"``: every
         subject of the table), ``n_subjects`` and ``n_eff`` (band -> reference
         effective samples per window, the median over those subjects).
+    cohort : Cohort or None
+        The cohort the table describes (subjects' recordings, for provenance).
+    bands : dict
+        ``{band: (low, high) or None}`` of the features.
+    les_standardized : bool
+        Whether LES features are in standard deviations of the MP null.
     """
 
     table: pd.DataFrame
     failures: list[Problem] = field(default_factory=list)
     reference: dict = field(default_factory=dict)
+    cohort: object = None
+    bands: dict = field(default_factory=dict)
+    les_standardized: bool = False
 
 
 def log_euclidean_features(covs, bands, channel_names) -> tuple[np.ndarray, list[str]]:
@@ -202,7 +213,31 @@ def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: i
                      **dict(zip(les_names, les_row)), **dict(zip(cov_names, cov_values))})
     reference = {"fitted_on": "cohort", "n_subjects": len(kept),
                  "n_eff": {b: float(v) for b, v in zip(les_step.bands_, les_step.n_eff_)}}
-    return FeatureTable(pd.DataFrame(rows), failures, reference)
+    if context.modality == "regions":
+        bands = {"broadband": None}
+    else:
+        bands = {name: (tuple(edges) if edges else None)
+                 for name, edges in config["windows"]["bands"].items()}
+    return FeatureTable(pd.DataFrame(rows), failures, reference, cohort=usable, bands=bands,
+                        les_standardized=bool(les_step.standardize))
+
+
+def write_bids_derivatives(result: FeatureTable, out: str | Path) -> Path:
+    """Write ``result`` as the BIDS derivatives dataset ``OUT/derivatives/neurodx/``.
+
+    ``out`` is a BIDS root, usually the source dataset itself; see
+    :mod:`neurodx.io.bids_derivatives` for the layout. Returns the derivatives folder.
+    """
+    from .evaluation.compare import _is_synthetic
+    from .io.bids_derivatives import write_feature_derivatives
+
+    if result.cohort is None:
+        raise ConfigError("this feature table carries no cohort (make it with "
+                          "extract_features) and cannot name its sources")
+    return write_feature_derivatives(result.table, out, result.cohort, bands=result.bands,
+                                     standardized=result.les_standardized,
+                                     reference=result.reference,
+                                     synthetic=_is_synthetic(result.cohort))
 
 
 def check_output_path(path: str | Path) -> str:

@@ -143,6 +143,31 @@ def load_subject(paths, context: StudyContext, spec):
     return str(paths[0])
 
 
+def bad_annotation_summary(check, windows: dict) -> dict:
+    """Per subject with ``BAD_`` spans: their number, seconds, and windows they remove.
+
+    Windows are counted on the study's ``windows.length``/``overlap`` grid at each
+    file's own rate (routes with their own window settings drop their own count).
+    """
+    from ..preprocessing.windows import clean_window_mask, window_starts
+
+    rec = check.recordings.set_index("file") if len(check.recordings) else None
+    out = {}
+    for pid, entry in check.bad_annotations.items():
+        dropped = total = 0
+        for file, spans in entry["spans_at"].items():
+            sfreq, n_times = float(rec.loc[file, "sfreq"]), int(rec.loc[file, "n_times"])
+            n_win = int(round(float(windows["length"]) * sfreq))
+            step = max(1, int(round(n_win * (1 - float(windows["overlap"])))))
+            starts = window_starts(n_times, n_win, step)
+            keep = clean_window_mask(starts, n_win, np.asarray(spans, dtype=np.int64))
+            dropped += int((~keep).sum())
+            total += len(starts)
+        out[pid] = {"spans": entry["spans"], "seconds": round(entry["seconds"], 3),
+                    "windows_dropped": dropped, "windows_total": total}
+    return out
+
+
 def _spectra_step(routes):
     """The first route step computing window eigen-spectra (for the report's MP plot)."""
     for route in routes:
@@ -503,6 +528,8 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         "excluded_subjects": [str(p) for p in excluded],
         "warnings": [str(p) for p in problems if p.severity == "warning"],
         "flat_dropped": study.check.flat_dropped,
+        "bad_channels_dropped": study.check.bads_dropped,
+        "bad_annotations": bad_annotation_summary(study.check, cfg["windows"]),
     }
     manifest = {
         "neurodx_version": __version__, "command": argv or sys.argv, "git_commit": _git_commit(),
@@ -515,6 +542,8 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
                      "cpu_count": os.cpu_count()},
         "channel_names": channel_names, "sfreq": sfreq_out, "n_regions": n_regions,
         "flat_dropped": study.check.flat_dropped,
+        "bad_channels_dropped": study.check.bads_dropped,
+        "bad_annotations": metrics["bad_annotations"],
         "folds": [{"repeat": f.repeat, "fold": f.fold,
                    "test": sorted(pids[f.test].tolist())} for f in folds],
     }
