@@ -103,3 +103,18 @@ def test_bad_annotations_are_counted_per_subject(cohort_root, tmp_path):
     # 6 s at 1 s / 0.5 s step: 11 windows; [1, 1.5) s touches those starting at 0.5 and 1.0
     # (the one starting at 0 s ends where the span begins)
     assert summary == {"spans": 1, "seconds": 0.5, "windows_dropped": 2, "windows_total": 11}
+
+
+def test_scoring_refuses_a_channel_marked_bad_that_the_model_uses(eeg_bundle, eeg_cohort_copy):
+    from neurodx.bundles import load_bundle, load_checked_input
+    from neurodx.errors import RecordingError
+
+    bundle = load_bundle(eeg_bundle)
+    mne_bids.mark_channels(_bids_path(eeg_cohort_copy, "sub-HC01"), ch_names=["Cz"],
+                           status="bad", descriptions=["noisy"], verbose="ERROR")
+    path = load_cohort(eeg_cohort_copy).subject("sub-HC01").paths[0]
+    with pytest.raises(RecordingError, match="marked bad in the recording that the model uses: Cz"):
+        load_checked_input(path, bundle)
+    # an unmarked subject of the same cohort still scores
+    other = load_cohort(eeg_cohort_copy).subject("sub-HC02").paths[0]
+    assert bundle.predict(load_checked_input(other, bundle))["predicted"] in bundle.classes
