@@ -127,7 +127,7 @@ def _specs(args) -> dict:
 
     eeg = EEGSpec(n_channels=args.channels, exclude=args.exclude_channels, sfreq=args.sfreq,
                   sfreq_policy=args.sfreq_policy, min_duration=args.min_duration,
-                  flat_policy=args.flat_policy)
+                  flat_policy=args.flat_policy, bad_channels=args.bad_channels)
     regions = RegionSpec(n_regions=args.regions, min_timepoints=args.min_timepoints,
                          flat_policy=args.flat_policy)
     volume = VolumeSpec(require_4d=args.require_4d, min_frames=args.min_frames,
@@ -287,6 +287,11 @@ def _add_cohort_options(p: argparse.ArgumentParser) -> None:
                         "subject, or their subjects left out (config: eeg.flat_policy, "
                         "regions.flat_policy)")
     e = p.add_argument_group("EEG expectations")
+    e.add_argument("--bad-channels", choices=["exclude", "interpolate", "ignore"],
+                   default="exclude",
+                   help="channels marked bad in a BIDS _channels.tsv: removed from every "
+                        "subject (default), interpolated (needs electrode positions) or used "
+                        "as they are (config: eeg.bad_channels)")
     e.add_argument("--channels", type=int, metavar="N",
                    help="required EEG channel count (default: the cohort's most common set)")
     e.add_argument("--exclude-channels", nargs="+", default=(), metavar="NAME",
