@@ -66,7 +66,7 @@ DEFAULTS: dict[str, Any] = {
         "flat_ratio": 1e-2,
         "saturation_fraction": 0.01,
         "flat_policy": "refuse",   # refuse | drop (from every subject) | skip_subject
-        "bad_channels": "exclude",  # status=bad channels: exclude (all subjects) | interpolate | ignore
+        "bad_channels": "exclude",  # status=bad: exclude (all subjects) | interpolate | ignore
         "text_orientation": "samples",  # text EEG without sidecar: rows are samples|channels
         "text_unit": "uV",              # text EEG without _channels.tsv: uV | mV | V | nV
     },

@@ -44,7 +44,7 @@ def _band_of(column: str, bands: Mapping) -> str | None:
 
 def feature_columns_sidecar(columns: Sequence[str], bands: Mapping, *, standardized: bool
                             ) -> dict:
-    """BIDS column descriptions of the feature columns of :func:`neurodx.features.extract_features`."""
+    """BIDS column descriptions of :func:`neurodx.features.extract_features` columns."""
     out = {}
     for col in columns:
         band = _band_of(col, bands)

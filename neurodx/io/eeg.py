@@ -301,8 +301,9 @@ def load_eeg(path: str | Path, spec: EEGSpec, channel_names: Sequence[str], sfre
     up), extra EEG channels are dropped, and the recording is resampled when the
     spec allows it. Channels marked bad are interpolated under
     ``spec.bad_channels == "interpolate"`` and unmarked under ``"ignore"``
-    (under ``"exclude"`` the cohort check has left them out of ``channel_names``). Data quality is checked by :func:`neurodx.io.check_recording`;
-    this function only refuses what it cannot line up.
+    (under ``"exclude"`` the cohort check has left them out of ``channel_names``).
+    Data quality is checked by :func:`neurodx.io.check_recording`; this function
+    only refuses what it cannot line up.
     """
     raw, _ = pick_eeg_channels(read_eeg(path, spec=spec), spec)
     missing = [c for c in channel_names if c not in raw.ch_names]
