@@ -37,7 +37,8 @@ __all__ = [
     "marchenko_pastur_moments", "sample_marchenko_pastur", "bbp_threshold",
     "spike_location", "spike_strength",
     # largest eigenvalue
-    "tracy_widom_cdf", "tracy_widom_sf", "tracy_widom_edge", "johnstone_scaling", "largest_eigenvalue_test",
+    "tracy_widom_cdf", "tracy_widom_sf", "tracy_widom_edge", "johnstone_scaling",
+    "largest_eigenvalue_test",
     # window spectra
     "window_matrices", "window_eigenvalues", "effective_sample_size", "WindowSpectra",
     "EigenSpectra",

@@ -41,7 +41,7 @@ def band_summary(spectra, groups=None, *, sfreq: float | None = None,
         Sampling rate of the windows, for the window length in seconds.
     c_max : float, optional
         A bound on ``c`` (e.g. the ``c_max`` of an ``rmt_les_tangent`` route); bands
-        above it get a note.
+        above it are flagged (``above_bound``).
     tw_level : float
         Level of the Tracy-Widom threshold of the largest eigenvalue.
 
@@ -53,8 +53,8 @@ def band_summary(spectra, groups=None, *, sfreq: float | None = None,
         ``lambda_plus``, ``tw_edge``, ``point_mass`` (fraction, 0 for ``c <= 1``),
         ``point_mass_count`` (per window), ``mean_above_edge`` (eigenvalues above
         ``lambda_plus`` per window, all windows) and ``mean_above_edge_by_group``
-        (mean over a group's subjects of their per-window mean), and ``note`` (plain
-        language, empty when nothing needs saying).
+        (mean over a group's subjects of their per-window mean), ``above_bound`` and
+        ``note`` (plain language, empty when nothing needs saying).
     """
     spectra = check_spectra(spectra, "spectra")
     groups = (np.array(["all"] * len(spectra), dtype=object) if groups is None
@@ -77,9 +77,6 @@ def band_summary(spectra, groups=None, *, sfreq: float | None = None,
                 "by construction and the statistics rest on the other "
                 f"{n_ch - point_mass_count(c, n_ch)} per window; longer windows "
                 "(windows.length) or wider bands raise T_eff.")
-        if c_max is not None and c > c_max:
-            notes.append(f"c is above the bound c_max = {c_max:g}: routes that keep to it "
-                         "pool consecutive windows of this band.")
         rows.append({
             "band": band, "n_samples": int(n_samples),
             "window_seconds": float(n_samples / sfreq) if sfreq else None,
@@ -91,6 +88,7 @@ def band_summary(spectra, groups=None, *, sfreq: float | None = None,
             "mean_above_edge": float(np.sum(per_subject * windows) / np.sum(windows)),
             "mean_above_edge_by_group": {str(g): float(per_subject[groups == g].mean())
                                          for g in dict.fromkeys(groups)},
+            "above_bound": bool(c_max is not None and c > c_max),
             "note": " ".join(notes),
         })
     return rows

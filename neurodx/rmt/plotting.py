@@ -101,12 +101,13 @@ def plot_spectra_vs_mp(spectra, groups=None, *, bands=None, bins: int = 60, ncol
         ax.axvline(upper, color="k", ls="--", lw=0.8, label="λ+")
         if np.isfinite(row["tw_edge"]):
             ax.axvline(row["tw_edge"], color="k", ls=":", lw=0.9, label="TW 1%")
-        ax.set_ylim(0, 1.25 * ax.get_ylim()[1])           # headroom for the text box
-        ax.text(0.98, 0.97, "\n".join(text), transform=ax.transAxes, ha="right", va="top",
-                fontsize=7, bbox={"facecolor": "white", "alpha": 0.85, "lw": 0})
+        ax.set_ylim(0, 1.25 * ax.get_ylim()[1])           # headroom for the text/inset
+        if text:
+            ax.text(0.98, 0.97, "\n".join(text), transform=ax.transAxes, ha="right",
+                    va="top", fontsize=7, bbox={"facecolor": "white", "alpha": 0.85, "lw": 0})
         ax.set_title(f"{band}: c = N/T_eff = {row['n_channels']}/{row['t_eff']:.0f} "
                      f"= {c:.2f}", fontsize=9)
-    legend = {}                      # one entry per label over all panels (both MP forms)
+    legend = {}                      # one entry per label over all panels
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             legend.setdefault(label, handle)
@@ -138,7 +139,7 @@ def _panel_log(ax, pooled, row, bins):
     x = np.logspace(np.log10(max(lower, lo)), np.log10(upper), 400)
     # MP density of log10(eigenvalue) for the continuous part, rescaled by c to mass 1.
     ax.plot(x, np.log(10) * x * c * marchenko_pastur_pdf(x, c), "k-", lw=1.2,
-            label="MP (non-zero part)")
+            label="MP")
     ax.set_xscale("log")
     # 1-2-5 labels over a short range, decades over a long one: never crowded
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5) if hi / lo < 300 else (1,)))
@@ -153,31 +154,56 @@ def _panel_log(ax, pooled, row, bins):
 
 
 def _panel_linear(ax, pooled, row, bins):
-    """c <= 1: the bulk on a linear axis, eigenvalues above lambda_+ as rug marks."""
+    """c <= 1: the bulk on a linear axis; the eigenvalues above lambda_+ in an inset."""
     c, upper = row["c"], row["lambda_plus"]
-    values = np.concatenate(list(pooled.values()))
-    top = max(1.3 * upper, 1.05 * row["tw_edge"] if np.isfinite(row["tw_edge"]) else 0)
+    top = max(1.15 * upper, 1.05 * row["tw_edge"] if np.isfinite(row["tw_edge"]) else 0)
     edges = np.linspace(0.0, top, bins + 1)
     for k, (g, vals) in enumerate(pooled.items()):
         # density of all eigenvalues (those beyond the axis count in the normalisation)
-        ax.hist(vals[vals <= top], bins=edges, histtype="step", lw=1.5, label=str(g),
-                color=f"C{k}", weights=np.full(int(np.sum(vals <= top)),
-                                               1.0 / (vals.size * (edges[1] - edges[0]))))
-        out = vals[(vals > upper) & (vals <= top)]
-        if out.size:
-            out = out[np.unique(np.linspace(0, out.size - 1, min(out.size, 500)).astype(int))]
-            ax.plot(out, np.full(out.size, 0.02 + 0.04 * k), "|", color=f"C{k}", ms=6,
-                    alpha=0.6, transform=ax.get_xaxis_transform())
+        inside = vals[vals <= top]
+        ax.hist(inside, bins=edges, histtype="step", lw=1.5, label=str(g), color=f"C{k}",
+                weights=np.full(inside.size, 1.0 / (vals.size * (edges[1] - edges[0]))))
     x = np.linspace(max(row["lambda_minus"], 1e-9), upper, 400)
     ax.plot(x, marchenko_pastur_pdf(x, c), "k-", lw=1.2, label="MP")
     ax.set_xlim(0, top)
     ax.set_xlabel("eigenvalue / sigma2")
     ax.set_ylabel("density")
-    beyond = values[values > top]
-    text = [_above_text(pooled, row) + " (rug marks)"]
-    if beyond.size:
-        text.append(f"{beyond.size} beyond the axis, up to {beyond.max():.3g}")
-    return text
+    _outlier_inset(ax, pooled, row)
+    return []
+
+
+def _outlier_inset(ax, pooled, row):
+    """Eigenvalues above lambda_+ per window and group, on a log axis up to the largest.
+
+    Real recordings put a few eigenvalues per window far above the bulk (10-20 x
+    lambda_+ is common): a linear axis wide enough for them squeezes the bulk, so they
+    get their own axis, counted per window.
+    """
+    upper = row["lambda_plus"]
+    above = {g: v[v > upper] for g, v in pooled.items()}
+    inset = ax.inset_axes([0.5, 0.42, 0.47, 0.38])
+    inset.tick_params(labelsize=6)
+    per_window = row["n_channels"] - row["point_mass_count"]
+    inset.set_title(_above_text(pooled, row), fontsize=7)
+    top = max((v.max() for v in above.values() if v.size), default=0.0)
+    if top <= upper:
+        inset.text(0.5, 0.5, "none", ha="center", va="center", fontsize=7,
+                   transform=inset.transAxes)
+        inset.set_xticks([])
+        inset.set_yticks([])
+        return
+    edges = np.logspace(np.log10(upper), np.log10(1.05 * top), 16)
+    for k, (g, vals) in enumerate(above.items()):
+        n_windows = pooled[g].size / max(per_window, 1)
+        inset.hist(vals, bins=edges, histtype="step", color=f"C{k}", lw=1.0,
+                   weights=np.full(vals.size, 1.0 / n_windows))
+    if np.isfinite(row["tw_edge"]):
+        inset.axvline(row["tw_edge"], color="k", ls=":", lw=0.8)
+    inset.set_xscale("log")
+    inset.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    inset.xaxis.set_minor_formatter(NullFormatter())
+    inset.set_xlim(upper, 1.05 * top)
+    inset.set_ylabel("per window", fontsize=6)
 
 
 def plot_les_distributions(features, groups, feature_names=None, *, features_to_plot=None,

@@ -24,7 +24,9 @@ def _spectra(n, t, n_subjects=6, n_windows=30, spike=0.0, seed=0):
 
 
 def _texts(ax):
-    return " ".join(t.get_text() for t in ax.texts)
+    """The panel's text boxes and its insets' titles."""
+    return " ".join([t.get_text() for t in ax.texts]
+                    + [inset.get_title() for inset in ax.child_axes])
 
 
 def _curve_and_hist_max(ax):
@@ -53,8 +55,9 @@ def test_bulk_linear_and_outliers_counted_for_c_below_one():
     ax = fig.axes[0]
     assert ax.get_xscale() == "linear"
     assert "point mass" not in _texts(ax)
-    assert "(1.00 per window)" in _texts(ax)
-    assert "beyond the axis" in _texts(ax)
+    assert "above λ+: 180 (1.00 per window)" in _texts(ax)     # 6 subjects x 30 windows
+    inset = ax.child_axes[0]
+    assert inset.get_xscale() == "log" and inset.get_xlim()[1] > 4.5   # the spikes show
     curve, hist = _curve_and_hist_max(ax)
     assert curve > 0.4 * hist
 
@@ -69,7 +72,7 @@ def test_band_summary_states_what_was_measured():
     assert row["lambda_plus"] == pytest.approx((1 + np.sqrt(2.5)) ** 2)
     assert row["tw_edge"] > row["lambda_plus"]
     assert set(row["mean_above_edge_by_group"]) == {"a", "b"}
-    assert "c > 1" in row["note"] and "c_max = 0.5" in row["note"]
+    assert "c > 1" in row["note"] and row["above_bound"]
     assert band_summary(_spectra(n=10, t=60))[0]["note"] == ""
 
 
