@@ -16,7 +16,8 @@ matplotlib.use("Agg")
 import jinja2  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from markupsafe import Markup, escape  # noqa: E402
+from markupsafe import Markup  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
 from .._atomic import atomic_write_text  # noqa: E402
@@ -114,8 +115,10 @@ def training_figure(records: list[dict]):
                 ax_acc.plot(epochs, [e["val_subject_accuracy"] for e in h], color="C2",
                             lw=0.8, alpha=0.7, ls="--", label="subjects (vote)" if first
                             else None)
+    for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("loss (class-weighted cross-entropy)")
+    ax_loss.set_ylabel("loss (cross-entropy)")
     ax_loss.legend(fontsize=7)
     ax_acc.set_xlabel("epoch")
     ax_acc.set_ylabel("validation accuracy")

@@ -22,6 +22,7 @@ from .marchenko_pastur import (bbp_threshold, marchenko_pastur_cdf, marchenko_pa
 from .pipelines import (RMT_ROUTE_KINDS, les_subject_features, make_classifier,
                         make_les_pipeline, make_rmt_tangent_pipeline,
                         make_tangent_space_pipeline)
+from .band_summary import band_summary
 from .plotting import plot_les_distributions, plot_ring_law, plot_spectra_vs_mp
 from .relative_spectra import (ClassRelativeSpectra, make_les_relative_pipeline,
                                relative_eigenvalues)
@@ -60,5 +61,5 @@ __all__ = [
     "make_les_tangent_pipeline", "relative_eigenvalues", "ClassRelativeSpectra",
     "make_les_relative_pipeline",
     # plots
-    "plot_spectra_vs_mp", "plot_les_distributions", "plot_ring_law",
+    "plot_spectra_vs_mp", "plot_les_distributions", "plot_ring_law", "band_summary",
 ]

@@ -200,6 +200,7 @@ def _outlier_inset(ax, pooled, row):
     if np.isfinite(row["tw_edge"]):
         inset.axvline(row["tw_edge"], color="k", ls=":", lw=0.8)
     inset.set_xscale("log")
+    inset.xaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
     inset.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     inset.xaxis.set_minor_formatter(NullFormatter())
     inset.set_xlim(upper, 1.05 * top)
