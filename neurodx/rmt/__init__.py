@@ -30,7 +30,7 @@ from .spectral_density import SpectralDensity, pool_window_scatter, pooled_windo
 from .spectra import (EigenSpectra, WindowSpectra, effective_sample_size, window_eigenvalues,
                       window_matrices)
 from .tracy_widom import (johnstone_scaling, largest_eigenvalue_test, tracy_widom_cdf,
-                          tracy_widom_edge, tracy_widom_sf)
+                          tracy_widom_edge, tracy_widom_isf, tracy_widom_sf)
 
 __all__ = [
     # Marchenko-Pastur law and spiked model
@@ -38,8 +38,8 @@ __all__ = [
     "marchenko_pastur_moments", "sample_marchenko_pastur", "bbp_threshold",
     "spike_location", "spike_strength",
     # largest eigenvalue
-    "tracy_widom_cdf", "tracy_widom_sf", "tracy_widom_edge", "johnstone_scaling",
-    "largest_eigenvalue_test",
+    "tracy_widom_cdf", "tracy_widom_sf", "tracy_widom_isf", "tracy_widom_edge",
+    "johnstone_scaling", "largest_eigenvalue_test",
     # window spectra
     "window_matrices", "window_eigenvalues", "effective_sample_size", "WindowSpectra",
     "EigenSpectra",

@@ -31,7 +31,7 @@ from scipy.special import airy
 from .marchenko_pastur import sample_marchenko_pastur
 
 __all__ = ["tracy_widom_cdf", "tracy_widom_sf", "johnstone_scaling", "largest_eigenvalue_test",
-           "tracy_widom_edge"]
+           "tracy_widom_isf", "tracy_widom_edge"]
 
 # Ai(z) < 1e-20 for z > 16: the kernel is negligible beyond x + y + s = 16.
 _AIRY_CUTOFF = 16.0
@@ -185,10 +185,25 @@ def largest_eigenvalue_test(lmax, n: int, t: float, *, sigma2: float = 1.0,
 
 
 @lru_cache(maxsize=32)
-def _tw1_quantile(upper_tail: float) -> float:
-    # A Fredholm determinant per evaluation: solved once per level.
+def tracy_widom_isf(upper_tail: float) -> float:
+    """Inverse survival function of TW1: the ``s`` with ``1 - F_1(s) = upper_tail``.
+
+    Solved by root finding on :func:`tracy_widom_sf` (a Fredholm determinant per
+    evaluation), once per level: the result is cached.
+
+    Parameters
+    ----------
+    upper_tail : float
+        Upper-tail probability in (0, 1), e.g. 0.01 (then ``s`` is about 2.02).
+
+    Returns
+    -------
+    s : float
+    """
     from scipy.optimize import brentq
 
+    if not 0 < upper_tail < 1:
+        raise ValueError(f"upper_tail must be in (0, 1), got {upper_tail}")
     return brentq(lambda s: float(tracy_widom_sf(s)) - upper_tail, -3.0, 12.0, xtol=1e-6)
 
 
@@ -215,7 +230,5 @@ def tracy_widom_edge(n: int, t: float, level: float = 0.01, sigma2: float = 1.0)
     -------
     edge : float
     """
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
     mu, sigma = johnstone_scaling(n, t)
-    return float(sigma2 * (mu + _tw1_quantile(float(level)) * sigma) / t)
+    return float(sigma2 * (mu + tracy_widom_isf(float(level)) * sigma) / t)

@@ -88,3 +88,4 @@ def test_save_figures_for_a_look(tmp_path):
     for name, sp in (("above", _spectra(n=40, t=16)), ("below", _spectra(n=10, t=60, spike=6))):
         plot_spectra_vs_mp(sp, fname=tmp_path / f"{name}.png")
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
