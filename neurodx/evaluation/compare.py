@@ -288,8 +288,13 @@ def _fold_diagnostics(est, fold) -> dict | None:
 def _fold_record(est, fold, seconds: float) -> dict:
     """One fold's fit+predict wall time and, for a CNN, its per-epoch training history."""
     history = getattr(_final_step(est), "history_", None)
+    if history is not None:
+        # Numbers only (other trainers' records may hold per-batch lists): one row per epoch.
+        history = [{k: float(v) for k, v in dict(h).items()
+                    if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)}
+                   for h in history]
     return {"repeat": fold.repeat, "fold": fold.fold, "seconds": seconds,
-            "history": None if history is None else [dict(h) for h in history]}
+            "history": history or None}
 
 
 def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,

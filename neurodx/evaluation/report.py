@@ -100,26 +100,23 @@ def training_figure(records: list[dict]):
     (``repeat``, ``fold``, ``history``: one dict per epoch).
     """
     fig, (ax_loss, ax_acc) = panel_grid(2, 2, panel_size=(4.6, 3.0))
+    curves = ((ax_loss, "train_loss", "training", "C0", "-"),
+              (ax_loss, "val_loss", "validation", "C1", "-"),
+              (ax_acc, "val_accuracy", "items", "C1", "-"),
+              (ax_acc, "val_subject_accuracy", "subjects (vote)", "C2", "--"))
     for k, rec in enumerate(records):
         h = rec["history"]
-        epochs = [e["epoch"] for e in h]
-        first = k == 0
-        ax_loss.plot(epochs, [e["train_loss"] for e in h], color="C0", lw=0.8, alpha=0.7,
-                     label="training" if first else None)
-        if "val_loss" in h[0]:
-            ax_loss.plot(epochs, [e["val_loss"] for e in h], color="C1", lw=0.8, alpha=0.7,
-                         label="validation" if first else None)
-            ax_acc.plot(epochs, [e["val_accuracy"] for e in h], color="C1", lw=0.8,
-                        alpha=0.7, label="items" if first else None)
-            if "val_subject_accuracy" in h[0]:
-                ax_acc.plot(epochs, [e["val_subject_accuracy"] for e in h], color="C2",
-                            lw=0.8, alpha=0.7, ls="--", label="subjects (vote)" if first
-                            else None)
+        epochs = [e.get("epoch", i + 1) for i, e in enumerate(h)]
+        for ax, key, label, color, ls in curves:
+            if all(key in e for e in h):        # a record without the key draws nothing
+                ax.plot(epochs, [e[key] for e in h], color=color, ls=ls, lw=0.8, alpha=0.7,
+                        label=label if k == 0 else None)
     for ax in (ax_loss, ax_acc):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss (cross-entropy)")
-    ax_loss.legend(fontsize=7)
+    if ax_loss.get_lines():
+        ax_loss.legend(fontsize=7)
     ax_acc.set_xlabel("epoch")
     ax_acc.set_ylabel("validation accuracy")
     ax_acc.set_ylim(0, 1.02)
