@@ -299,17 +299,32 @@ def _fit_predict(route: Route, X: list, y: np.ndarray, fold, classes, with_proba
     return pred, np.asarray(est.predict_proba(test))[:, order], est
 
 
+def _final_step(est):
+    est = getattr(est, "best_estimator_", est)           # tuned routes: the refitted one
+    return est[-1] if hasattr(est, "steps") else est
+
+
 def _fold_diagnostics(est, fold) -> dict | None:
     """The CNN's random-matrix diagnostics of one fold (``diagnostics: true``), if any."""
-    est = getattr(est, "best_estimator_", est)           # tuned routes: the refitted one
-    est = est[-1] if hasattr(est, "steps") else est
-    diag = getattr(est, "diagnostics_", None)
+    diag = getattr(_final_step(est), "diagnostics_", None)
     return None if diag is None else {"repeat": fold.repeat, "fold": fold.fold, **diag}
 
 
+def _fold_record(est, fold, seconds: float) -> dict:
+    """One fold's fit+predict wall time and, for a CNN, its per-epoch training history."""
+    history = getattr(_final_step(est), "history_", None)
+    if history is not None:
+        # Numbers only (other trainers' records may hold per-batch lists): one row per epoch.
+        history = [{k: float(v) for k, v in dict(h).items()
+                    if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)}
+                   for h in history]
+    return {"repeat": fold.repeat, "fold": fold.fold, "seconds": seconds,
+            "history": history or None}
+
+
 def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
-                    bar=None) -> tuple[list, list, list]:
-    rows, split_scores, diagnostics = [], [], []
+                    bar=None) -> tuple[list, list, list, list]:
+    rows, split_scores, diagnostics, records = [], [], [], []
     if route.param_grid:
         smallest = min(int(np.min(np.unique(y[f.train], return_counts=True)[1])) for f in folds)
         if smallest < route.inner_splits:
@@ -318,7 +333,9 @@ def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
                               f"but a fold has only {smallest}; lower tune.inner_splits or "
                               "use fewer outer folds")
     for f in folds:
+        t0 = time.perf_counter()
         pred, proba, est = _fit_predict(route, X, y, f, classes)
+        records.append(_fold_record(est, f, time.perf_counter() - t0))
         diag = _fold_diagnostics(est, f)
         if diag is not None:
             diagnostics.append(diag)
@@ -331,7 +348,7 @@ def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
                             ["balanced_accuracy"])
         if bar is not None:
             bar.update(1)
-    return rows, split_scores, diagnostics
+    return rows, split_scores, diagnostics, records
 
 
 def _null_score(route, X, y_perm, folds, classes) -> float:
@@ -453,13 +470,13 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
 
     pids = np.asarray(cohort.participant_ids)
     stats_cfg = cfg["statistics"]
-    rows, per_route, split_scores, timing, diagnostics = [], {}, {}, {}, {}
+    rows, per_route, split_scores, timing, diagnostics, records = [], {}, {}, {}, {}, {}
     bar = progress(desc="routes x folds", total=len(all_routes) * len(folds), unit="fit")
     for k, route in enumerate(all_routes):
         X = [subject[k] for subject in extracted]
         t0 = time.perf_counter()
         bar.set_postfix_str(route.name)
-        route_rows, split_scores[route.name], route_diag = _cross_validate(
+        route_rows, split_scores[route.name], route_diag, records[route.name] = _cross_validate(
             route, X, y, folds, classes, bar)
         timing[route.name] = time.perf_counter() - t0
         rows += route_rows
@@ -481,6 +498,9 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         m["per_class_text"] = format_per_class(m)
         m["split_balanced_accuracy"] = split_scores[route.name]
         m["fit_predict_seconds"] = timing[route.name]
+        m["fold_seconds"] = [r["seconds"] for r in records[route.name]]
+        if any(r["history"] for r in records[route.name]):
+            m["training_history"] = [r for r in records[route.name] if r["history"]]
         m["description"] = route.description
         if route.name in diagnostics:
             from ..models.diagnostics import summarize_diagnostics
