@@ -117,3 +117,26 @@ def test_a_trained_parcellation_route_is_stored_and_scores(fmri_cohort, tmp_path
                  "--no-progress"]) == 0
     scores = pd.read_csv(out)
     assert list(scores["status"]) == ["ok", "ok"]
+
+
+def test_a_trained_atlas_route_keeps_its_atlas_and_scores_a_folder(fmri_cohort, tmp_path):
+    import shutil
+
+    from neurodx.cli import main
+
+    root, paths, _ = fmri_cohort
+    atlas = tmp_path / "atlas.nii.gz"
+    shutil.copy(root / "atlas.nii.gz", atlas)
+    bundle = tmp_path / "bundle"
+    assert main(["train", str(CONFIG), "--route", "rmt_tangent", "--cohort", str(root),
+                 "--out", str(bundle), "--set", f"volume.atlas={atlas}",
+                 "--set", "windows.length=20"]) == 0
+    atlas.unlink()                 # scoring needs no atlas file: its labels are in the bundle
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for p in (paths[0], paths[-1]):
+        shutil.copy(p, runs / p.rsplit("/", 1)[-1])
+    out = tmp_path / "scores.csv"
+    assert main(["score", str(bundle), str(runs), "--out", str(out), "--no-progress"]) == 0
+    scores = pd.read_csv(out)
+    assert list(scores["status"]) == ["ok", "ok"]
