@@ -9,8 +9,9 @@ the null moments, which the bundle stores: a scored recording is measured agains
 the training subjects' reference, never refitted on itself). A region step reading
 ``volume.atlas`` is fitted once and stored with the atlas's labels as arrays, so
 scoring needs neither the atlas file nor the setting; a parcellation fitted on the
-subjects is stored the same way (arrays, no pickle). A route tuned by nested cross-validation (``tune`` in the config) is tuned
-here by one grid search over all subjects, and the chosen setting is recorded.
+subjects is stored the same way (arrays, no pickle). A route tuned by nested
+cross-validation (``tune`` in the config) is tuned here by one grid search over all
+subjects, and the chosen setting is recorded.
 """
 from __future__ import annotations
 
