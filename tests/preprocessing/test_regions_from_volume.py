@@ -165,3 +165,16 @@ def test_compare_on_another_grid_and_tr_with_and_without_an_atlas(tmp_path):
         manifest = json.loads((out / "manifest.json").read_text())
         text = json.dumps(manifest) + (out / "report.html").read_text()
         assert "20 time points = 30 s at TR 1.5 s" in text
+
+
+def test_features_of_4d_runs_use_the_atlas_and_carry_the_ring_law(fmri_cohort):
+    from neurodx.features import extract_features
+
+    root, _, _ = fmri_cohort
+    base = {"cohort": {"path": str(root)}, "windows": {"length": 20}}
+    with pytest.raises(ConfigError, match="volume.atlas"):
+        extract_features(load_config(CONFIG, overrides=base), progress=False)
+    cfg = load_config(CONFIG, overrides={**base, "volume": {"atlas": str(root / "atlas.nii.gz")}})
+    table = extract_features(cfg, covariance="none", progress=False).table
+    assert len(table) == 8
+    assert {"broadband_msr_l1_mean", "broadband_msr_l5_mean"} <= set(table.columns)
