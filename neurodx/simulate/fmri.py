@@ -121,8 +121,9 @@ def group_factors(effect_size: float, reference: bool) -> dict:
             "lesion_factor": 1.0 + 2.0 * effect_size}
 
 
-def _node_centres(fov, centre=np.zeros(3)):
-    """Nominal (left, right) centres of the striatum and prefrontal nodes, in mm."""
+def _node_centres(fov, centre=None):
+    """(left, right) centres (mm) of the striatum and prefrontal nodes, and semi-axes."""
+    centre = np.zeros(3) if centre is None else np.asarray(centre, dtype=float)
     out = []
     for node in _NODES:
         base = centre + np.array([0.0, node["centre_y"] * fov[1], node["centre_z"] * fov[2]])
