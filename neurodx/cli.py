@@ -81,6 +81,7 @@ def _cmd_simulate_fmri(args) -> int:
                                voxel_size=args.voxel_size, seed=args.seed,
                                effect_size=args.effect_size, noise=args.noise,
                                striatal_amplitude=args.striatal_amplitude,
+                               coupling=args.coupling, lesion_rate=args.lesion_rate,
                                n_networks=args.networks, background_noise=args.background_noise,
                                quantum=args.quantum, n_jobs=args.jobs)
     _add_command_to_readme(out, args)
@@ -393,11 +394,16 @@ def build_parser() -> argparse.ArgumentParser:
     fmri.add_argument("--voxel-size", type=float, nargs=3, default=[3.75, 3.75, 4.0],
                       metavar=("X", "Y", "Z"), help="mm")
     fmri.add_argument("--effect-size", type=float, default=1.0, metavar="X",
-                      help="striatal amplitude x (1 + X) in non-reference groups; 0: null cohort")
+                      help="non-reference groups: fronto-striatal coupling x (1 - X/2), "
+                           "white-matter hyperintensity rate x (1 + 2X); 0: null cohort")
     fmri.add_argument("--noise", type=float, default=0.015, metavar="F",
                       help="noise sd, fraction of the baseline")
     fmri.add_argument("--striatal-amplitude", type=float, default=0.008, metavar="F",
-                      help="striatal signal amplitude, fraction of the baseline")
+                      help="fronto-striatal node signal amplitude, fraction of the baseline")
+    fmri.add_argument("--coupling", type=float, default=0.7, metavar="K",
+                      help="fronto-striatal network coupling of the reference group, in [0, 1]")
+    fmri.add_argument("--lesion-rate", type=float, default=1.0, metavar="R",
+                      help="mean white-matter hyperintensities per run, reference group")
     fmri.add_argument("--networks", type=int, default=4, metavar="N",
                       help="bilateral resting-state-like components")
     fmri.add_argument("--background-noise", type=float, default=0.005, metavar="F",

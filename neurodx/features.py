@@ -17,7 +17,9 @@ Two feature families:
   computed from one subject alone: the log-Euclidean map needs no reference point,
   unlike a cohort tangent space.
 
-Recordings failing the cohort checks or the extraction are reported and skipped.
+4-D fMRI runs (volume cohorts) are first reduced to region time series with
+``volume.atlas`` (nilearn, as the ``meth_fmri`` RMT routes), then treated as region
+series. Recordings failing the cohort checks or the extraction are reported and skipped.
 The table is written as one file (:func:`write_features`) or as a BIDS derivatives
 dataset, one TSV + JSON sidecar per subject (:func:`write_bids_derivatives`).
 """
@@ -98,8 +100,9 @@ def log_euclidean_features(covs, bands, channel_names) -> tuple[np.ndarray, list
 def _routes(context: StudyContext, covariance: str):
     """The LES route and the cleaned-covariance route, from the config's settings."""
     cfg = context.config
-    if context.modality == "regions":
-        # As pipelines/region_timeseries.py: one unfiltered band, windows in time points.
+    if context.modality in ("regions", "volume"):
+        # As pipelines/region_timeseries.py and meth_fmri.py: one unfiltered band,
+        # windows in time points.
         bands, sfreq = {"broadband": None}, 1.0
     else:
         bands = {name: (tuple(edges) if edges else None)
@@ -124,9 +127,20 @@ def _routes(context: StudyContext, covariance: str):
     return les, cov, list(bands)
 
 
+def _region_series(path, volume):
+    """A 4-D run's region series from ``volume.atlas`` (as the meth_fmri RMT routes)."""
+    from .preprocessing.regions_from_volume import RegionsFromVolume
+
+    step = RegionsFromVolume(atlas=volume["atlas"], low_pass=volume["low_pass"],
+                             high_pass=volume["high_pass"])
+    return step.fit_transform([path])[0]
+
+
 def _subject_features(paths, context, spec, les, cov, bands):
     """One subject's window spectra (for the LES step) and cleaned-covariance features."""
     data = load_subject(paths, context, spec)
+    if context.modality == "volume":
+        data = _region_series(data, context.config["volume"])
     spectra = les.extract(data)
     channels = (list(data.ch_names) if hasattr(data, "ch_names")
                 else [f"r{i}" for i in range(np.shape(data)[0])])
@@ -173,9 +187,12 @@ def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: i
         raise ConfigError("no cohort: give COHORT or set cohort.path in the config")
     # Files failing the checks are left out and listed, whatever cohort.skip_bad says.
     usable, check, spec, context = prepare_cohort(config, n_jobs=n_jobs, skip_bad=True)
-    if usable.modality == "volume":
-        raise ConfigError("RMT features need EEG or region time series; this cohort holds "
-                          "volumes (use the CNN routes: neurodx compare configs/meth_fmri.yaml)")
+    if usable.modality == "volume" and not config["volume"].get("atlas"):
+        # A parcellation would be learnt from the subjects; per-subject features take
+        # the regions of a given label image, read from every run alike.
+        raise ConfigError("RMT features of 4-D fMRI runs need region time series: set "
+                          "volume.atlas to a NIfTI label image (e.g. --set volume.atlas="
+                          "sample_data/fmri/atlas.nii.gz)")
     failures = [p for p in check.problems if p.excludes_subject]
     les, cov, bands = _routes(context, covariance)
     jobs = (delayed(_safe_subject_features)(s.participant_id, s.paths, context, spec, les, cov,
