@@ -81,6 +81,7 @@ def _cmd_simulate_fmri(args) -> int:
                                voxel_size=args.voxel_size, seed=args.seed,
                                effect_size=args.effect_size, noise=args.noise,
                                striatal_amplitude=args.striatal_amplitude,
+                               coupling=args.coupling, lesion_rate=args.lesion_rate,
                                n_networks=args.networks, background_noise=args.background_noise,
                                quantum=args.quantum, n_jobs=args.jobs)
     _add_command_to_readme(out, args)
@@ -127,7 +128,7 @@ def _specs(args) -> dict:
 
     eeg = EEGSpec(n_channels=args.channels, exclude=args.exclude_channels, sfreq=args.sfreq,
                   sfreq_policy=args.sfreq_policy, min_duration=args.min_duration,
-                  flat_policy=args.flat_policy)
+                  flat_policy=args.flat_policy, bad_channels=args.bad_channels)
     regions = RegionSpec(n_regions=args.regions, min_timepoints=args.min_timepoints,
                          flat_policy=args.flat_policy)
     volume = VolumeSpec(require_4d=args.require_4d, min_frames=args.min_frames,
@@ -232,17 +233,27 @@ def _cmd_score(args) -> int:
 
 
 def _cmd_features(args) -> int:
-    from .features import check_output_path, extract_features, write_features
+    from .errors import ConfigError
+    from .features import (check_output_path, extract_features, write_bids_derivatives,
+                           write_features)
 
     from ._outputs import check_output_file
 
-    check_output_path(args.out)          # before minutes of work, not after
-    check_output_file(args.out)
+    if args.out is None and args.bids_derivatives is None:
+        raise ConfigError("give --out FEATURES (a table) and/or --bids-derivatives BIDS_ROOT")
+    if args.out is not None:
+        check_output_path(args.out)          # before minutes of work, not after
+        check_output_file(args.out)
     config = _study_config(args)
     result = extract_features(config, covariance=args.covariance, n_jobs=args.jobs)
-    out = write_features(result.table, args.out)
     n_features = result.table.shape[1] - 3
-    print(f"wrote {len(result.table)} subjects x {n_features} features to {out}")
+    if args.out is not None:
+        out = write_features(result.table, args.out)
+        print(f"wrote {len(result.table)} subjects x {n_features} features to {out}")
+    if args.bids_derivatives is not None:
+        deriv = write_bids_derivatives(result, args.bids_derivatives)
+        print(f"wrote {len(result.table)} subjects x {n_features} features as BIDS "
+              f"derivatives to {deriv}")
     ref = result.reference
     print(f"LES features use one MP reference fitted on these {ref['n_subjects']} subjects "
           "(effective samples per window: "
@@ -277,6 +288,11 @@ def _add_cohort_options(p: argparse.ArgumentParser) -> None:
                         "subject, or their subjects left out (config: eeg.flat_policy, "
                         "regions.flat_policy)")
     e = p.add_argument_group("EEG expectations")
+    e.add_argument("--bad-channels", choices=["exclude", "interpolate", "ignore"],
+                   default="exclude",
+                   help="channels marked bad in a BIDS _channels.tsv: removed from every "
+                        "subject (default), interpolated (needs electrode positions) or used "
+                        "as they are (config: eeg.bad_channels)")
     e.add_argument("--channels", type=int, metavar="N",
                    help="required EEG channel count (default: the cohort's most common set)")
     e.add_argument("--exclude-channels", nargs="+", default=(), metavar="NAME",
@@ -378,11 +394,16 @@ def build_parser() -> argparse.ArgumentParser:
     fmri.add_argument("--voxel-size", type=float, nargs=3, default=[3.75, 3.75, 4.0],
                       metavar=("X", "Y", "Z"), help="mm")
     fmri.add_argument("--effect-size", type=float, default=1.0, metavar="X",
-                      help="striatal amplitude x (1 + X) in non-reference groups; 0: null cohort")
+                      help="non-reference groups: fronto-striatal coupling x (1 - X/2), "
+                           "white-matter hyperintensity rate x (1 + 2X); 0: null cohort")
     fmri.add_argument("--noise", type=float, default=0.015, metavar="F",
                       help="noise sd, fraction of the baseline")
     fmri.add_argument("--striatal-amplitude", type=float, default=0.008, metavar="F",
-                      help="striatal signal amplitude, fraction of the baseline")
+                      help="fronto-striatal node signal amplitude, fraction of the baseline")
+    fmri.add_argument("--coupling", type=float, default=0.7, metavar="K",
+                      help="fronto-striatal network coupling of the reference group, in [0, 1]")
+    fmri.add_argument("--lesion-rate", type=float, default=1.0, metavar="R",
+                      help="mean white-matter hyperintensities per run, reference group")
     fmri.add_argument("--networks", type=int, default=4, metavar="N",
                       help="bilateral resting-state-like components")
     fmri.add_argument("--background-noise", type=float, default=0.005, metavar="F",
@@ -429,8 +450,12 @@ def build_parser() -> argparse.ArgumentParser:
     fea = sub.add_parser("features", help="RMT features of a cohort: one row per subject "
                                           "(LES and cleaned-covariance features)")
     fea.add_argument("cohort", type=Path, help="folder with participants.tsv")
-    fea.add_argument("--out", required=True, type=Path, metavar="FEATURES",
+    fea.add_argument("--out", type=Path, metavar="FEATURES",
                      help="output table: .csv, .tsv or .parquet")
+    fea.add_argument("--bids-derivatives", type=Path, metavar="BIDS_ROOT",
+                     help="also (or instead) write BIDS derivatives to "
+                          "BIDS_ROOT/derivatives/neurodx/: per subject a _features.tsv and "
+                          "its JSON sidecar (usually BIDS_ROOT is the cohort itself)")
     fea.add_argument("--config", type=Path, metavar="CFG",
                      help="YAML config for preprocessing, windows, bands and the rmt_les / "
                           "rmt_tangent settings (default: built-in defaults)")

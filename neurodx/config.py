@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
-from .io.quality import FLAT_POLICIES
+from .io.quality import BAD_CHANNEL_POLICIES, FLAT_POLICIES
 from .preprocessing.bands import DEFAULT_BANDS
 
 __all__ = ["DEFAULTS", "Config", "load_config", "parse_assignments", "FREE_FORM",
@@ -66,6 +66,7 @@ DEFAULTS: dict[str, Any] = {
         "flat_ratio": 1e-2,
         "saturation_fraction": 0.01,
         "flat_policy": "refuse",   # refuse | drop (from every subject) | skip_subject
+        "bad_channels": "exclude",  # status=bad: exclude (all subjects) | interpolate | ignore
         "text_orientation": "samples",  # text EEG without sidecar: rows are samples|channels
         "text_unit": "uV",              # text EEG without _channels.tsv: uV | mV | V | nV
     },
@@ -320,6 +321,9 @@ def load_config(path: str | Path | None = None, *, text: str | None = None,
         if data[section]["flat_policy"] not in FLAT_POLICIES:
             raise ConfigError(f"{source}: {section}.flat_policy: expected one of "
                               f"{', '.join(FLAT_POLICIES)}, got {data[section]['flat_policy']!r}")
+    if data["eeg"]["bad_channels"] not in BAD_CHANNEL_POLICIES:
+        raise ConfigError(f"{source}: eeg.bad_channels: expected one of "
+                          f"{', '.join(BAD_CHANNEL_POLICIES)}, got {data['eeg']['bad_channels']!r}")
     for name, route in data["routes"].items():
         if not isinstance(route, dict) or "kind" not in route:
             raise ConfigError(f"{source}: routes.{name}: expected a mapping with a 'kind'")

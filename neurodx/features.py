@@ -17,7 +17,11 @@ Two feature families:
   computed from one subject alone: the log-Euclidean map needs no reference point,
   unlike a cohort tangent space.
 
-Recordings failing the cohort checks or the extraction are reported and skipped.
+4-D fMRI runs (volume cohorts) are first reduced to region time series with
+``volume.atlas`` (nilearn, as the ``meth_fmri`` RMT routes), then treated as region
+series. Recordings failing the cohort checks or the extraction are reported and skipped.
+The table is written as one file (:func:`write_features`) or as a BIDS derivatives
+dataset, one TSV + JSON sidecar per subject (:func:`write_bids_derivatives`).
 """
 from __future__ import annotations
 
@@ -39,7 +43,7 @@ from .rmt import (RMT_ROUTE_KINDS, les_subject_features, make_les_pipeline,
                   make_rmt_tangent_pipeline, shared_band_scatter)
 
 __all__ = ["FeatureTable", "extract_features", "log_euclidean_features", "write_features",
-           "check_output_path"]
+           "check_output_path", "write_bids_derivatives"]
 
 COVARIANCE_FEATURES = ("logeuclid", "none")
 
@@ -58,11 +62,20 @@ class FeatureTable:
         The MP reference of the LES features: ``fitted_on`` (``"cohort"``: every
         subject of the table), ``n_subjects`` and ``n_eff`` (band -> reference
         effective samples per window, the median over those subjects).
+    cohort : Cohort or None
+        The cohort the table describes (subjects' recordings, for provenance).
+    bands : dict
+        ``{band: (low, high) or None}`` of the features.
+    les_standardized : bool
+        Whether LES features are in standard deviations of the MP null.
     """
 
     table: pd.DataFrame
     failures: list[Problem] = field(default_factory=list)
     reference: dict = field(default_factory=dict)
+    cohort: object = None
+    bands: dict = field(default_factory=dict)
+    les_standardized: bool = False
 
 
 def log_euclidean_features(covs, bands, channel_names) -> tuple[np.ndarray, list[str]]:
@@ -87,8 +100,9 @@ def log_euclidean_features(covs, bands, channel_names) -> tuple[np.ndarray, list
 def _routes(context: StudyContext, covariance: str):
     """The LES route and the cleaned-covariance route, from the config's settings."""
     cfg = context.config
-    if context.modality == "regions":
-        # As pipelines/region_timeseries.py: one unfiltered band, windows in time points.
+    if context.modality in ("regions", "volume"):
+        # As pipelines/region_timeseries.py and meth_fmri.py: one unfiltered band,
+        # windows in time points.
         bands, sfreq = {"broadband": None}, 1.0
     else:
         bands = {name: (tuple(edges) if edges else None)
@@ -113,9 +127,20 @@ def _routes(context: StudyContext, covariance: str):
     return les, cov, list(bands)
 
 
+def _region_series(path, volume):
+    """A 4-D run's region series from ``volume.atlas`` (as the meth_fmri RMT routes)."""
+    from .preprocessing.regions_from_volume import RegionsFromVolume
+
+    step = RegionsFromVolume(atlas=volume["atlas"], low_pass=volume["low_pass"],
+                             high_pass=volume["high_pass"])
+    return step.fit_transform([path])[0]
+
+
 def _subject_features(paths, context, spec, les, cov, bands):
     """One subject's window spectra (for the LES step) and cleaned-covariance features."""
     data = load_subject(paths, context, spec)
+    if context.modality == "volume":
+        data = _region_series(data, context.config["volume"])
     # one band representation of the recording serves both families when their
     # windows nest (see neurodx.rmt.shared_band_scatter)
     shared, usable = shared_band_scatter(data, [les.estimator.steps[0][1],
@@ -167,9 +192,12 @@ def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: i
         raise ConfigError("no cohort: give COHORT or set cohort.path in the config")
     # Files failing the checks are left out and listed, whatever cohort.skip_bad says.
     usable, check, spec, context = prepare_cohort(config, n_jobs=n_jobs, skip_bad=True)
-    if usable.modality == "volume":
-        raise ConfigError("RMT features need EEG or region time series; this cohort holds "
-                          "volumes (use the CNN routes: neurodx compare configs/meth_fmri.yaml)")
+    if usable.modality == "volume" and not config["volume"].get("atlas"):
+        # A parcellation would be learnt from the subjects; per-subject features take
+        # the regions of a given label image, read from every run alike.
+        raise ConfigError("RMT features of 4-D fMRI runs need region time series: set "
+                          "volume.atlas to a NIfTI label image (e.g. --set volume.atlas="
+                          "sample_data/fmri/atlas.nii.gz)")
     failures = [p for p in check.problems if p.excludes_subject]
     les, cov, bands = _routes(context, covariance)
     jobs = (delayed(_safe_subject_features)(s.participant_id, s.paths, context, spec, les, cov,
@@ -207,7 +235,31 @@ def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: i
                      **dict(zip(les_names, les_row)), **dict(zip(cov_names, cov_values))})
     reference = {"fitted_on": "cohort", "n_subjects": len(kept),
                  "n_eff": {b: float(v) for b, v in zip(les_step.bands_, les_step.n_eff_)}}
-    return FeatureTable(pd.DataFrame(rows), failures, reference)
+    if context.modality == "regions":
+        bands = {"broadband": None}
+    else:
+        bands = {name: (tuple(edges) if edges else None)
+                 for name, edges in config["windows"]["bands"].items()}
+    return FeatureTable(pd.DataFrame(rows), failures, reference, cohort=usable, bands=bands,
+                        les_standardized=bool(les_step.standardize))
+
+
+def write_bids_derivatives(result: FeatureTable, out: str | Path) -> Path:
+    """Write ``result`` as the BIDS derivatives dataset ``OUT/derivatives/neurodx/``.
+
+    ``out`` is a BIDS root, usually the source dataset itself; see
+    :mod:`neurodx.io.bids_derivatives` for the layout. Returns the derivatives folder.
+    """
+    from .evaluation.compare import _is_synthetic
+    from .io.bids_derivatives import write_feature_derivatives
+
+    if result.cohort is None:
+        raise ConfigError("this feature table carries no cohort (make it with "
+                          "extract_features) and cannot name its sources")
+    return write_feature_derivatives(result.table, out, result.cohort, bands=result.bands,
+                                     standardized=result.les_standardized,
+                                     reference=result.reference,
+                                     synthetic=_is_synthetic(result.cohort))
 
 
 def check_output_path(path: str | Path) -> str:

@@ -19,9 +19,13 @@ or from a parcellation (``volume.parcellation``, ``volume.n_parcels``) fitted in
 each fold on the training subjects only. The series then go through the same
 routes as ``region_timeseries``, on one unfiltered "broadband" band, with windows
 counted in **time points** (``sfreq = 1``; one time point = one TR, read from the
-run headers).
+run headers; each route's description states the length in seconds too). The
+region series are high-passed at ``volume.high_pass`` (0.01 Hz in the config, the
+resting-state band's lower edge), which removes the scanner drift that otherwise
+dominates region correlations.
 """
 from dataclasses import replace
+from pathlib import Path
 
 from sklearn.pipeline import Pipeline
 
@@ -31,6 +35,20 @@ from neurodx.preprocessing.regions_from_volume import RegionsFromVolume
 from neurodx.rmt import RMT_ROUTE_KINDS, make_les_pipeline
 
 BROADBAND = {"broadband": None}
+
+
+def _repetition_time(cohort_path):
+    """TR (s) of the cohort's first 4-D run, to state window lengths in seconds; or None."""
+    import nibabel as nib
+
+    for path in sorted(Path(cohort_path).rglob("*.nii*")) if cohort_path else ():
+        try:
+            img = nib.load(path)
+        except Exception:   # not a readable NIfTI: the cohort check reports it
+            continue
+        if img.ndim == 4 and img.header.get_zooms()[3] > 0:
+            return float(img.header.get_zooms()[3])
+    return None
 
 
 def _region_step(volume):
@@ -53,7 +71,10 @@ def _rmt_route(name, params, context):
     # per subject. A parcellation is learnt from subjects: the whole route is fitted in
     # each fold, so no test subject's voxels shape the regions.
     n_stateless = stateless + 1 if volume["atlas"] else 0
-    unit = f"windows of {cfg['windows']['length']:g} time points (TR)"
+    length = cfg["windows"]["length"]
+    tr = _repetition_time(cfg["cohort"]["path"])
+    unit = (f"windows of {length:g} time points = {length * tr:g} s at TR {tr:g} s"
+            if tr else f"windows of {length:g} time points (one TR each)")
     source = "atlas" if volume["atlas"] else \
         f"{volume['parcellation']} parcellation ({volume['n_parcels']} parcels, fitted per fold)"
     return replace(route, estimator=estimator, stateless_steps=n_stateless,

@@ -183,8 +183,8 @@ SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
 
 
 @pytest.mark.parametrize("name, options, groups, expected", [
-    ("fmri", ["--require-4d"], ["HC", "MA"], ["shape (as stored): 32x32x16 (all)",
-                                              "frames: 60 (all)"]),
+    ("fmri", ["--require-4d"], ["HC", "MA"], ["shape (as stored): 24x24x12 (all)",
+                                              "frames: 90 (all)"]),
     ("ct", [], ["normal", "infarct", "hemorrhage"], ["shape (as stored): 256x256x3 (all)",
                                                      "frames: 1 (all)"]),
 ])
@@ -197,8 +197,9 @@ def test_committed_sample_cohorts_are_synthetic_and_ready(capsys, name, options,
     assert main(["inspect", str(root), "--summary", *options]) == 0
     text = capsys.readouterr().out
     assert all(e in text for e in expected) and "READY: no errors." in text
-    for group in groups:      # five per group: the studies' 80/20 holdout keeps one to test
-        assert re.search(rf"^\s+{group}\s+5\s+5$", text, re.M), group
+    per_group = 8 if name == "fmri" else 5   # the studies' 80/20 holdout keeps 1-2 to test
+    for group in groups:
+        assert re.search(rf"^\s+{group}\s+{per_group}\s+{per_group}$", text, re.M), group
 
 
 def test_sample_data_stays_within_its_size_budget():

@@ -45,3 +45,45 @@ def test_unknown_output_format_is_refused(small_eeg_cohort, tmp_path, capsys):
     assert main(["features", str(small_eeg_cohort), "--out", str(tmp_path / "f.xlsx"),
                  "--set", BANDS, "--covariance", "none", "--quiet"]) == 2
     assert "unknown output format" in capsys.readouterr().err
+
+
+def test_bids_derivatives_one_tsv_and_sidecar_per_subject(small_eeg_cohort, tmp_path):
+    import json
+
+    import mne
+
+    table_path, root = tmp_path / "f.tsv", tmp_path / "bids"
+    assert main(["features", str(small_eeg_cohort), "--out", str(table_path),
+                 "--bids-derivatives", str(root), "--set", BANDS, "--quiet"]) == 0
+    deriv = root / "derivatives" / "neurodx"
+    desc = json.loads((deriv / "dataset_description.json").read_text())
+    assert desc["DatasetType"] == "derivative" and desc["GeneratedBy"][0]["Name"] == "neurodx"
+    assert desc["Name"].startswith("SYNTHETIC") and desc["SourceDatasets"]
+    table = pd.read_csv(table_path, sep="\t")
+    written = sorted(deriv.glob("sub-*/eeg/*_desc-rmtfeatures_features.tsv"))
+    assert [p.name.split("_")[0] for p in written] == sorted(table["participant_id"])
+    planted = []
+    for rel in pd.read_csv(small_eeg_cohort / "participants.tsv", sep="\t")["path"]:
+        info = mne.io.read_raw_edf(small_eeg_cohort / rel).info["subject_info"]
+        planted += [info["first_name"], info["last_name"]]
+    for tsv in written:
+        assert "_task-rest_" in tsv.name
+        row = pd.read_csv(tsv, sep="\t")
+        sidecar = json.loads(tsv.with_suffix(".json").read_text())
+        pid = tsv.name.split("_")[0]
+        expected = table[table["participant_id"] == pid].iloc[:, 3:]
+        assert len(row) == 1 and list(row.columns) == list(expected.columns)
+        np.testing.assert_allclose(row.to_numpy(float), expected.to_numpy(float), rtol=1e-8)
+        assert all(c in sidecar for c in row.columns)          # every column described
+        assert sidecar["alpha_vne_mean"]["Statistic"] == "mean"
+        assert sidecar["alpha_vne_mean"]["FrequencyRange"] == [8, 13]
+        logcov = next(c for c in row.columns if c.startswith("beta_logcov_"))
+        assert sidecar[logcov]["Band"] == "beta"
+        assert sidecar["Sources"] == [f"bids:raw:{pid}/eeg/{pid}_task-rest_eeg.edf"]
+        text = tsv.read_text() + tsv.with_suffix(".json").read_text()
+        assert not any(secret in text for secret in planted)
+
+
+def test_features_needs_an_output(small_eeg_cohort, capsys):
+    assert main(["features", str(small_eeg_cohort), "--quiet"]) == 2
+    assert "--bids-derivatives" in capsys.readouterr().err

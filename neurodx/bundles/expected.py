@@ -86,6 +86,14 @@ def _check_eeg(path: Path, inp: dict, spec) -> None:
     if used_flat:
         raise RecordingError(path, f"flat channel(s) the model uses: {', '.join(used_flat[:8])}"
                                    + (" ..." if len(used_flat) > 8 else ""))
+    # Under bad_channels 'exclude' training left out the channels marked bad in its
+    # cohort; one marked bad here that the model uses cannot be left out (the model
+    # needs it) nor trusted. ('interpolate' rebuilds it when loading; 'ignore' uses it.)
+    used_bad = [c for c in info["bads"] if c in inp["channel_names"]]
+    if used_bad and spec.bad_channels == "exclude":
+        raise RecordingError(path, f"channel(s) marked bad in the recording that the model "
+                                   f"uses: {', '.join(used_bad[:8])}"
+                                   + (" ..." if len(used_bad) > 8 else ""))
     if info["sfreq"] != inp["sfreq"] and inp["sfreq_policy"] == "refuse":
         raise RecordingError(path, f"sampling rate {info['sfreq']:g} Hz, the model was trained "
                                    f"at {inp['sfreq']:g} Hz (sfreq_policy 'refuse')")

@@ -6,8 +6,12 @@ context, same routes. Each subject is loaded and passed through the route's
 stateless prefix once (in parallel); the rest of the route is fitted on all of
 them (for ``rmt_les`` this includes the LES step's MP reference, ``n_eff_`` and
 the null moments, which the bundle stores: a scored recording is measured against
-the training subjects' reference, never refitted on itself). A route tuned by nested cross-validation (``tune`` in the config) is tuned
-here by one grid search over all subjects, and the chosen setting is recorded.
+the training subjects' reference, never refitted on itself). A region step reading
+``volume.atlas`` is fitted once and stored with the atlas's labels as arrays, so
+scoring needs neither the atlas file nor the setting; a parcellation fitted on the
+subjects is stored the same way (arrays, no pickle). A route tuned by nested
+cross-validation (``tune`` in the config) is tuned here by one grid search over all
+subjects, and the chosen setting is recorded.
 """
 from __future__ import annotations
 
@@ -30,6 +34,13 @@ from .expected import expected_input
 from .store import Bundle, load_bundle, save_bundle
 
 __all__ = ["train_route"]
+
+
+def _reads_atlas(prefix: Pipeline) -> bool:
+    from ..preprocessing.regions_from_volume import RegionsFromVolume
+
+    return any(isinstance(step, RegionsFromVolume) and step.atlas is not None
+               for _, step in prefix.steps)
 
 
 def _extract(paths, context, spec, route: Route):
@@ -73,7 +84,7 @@ def train_route(config: Config, route: str, out_dir: str | Path, *, n_jobs: int 
 
 
 def _train_route(config, route, out_dir, *, n_jobs, argv, sign_key) -> Bundle:
-    from ..evaluation.compare import _input_hashes, _is_synthetic
+    from ..evaluation.compare import _input_hashes, _is_synthetic, load_subject
     from ..evaluation.study import prepare_study
 
     study = prepare_study(config, n_jobs=n_jobs, routes=[route])
@@ -97,12 +108,19 @@ def _train_route(config, route, out_dir, *, n_jobs, argv, sign_key) -> Bundle:
     if isinstance(fitted, GridSearchCV):
         extra["best_params"] = dict(fitted.best_params_)
         fitted = fitted.best_estimator_
-    if r.stateless_steps:
-        prefix = [(name, clone(step)) for name, step in r.estimator.steps[:r.stateless_steps]]
-        estimator = Pipeline(prefix + list(fitted.steps), memory=r.estimator.memory)
+    stateless = r.stateless_steps
+    if stateless:
+        prefix = clone(r.estimator[:stateless])
+        if _reads_atlas(prefix):
+            # The prefix reads volume.atlas when fitted: fit it once here so the bundle
+            # stores the atlas's labels (arrays) and scoring never needs the file.
+            prefix.fit([load_subject(next(iter(cohort)).paths, context, study.spec)])
+            stateless = 0
+        estimator = Pipeline(list(prefix.steps) + list(fitted.steps),
+                             memory=r.estimator.memory)
     else:
         estimator = fitted
-    trained = Route(r.name, estimator, r.stateless_steps, description=r.description)
+    trained = Route(r.name, estimator, stateless, description=r.description)
     training = {
         "n_subjects": len(cohort),
         "subjects_per_class": {c: int(np.sum(y == c)) for c in context.classes},

@@ -146,6 +146,31 @@ def load_subject(paths, context: StudyContext, spec):
     return str(paths[0])
 
 
+def bad_annotation_summary(check, windows: dict) -> dict:
+    """Per subject with ``BAD_`` spans: their number, seconds, and windows they remove.
+
+    Windows are counted on the study's ``windows.length``/``overlap`` grid at each
+    file's own rate (routes with their own window settings drop their own count).
+    """
+    from ..preprocessing.windows import clean_window_mask, window_starts
+
+    rec = check.recordings.set_index("file") if len(check.recordings) else None
+    out = {}
+    for pid, entry in check.bad_annotations.items():
+        dropped = total = 0
+        for file, spans in entry["spans_at"].items():
+            sfreq, n_times = float(rec.loc[file, "sfreq"]), int(rec.loc[file, "n_times"])
+            n_win = int(round(float(windows["length"]) * sfreq))
+            step = max(1, int(round(n_win * (1 - float(windows["overlap"])))))
+            starts = window_starts(n_times, n_win, step)
+            keep = clean_window_mask(starts, n_win, np.asarray(spans, dtype=np.int64))
+            dropped += int((~keep).sum())
+            total += len(starts)
+        out[pid] = {"spans": entry["spans"], "seconds": round(entry["seconds"], 3),
+                    "windows_dropped": dropped, "windows_total": total}
+    return out
+
+
 def _spectra_step(routes):
     """The first route step computing window eigen-spectra (for the report's MP plot)."""
     for route in routes:
@@ -285,17 +310,32 @@ def _fit_predict(route: Route, X: list, y: np.ndarray, fold, classes, with_proba
     return pred, np.asarray(est.predict_proba(test))[:, order], est
 
 
+def _final_step(est):
+    est = getattr(est, "best_estimator_", est)           # tuned routes: the refitted one
+    return est[-1] if hasattr(est, "steps") else est
+
+
 def _fold_diagnostics(est, fold) -> dict | None:
     """The CNN's random-matrix diagnostics of one fold (``diagnostics: true``), if any."""
-    est = getattr(est, "best_estimator_", est)           # tuned routes: the refitted one
-    est = est[-1] if hasattr(est, "steps") else est
-    diag = getattr(est, "diagnostics_", None)
+    diag = getattr(_final_step(est), "diagnostics_", None)
     return None if diag is None else {"repeat": fold.repeat, "fold": fold.fold, **diag}
 
 
+def _fold_record(est, fold, seconds: float) -> dict:
+    """One fold's fit+predict wall time and, for a CNN, its per-epoch training history."""
+    history = getattr(_final_step(est), "history_", None)
+    if history is not None:
+        # Numbers only (other trainers' records may hold per-batch lists): one row per epoch.
+        history = [{k: float(v) for k, v in dict(h).items()
+                    if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)}
+                   for h in history]
+    return {"repeat": fold.repeat, "fold": fold.fold, "seconds": seconds,
+            "history": history or None}
+
+
 def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
-                    bar=None) -> tuple[list, list, list]:
-    rows, split_scores, diagnostics = [], [], []
+                    bar=None) -> tuple[list, list, list, list]:
+    rows, split_scores, diagnostics, records = [], [], [], []
     if route.param_grid:
         smallest = min(int(np.min(np.unique(y[f.train], return_counts=True)[1])) for f in folds)
         if smallest < route.inner_splits:
@@ -304,7 +344,9 @@ def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
                               f"but a fold has only {smallest}; lower tune.inner_splits or "
                               "use fewer outer folds")
     for f in folds:
+        t0 = time.perf_counter()
         pred, proba, est = _fit_predict(route, X, y, f, classes)
+        records.append(_fold_record(est, f, time.perf_counter() - t0))
         diag = _fold_diagnostics(est, f)
         if diag is not None:
             diagnostics.append(diag)
@@ -317,7 +359,7 @@ def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
                             ["balanced_accuracy"])
         if bar is not None:
             bar.update(1)
-    return rows, split_scores, diagnostics
+    return rows, split_scores, diagnostics, records
 
 
 def _null_score(route, X, y_perm, folds, classes) -> float:
@@ -439,13 +481,13 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
 
     pids = np.asarray(cohort.participant_ids)
     stats_cfg = cfg["statistics"]
-    rows, per_route, split_scores, timing, diagnostics = [], {}, {}, {}, {}
+    rows, per_route, split_scores, timing, diagnostics, records = [], {}, {}, {}, {}, {}
     bar = progress(desc="routes x folds", total=len(all_routes) * len(folds), unit="fit")
     for k, route in enumerate(all_routes):
         X = [subject[k] for subject in extracted]
         t0 = time.perf_counter()
         bar.set_postfix_str(route.name)
-        route_rows, split_scores[route.name], route_diag = _cross_validate(
+        route_rows, split_scores[route.name], route_diag, records[route.name] = _cross_validate(
             route, X, y, folds, classes, bar)
         timing[route.name] = time.perf_counter() - t0
         rows += route_rows
@@ -467,6 +509,9 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         m["per_class_text"] = format_per_class(m)
         m["split_balanced_accuracy"] = split_scores[route.name]
         m["fit_predict_seconds"] = timing[route.name]
+        m["fold_seconds"] = [r["seconds"] for r in records[route.name]]
+        if any(r["history"] for r in records[route.name]):
+            m["training_history"] = [r for r in records[route.name] if r["history"]]
         m["description"] = route.description
         if route.name in diagnostics:
             from ..models.diagnostics import summarize_diagnostics
@@ -514,6 +559,8 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         "excluded_subjects": [str(p) for p in excluded],
         "warnings": [str(p) for p in problems if p.severity == "warning"],
         "flat_dropped": study.check.flat_dropped,
+        "bad_channels_dropped": study.check.bads_dropped,
+        "bad_annotations": bad_annotation_summary(study.check, cfg["windows"]),
     }
     manifest = {
         "neurodx_version": __version__, "command": argv or sys.argv, "git_commit": _git_commit(),
@@ -526,6 +573,8 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
                      "cpu_count": os.cpu_count()},
         "channel_names": channel_names, "sfreq": sfreq_out, "n_regions": n_regions,
         "flat_dropped": study.check.flat_dropped,
+        "bad_channels_dropped": study.check.bads_dropped,
+        "bad_annotations": metrics["bad_annotations"],
         "folds": [{"repeat": f.repeat, "fold": f.fold,
                    "test": sorted(pids[f.test].tolist())} for f in folds],
     }

@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import mne
+import numpy as np
 
 from ..errors import CohortError, RecordingError
 from .formats import EEG_FORMATS, file_format
-from .quality import FLAT_POLICIES
+from .quality import BAD_CHANNEL_POLICIES, FLAT_POLICIES
 from .text_eeg import TEXT_EEG_FORMATS, read_text_eeg
 
-__all__ = ["EEGSpec", "read_eeg", "pick_eeg_channels", "load_eeg", "DEFAULT_NON_EEG_PATTERNS"]
+__all__ = ["EEGSpec", "read_eeg", "pick_eeg_channels", "load_eeg", "DEFAULT_NON_EEG_PATTERNS",
+           "interpolation_problem", "interpolate_bad_channels"]
 
 #: Channel-name patterns (case-insensitive regular expressions) typed as non-EEG.
 #: EDF stores no channel types, so MNE reads every channel as EEG; these names are
@@ -91,6 +93,13 @@ class EEGSpec:
         What a flat channel does: stop the study (``"refuse"``), remove the
         channel from every subject of the cohort (``"drop"``), or leave out
         the subjects that have one (``"skip_subject"``).
+    bad_channels : {"exclude", "interpolate", "ignore"}
+        What a channel marked bad in its recording does (``status: bad`` in a
+        BIDS ``_channels.tsv``): removed from every subject of the cohort
+        (``"exclude"``), interpolated from its neighbours by MNE's spherical
+        splines (``"interpolate"``; the recording needs electrode positions, e.g.
+        an ``_electrodes.tsv``), or used as it is (``"ignore"``). Bad channels
+        are not tested for flatness unless ignored.
     text_orientation : {"samples", "channels"}
         Text EEG files only: what one row holds, when no sidecar says.
     text_unit : str
@@ -111,6 +120,7 @@ class EEGSpec:
     flat_ratio: float = 1e-2
     saturation_fraction: float = 0.01
     flat_policy: str = "refuse"
+    bad_channels: str = "exclude"
     text_orientation: str = "samples"
     text_unit: str = "uV"
 
@@ -121,6 +131,9 @@ class EEGSpec:
         if self.flat_policy not in FLAT_POLICIES:
             raise ValueError(f"flat_policy must be one of {', '.join(FLAT_POLICIES)}, "
                              f"got {self.flat_policy!r}")
+        if self.bad_channels not in BAD_CHANNEL_POLICIES:
+            raise ValueError(f"bad_channels must be one of {', '.join(BAD_CHANNEL_POLICIES)}, "
+                             f"got {self.bad_channels!r}")
         if self.n_channels is not None and self.n_channels < 2:
             raise ValueError(f"n_channels must be at least 2, got {self.n_channels}")
         if self.channel_names is not None:
@@ -247,6 +260,34 @@ def pick_eeg_channels(raw: mne.io.BaseRaw, spec: EEGSpec | None = None
     return raw, removed
 
 
+def interpolation_problem(raw: mne.io.BaseRaw) -> str | None:
+    """Why ``raw``'s bad EEG channels cannot be interpolated (None when they can)."""
+    bads = [c for c in raw.info["bads"] if c in raw.ch_names]
+    if not bads:
+        return None
+    montage = raw.get_montage()
+    pos = montage.get_positions()["ch_pos"] if montage is not None else {}
+    placed = {c for c, p in pos.items() if np.all(np.isfinite(p))}
+    missing = [c for c in bads if c not in placed]
+    if missing:
+        return (f"bad channel(s) {', '.join(missing[:8])} cannot be interpolated: no electrode "
+                "positions (add an _electrodes.tsv, or set eeg.bad_channels to exclude)")
+    good = [c for c in raw.ch_names if c not in bads and c in placed]
+    if len(good) < 3:
+        return (f"{len(bads)} bad channel(s) cannot be interpolated from {len(good)} placed "
+                "good channels (set eeg.bad_channels to exclude)")
+    return None
+
+
+def interpolate_bad_channels(raw: mne.io.BaseRaw, path) -> mne.io.BaseRaw:
+    """Interpolate ``raw``'s bad channels in place (MNE spherical splines), or explain why not."""
+    problem = interpolation_problem(raw)
+    if problem is not None:
+        raise RecordingError(path, problem)
+    raw.interpolate_bads(reset_bads=True, verbose="ERROR")
+    return raw
+
+
 def _source(raw: mne.io.BaseRaw) -> str:
     fnames = getattr(raw, "filenames", None)
     return str(fnames[0]) if fnames and fnames[0] is not None else "<in-memory recording>"
@@ -258,8 +299,11 @@ def load_eeg(path: str | Path, spec: EEGSpec, channel_names: Sequence[str], sfre
 
     Channels are matched by name (so recordings with another channel order line
     up), extra EEG channels are dropped, and the recording is resampled when the
-    spec allows it. Data quality is checked by :func:`neurodx.io.check_recording`;
-    this function only refuses what it cannot line up.
+    spec allows it. Channels marked bad are interpolated under
+    ``spec.bad_channels == "interpolate"`` and unmarked under ``"ignore"``
+    (under ``"exclude"`` the cohort check has left them out of ``channel_names``).
+    Data quality is checked by :func:`neurodx.io.check_recording`; this function
+    only refuses what it cannot line up.
     """
     raw, _ = pick_eeg_channels(read_eeg(path, spec=spec), spec)
     missing = [c for c in channel_names if c not in raw.ch_names]
@@ -267,9 +311,15 @@ def load_eeg(path: str | Path, spec: EEGSpec, channel_names: Sequence[str], sfre
         raise RecordingError(path, f"{len(raw.ch_names)} EEG channels, missing "
                                    f"{len(missing)} required: {', '.join(missing[:8])}"
                                    + (" ..." if len(missing) > 8 else ""))
+    bads = [c for c in raw.info["bads"] if c in raw.ch_names]
+    if bads and spec.bad_channels == "interpolate":
+        raw.load_data(verbose="ERROR")
+        interpolate_bad_channels(raw, path)
     raw.pick(list(channel_names), verbose="ERROR")
     raw.reorder_channels(list(channel_names))
     raw.load_data(verbose="ERROR")
+    if spec.bad_channels == "ignore":
+        raw.info["bads"] = []
     if raw.info["sfreq"] != sfreq:
         if spec.sfreq_policy == "refuse":
             raise RecordingError(path, f"sampling rate {raw.info['sfreq']:g} Hz, the study "

@@ -103,6 +103,14 @@ def format_check(check: CohortCheck, *, per_file: bool = True) -> str:
         lines.append(f"  duration (s): {_range(rec['duration_s'], '{:.1f}')}")
         if check.flat_dropped:
             lines.append("  " + format_flat_dropped(check.flat_dropped, "channel"))
+        if check.bads_dropped:
+            listed = ", ".join(f"{c} ({', '.join(p)})" for c, p in check.bads_dropped.items())
+            lines.append(f"  {len(check.bads_dropped)} channel(s) marked bad, excluded from "
+                         f"every subject (eeg.bad_channels: exclude): {listed}")
+        if check.bad_annotations:
+            secs = sum(e["seconds"] for e in check.bad_annotations.values())
+            lines.append(f"  BAD_ annotated spans in {len(check.bad_annotations)} subject(s), "
+                         f"{secs:.1f} s in all: windows touching them are skipped")
         if check.channel_names:
             names = check.channel_names
             lines.append(f"  channel set used ({len(names)}): {', '.join(names[:12])}"

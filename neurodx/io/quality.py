@@ -14,12 +14,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SignalQuality", "scan_signal", "quality_problems", "flat_channels", "FLAT_POLICIES"]
+__all__ = ["SignalQuality", "scan_signal", "quality_problems", "flat_channels", "FLAT_POLICIES",
+           "BAD_CHANNEL_POLICIES"]
 
 #: What a study does with flat channels or regions (``eeg.flat_policy``,
 #: ``regions.flat_policy``): stop (``refuse``), remove them from every subject
 #: (``drop``), or leave out the subjects that have them (``skip_subject``).
 FLAT_POLICIES = ("refuse", "drop", "skip_subject")
+#: What a study does with channels marked bad in a recording (``status: bad`` in a
+#: BIDS ``_channels.tsv``, or ``info["bads"]`` of a FIF file), ``eeg.bad_channels``:
+#: remove them from every subject (``exclude``), rebuild them from their
+#: neighbours by spherical splines (``interpolate``, needs electrode positions), or
+#: use them as they are (``ignore``).
+BAD_CHANNEL_POLICIES = ("exclude", "interpolate", "ignore")
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ format stores in its header is taken, in this order, from:
 
 1. BIDS-style sidecars next to the file: ``<name>_eeg.json`` with
    ``SamplingFrequency`` (required for the rate) and ``<name>_channels.tsv``
-   with ``name``, ``type`` (EEG, EOG, EMG, ECG, MISC, ...) and ``units``
-   (``uV``, ``mV``, ``V``, ``nV``), one row per column of the file, in order;
+   with ``name``, ``type`` (EEG, EOG, EMG, ECG, MISC, ...), ``units``
+   (``uV``, ``mV``, ``V``, ``nV``) and ``status`` (``bad`` channels follow
+   ``eeg.bad_channels``), one row per column of the file, in order;
 2. a header row of the file itself (channel names; a first row made only of
    numbers is data, not a header);
 3. the study's settings: ``eeg.sfreq`` (the rate), ``eeg.channel_names`` (the
@@ -221,6 +222,10 @@ def read_text_eeg(path: str | Path, *, sfreq: float | None = None,
             factors = np.array([_unit_factor(u, channels_path, f"units in {channels_path.name}")
                                 if u.strip() else default_factor for u in table["units"]])
     info = mne.create_info(names, float(rate), types, verbose="ERROR")
+    if table is not None and "status" in table.columns:
+        # BIDS status column: the study's eeg.bad_channels decides what "bad" does.
+        info["bads"] = [n for n, st in zip(names, table["status"])
+                        if st.strip().lower() == "bad"]
     raw = mne.io.RawArray(data * factors[:, None], info, verbose="ERROR")
     # filenames lets error messages downstream name the file, as for the binary readers.
     raw._filenames = [path]

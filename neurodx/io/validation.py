@@ -10,6 +10,11 @@ sampling rates; volume shapes and voxel sizes. The result lists one
 Flat channels or regions follow the spec's ``flat_policy``: an error naming the
 config key (``refuse``), a warning and the channel removed from every subject
 (``drop``), or the subject left out while the study goes on (``skip_subject``).
+EEG channels marked bad in a recording (BIDS ``_channels.tsv`` ``status: bad``)
+follow ``bad_channels`` the same way: removed from every subject (``exclude``),
+interpolated when the file is loaded (``interpolate``, refused without electrode
+positions), or used as they are (``ignore``). ``BAD_`` annotated spans are counted
+here; windowing skips them (:func:`neurodx.preprocessing.band_windows`).
 """
 from __future__ import annotations
 
@@ -24,7 +29,8 @@ from joblib import Parallel, delayed
 from .._logging import progress, verbose as _verbose
 from ..errors import ConfigError, Problem, RecordingError
 from .cohort import Cohort
-from .eeg import EEGSpec, pick_eeg_channels, read_eeg
+from ..preprocessing.windows import bad_spans
+from .eeg import EEGSpec, interpolation_problem, pick_eeg_channels, read_eeg
 from .quality import flat_channels, quality_problems, scan_signal
 from .regions import RegionSpec, read_region_timeseries
 from .volume_checks import VolumeSpec, check_volume_consistency, check_volume_file
@@ -66,6 +72,14 @@ class CohortCheck:
     region_columns : list of int or None
         Region cohorts under ``flat_policy: drop``: the column positions kept
         (regions are matched by position); None keeps every column.
+    bads_dropped : dict of str to list of str
+        EEG cohorts under ``bad_channels: exclude``: each channel marked bad in
+        some usable subject's recording, with those subjects; removed from every
+        subject (``channel_names`` no longer hold them).
+    bad_annotations : dict of str to dict
+        EEG cohorts: per subject with ``BAD_`` annotated spans, their number
+        (``spans``), total length (``seconds``) and ``spans_at`` (``[start,
+        stop)`` samples per file), which windowing skips.
     """
 
     cohort: Cohort
@@ -77,6 +91,8 @@ class CohortCheck:
     volume_shape: tuple[int, int, int] | None = None
     flat_dropped: dict[str, list[str]] = field(default_factory=dict)
     region_columns: list[int] | None = None
+    bads_dropped: dict[str, list[str]] = field(default_factory=dict)
+    bad_annotations: dict[str, dict] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -132,7 +148,7 @@ def check_eeg_file(path: str | Path, spec: EEGSpec, source: str | None = None
     path = Path(path)
     source = source or str(path)
     info = {"n_channels": np.nan, "sfreq": np.nan, "n_times": np.nan, "duration_s": np.nan,
-            "channel_names": None, "flat": ()}
+            "channel_names": None, "flat": (), "bads": (), "bad_spans": None}
     try:
         raw, removed = pick_eeg_channels(read_eeg(path, spec=spec), spec)
     except RecordingError as err:
@@ -144,10 +160,18 @@ def check_eeg_file(path: str | Path, spec: EEGSpec, source: str | None = None
                                         + (" ..." if len(removed) > 10 else ""), "warning"))
     sfreq = float(raw.info["sfreq"])
     info.update(n_channels=len(raw.ch_names), sfreq=sfreq, n_times=raw.n_times,
-                duration_s=raw.n_times / sfreq, channel_names=tuple(raw.ch_names))
+                duration_s=raw.n_times / sfreq, channel_names=tuple(raw.ch_names),
+                bad_spans=bad_spans(raw))
+    bads = [c for c in raw.ch_names if c in raw.info["bads"]]
+    if bads and spec.bad_channels != "ignore":
+        info["bads"] = tuple(bads)
+        problems.append(_bad_channel_problem(source, raw, bads, spec))
+    # Channels marked bad are not scanned unless used as they are: a dead electrode
+    # marked bad must not also stop the study for being flat.
+    scanned = [c for c in raw.ch_names if c not in info["bads"]]
     try:
-        quality = scan_signal(lambda a, b: raw.get_data(start=a, stop=b), raw.ch_names,
-                              raw.n_times)
+        quality = scan_signal(lambda a, b: raw.get_data(picks=scanned, start=a, stop=b),
+                              scanned, raw.n_times)
     except Exception as err:  # noqa: BLE001 - a reader failing mid-file is the file's problem
         return info, problems + [Problem(source, f"unreadable data ({type(err).__name__}: {err})")]
     problems += [Problem(source, m) for m in quality_problems(
@@ -161,6 +185,18 @@ def check_eeg_file(path: str | Path, spec: EEGSpec, source: str | None = None
         problems.append(Problem(source, f"recording is {info['duration_s']:.1f} s long, shorter "
                                         f"than the required {spec.min_duration:g} s"))
     return info, problems
+
+
+def _bad_channel_problem(source: str, raw, bads: list[str], spec: EEGSpec) -> Problem:
+    found = f"{len(bads)} channel(s) marked bad in the recording: {_listed(bads)}"
+    if spec.bad_channels == "interpolate":
+        why = interpolation_problem(raw)
+        if why is not None:
+            return Problem(source, why)
+        return Problem(source, f"{found}; interpolated (eeg.bad_channels: interpolate)",
+                       "warning")
+    return Problem(source, f"{found}; removed from every subject (eeg.bad_channels: exclude)",
+                   "warning")
 
 
 def check_region_file(path: str | Path, spec: RegionSpec, source: str | None = None
@@ -296,11 +332,47 @@ def check_cohort(cohort: Cohort, spec: EEGSpec | RegionSpec | VolumeSpec | None 
     with_error = {p.source for p in check.problems if p.excludes_subject}
     for r in rows:
         r["error"] = r["source"] in with_error
+    if cohort.modality == "eeg":
+        _bad_annotations(check, rows)
+        if spec.bad_channels == "exclude":
+            _drop_bad_channels(check, rows)
     if getattr(spec, "flat_policy", None) == "drop":
         _drop_flat(check, rows)
-    check.recordings = pd.DataFrame(rows).drop(columns=["source", "channel_names", "flat"],
-                                               errors="ignore")
+    check.recordings = pd.DataFrame(rows).drop(
+        columns=["source", "channel_names", "flat", "bads", "bad_spans"], errors="ignore")
     return check
+
+
+def _bad_annotations(check: CohortCheck, rows: list[dict]) -> None:
+    for r in rows:
+        spans = r.get("bad_spans")
+        if spans is None or not len(spans):
+            continue
+        entry = check.bad_annotations.setdefault(
+            r["participant_id"], {"spans": 0, "seconds": 0.0, "spans_at": {}})
+        entry["spans"] += len(spans)
+        entry["seconds"] += float(np.sum(spans[:, 1] - spans[:, 0]) / r["sfreq"])
+        entry["spans_at"][r["file"]] = spans.tolist()
+
+
+def _drop_bad_channels(check: CohortCheck, rows: list[dict]) -> None:
+    """Remove every channel marked bad in a usable subject from the whole cohort.
+
+    As for flat channels under ``flat_policy: drop``: one channel set for every
+    subject, chosen from the recordings' own markings, never from a label.
+    """
+    unusable = {r["participant_id"] for r in rows if r["error"]}
+    names = list(check.channel_names or [])
+    marked = {c: sorted({r["participant_id"] for r in rows
+                         if r["participant_id"] not in unusable and c in r["bads"]})
+              for c in names}
+    check.bads_dropped = {c: pids for c, pids in marked.items() if pids}
+    check.channel_names = [c for c in names if c not in check.bads_dropped]
+    if check.bads_dropped and len(check.channel_names) < 2:
+        raise ConfigError(f"{check.cohort.root}: {len(check.bads_dropped)} of the cohort's "
+                          f"{len(names)} channels are marked bad in some subject; excluding "
+                          f"them leaves {len(check.channel_names)}. Set eeg.bad_channels to "
+                          "interpolate or ignore")
 
 
 def _drop_flat(check: CohortCheck, rows: list[dict]) -> None:

@@ -903,7 +903,9 @@ class WindowVotingClassifier(_VotingClassifier):
                 data.resample(target, verbose="ERROR")
                 picks = np.arange(len(data.ch_names))
             names = [data.ch_names[i] for i in picks]
-            return data.get_data(picks=picks), float(data.info["sfreq"]), names
+            # BAD_ annotated spans are left out (MNE's reject_by_annotation="omit").
+            return (data.get_data(picks=picks, reject_by_annotation="omit"),
+                    float(data.info["sfreq"]), names)
         arr = np.asarray(data)
         if arr.ndim != 2:
             raise RecordingError(sid, f"expected an (n_channels, n_times) array, got shape "

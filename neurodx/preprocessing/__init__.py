@@ -13,13 +13,15 @@ from .geometry import (canonical_orientation, fit_slice, orientation_codes, reor
 from .intensity import (CT_WINDOWS, CTIntensity, CTWindows, GreyChannels, display_fraction,
                         foreground_mask, load_mask, otsu_threshold, resolve_windows, to_uint8,
                         voxel_stats, window, window_stack, zscore_frames, zscore_voxels)
-from .windows import annotation_onsets, band_windows, sliding_windows, window_starts
+from .windows import (annotation_onsets, bad_spans, band_windows, clean_window_mask,
+                      sliding_windows, window_starts)
 
 _SLICING = ("frame_indices", "nonempty_slices", "VolumeSlice", "iter_slices", "SliceRecord",
             "SliceSample", "SliceDataset", "NORMALIZATIONS")
 
 __all__ = ["DEFAULT_BANDS", "check_bands", "preprocess_raw", "band_windows",
-           "sliding_windows", "window_starts", "annotation_onsets",
+           "sliding_windows", "window_starts", "annotation_onsets", "bad_spans",
+           "clean_window_mask",
            # volumes: geometry
            "orientation_codes", "canonical_orientation", "to_canonical", "reorient_array",
            "resample", "resize_slice", "fit_slice",

@@ -14,7 +14,8 @@ import numpy as np
 from ..errors import ConfigError
 from .bands import check_bands
 
-__all__ = ["window_starts", "sliding_windows", "band_windows", "annotation_onsets"]
+__all__ = ["window_starts", "sliding_windows", "band_windows", "annotation_onsets", "bad_spans",
+           "clean_window_mask"]
 
 
 def window_starts(n_times: int, window: int, step: int) -> np.ndarray:
@@ -57,6 +58,45 @@ def annotation_onsets(raw: mne.io.BaseRaw, event_id: Mapping[str, int] | None = 
     return events[:, 0] - raw.first_samp
 
 
+def bad_spans(raw: mne.io.BaseRaw) -> np.ndarray:
+    """Sample spans ``[start, stop)`` of the recording's ``BAD_`` annotations.
+
+    MNE's convention: an annotation whose description starts with "bad" (any
+    case: ``BAD_``, ``bad_acq_skip``, ``BAD boundary``) marks data not to use.
+    Samples count from the recording's first sample. A zero-length span (a
+    boundary between concatenated runs) marks the point between two samples.
+
+    Returns
+    -------
+    spans : ndarray of int, shape (n_spans, 2)
+    """
+    ann = raw.annotations
+    bad = np.array([d.lower().startswith("bad") for d in ann.description], dtype=bool)
+    if not bad.any():
+        return np.empty((0, 2), dtype=np.int64)
+    # Attached annotations count seconds from the acquisition start (meas_date, or
+    # sample 0 without one), the data from first_samp: shift as MNE's own rejection does.
+    onsets = np.asarray(ann.onset)[bad] - raw.first_time
+    ends = onsets + np.asarray(ann.duration)[bad]
+    start = raw.time_as_index(onsets, use_rounding=True)
+    stop = raw.time_as_index(ends, use_rounding=True)
+    return np.stack([start, stop], axis=1).astype(np.int64)
+
+
+def clean_window_mask(starts: np.ndarray, window: int, spans: np.ndarray) -> np.ndarray:
+    """Which windows ``[s, s + window)`` touch no span of :func:`bad_spans`.
+
+    A window is dropped when it shares a sample with a BAD span, or straddles a
+    zero-length one (a run boundary).
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    keep = np.ones(starts.shape, dtype=bool)
+    for lo, hi in np.asarray(spans, dtype=np.int64).reshape(-1, 2):
+        keep &= ~((starts < hi) & (starts + window > lo)) if hi > lo else \
+            ~((starts < lo) & (starts + window > lo))
+    return keep
+
+
 def band_windows(inst, bands: Mapping | None = None, *, sfreq: float | None = None,
                  window: float = 2.0, overlap: float = 0.5, onsets: np.ndarray | None = None,
                  tmin: float = 0.0, dtype=np.float32, n_jobs: int = 1
@@ -80,6 +120,10 @@ def band_windows(inst, bands: Mapping | None = None, *, sfreq: float | None = No
         Event onset samples (see :func:`annotation_onsets`). When given, one window
         starts at each ``onset + tmin * sfreq`` (trial-based data) instead of a
         fixed grid; events whose window falls outside the recording are skipped.
+
+    Windows of a Raw touching a ``BAD_`` annotated span (:func:`bad_spans`) are
+    dropped, as :func:`mne.make_fixed_length_epochs` with ``reject_by_annotation``
+    would; the remaining windows are then copies, not views.
     dtype : numpy dtype
         Dtype of the yielded windows; float32 halves memory and is exact enough
         for correlation spectra (relative error ~1e-6).
@@ -91,9 +135,11 @@ def band_windows(inst, bands: Mapping | None = None, *, sfreq: float | None = No
     band : str
     windows : ndarray, shape (n_windows, n_channels, n_window_samples)
     """
+    spans = np.empty((0, 2), dtype=np.int64)
     if isinstance(inst, mne.io.BaseRaw):
         sfreq = inst.info["sfreq"]
         data = inst.get_data()
+        spans = bad_spans(inst)
     else:
         if sfreq is None:
             raise ConfigError("sfreq is required when windowing a plain array")
@@ -112,10 +158,15 @@ def band_windows(inst, bands: Mapping | None = None, *, sfreq: float | None = No
             filtered = mne.filter.filter_data(data, sfreq, edges[0], edges[1], n_jobs=n_jobs,
                                               verbose="ERROR").astype(dtype, copy=False)
         if onsets is None:
-            yield name, sliding_windows(filtered, n_win, step)
+            windows = sliding_windows(filtered, n_win, step)
+            if len(spans):
+                starts = window_starts(filtered.shape[1], n_win, step)
+                windows = windows[clean_window_mask(starts, n_win, spans)]
+            yield name, windows
         else:
             starts = np.asarray(onsets, dtype=np.int64) + int(round(tmin * sfreq))
             starts = starts[(starts >= 0) & (starts + n_win <= filtered.shape[1])]
+            starts = starts[clean_window_mask(starts, n_win, spans)]
             idx = starts[:, None] + np.arange(n_win)[None, :]
             yield name, filtered[:, idx].transpose(1, 0, 2)
         del filtered

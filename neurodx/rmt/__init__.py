@@ -24,6 +24,7 @@ from .marchenko_pastur import (bbp_threshold, marchenko_pastur_cdf, marchenko_pa
 from .pipelines import (RMT_ROUTE_KINDS, les_subject_features, make_classifier,
                         make_les_pipeline, make_rmt_tangent_pipeline,
                         make_tangent_space_pipeline)
+from .band_summary import band_summary
 from .plotting import plot_les_distributions, plot_ring_law, plot_spectra_vs_mp
 from .relative_spectra import (ClassRelativeSpectra, make_les_relative_pipeline,
                                relative_eigenvalues)
@@ -31,7 +32,7 @@ from .spectral_density import SpectralDensity, pool_window_scatter, pooled_windo
 from .spectra import (EigenSpectra, WindowSpectra, effective_sample_size, window_eigenvalues,
                       window_matrices)
 from .tracy_widom import (johnstone_scaling, largest_eigenvalue_test, tracy_widom_cdf,
-                          tracy_widom_sf)
+                          tracy_widom_edge, tracy_widom_isf, tracy_widom_sf)
 
 __all__ = [
     # Marchenko-Pastur law and spiked model
@@ -39,7 +40,8 @@ __all__ = [
     "marchenko_pastur_moments", "sample_marchenko_pastur", "bbp_threshold",
     "spike_location", "spike_strength",
     # largest eigenvalue
-    "tracy_widom_cdf", "tracy_widom_sf", "johnstone_scaling", "largest_eigenvalue_test",
+    "tracy_widom_cdf", "tracy_widom_sf", "tracy_widom_isf", "tracy_widom_edge",
+    "johnstone_scaling", "largest_eigenvalue_test",
     # window spectra
     "window_matrices", "window_eigenvalues", "effective_sample_size", "WindowSpectra",
     "EigenSpectra",
@@ -63,5 +65,5 @@ __all__ = [
     "make_les_tangent_pipeline", "relative_eigenvalues", "ClassRelativeSpectra",
     "make_les_relative_pipeline",
     # plots
-    "plot_spectra_vs_mp", "plot_les_distributions", "plot_ring_law",
+    "plot_spectra_vs_mp", "plot_les_distributions", "plot_ring_law", "band_summary",
 ]

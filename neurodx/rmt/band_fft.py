@@ -47,6 +47,7 @@ import numpy as np
 import scipy.fft
 
 from ..errors import ConfigError
+from ..preprocessing.windows import bad_spans, clean_window_mask
 
 __all__ = ["BandScatter", "windows_scatter", "participation_ratio", "recording_band_scatter"]
 
@@ -102,6 +103,9 @@ class BandScatter:
     sfreq : float or None
     power_ratio : ndarray, shape (n_bands,)
         Spectral participation ratio ``T_eff`` of each band (per window).
+    starts : ndarray of int, shape (n_windows,)
+        First sample of each window (windows touching a ``BAD_`` annotation are
+        left out, so the grid may have gaps).
     """
 
     scatter: np.ndarray
@@ -112,6 +116,7 @@ class BandScatter:
     step: int
     sfreq: float | None
     power_ratio: np.ndarray
+    starts: np.ndarray
 
     @property
     def n_windows(self) -> int:
@@ -121,9 +126,10 @@ class BandScatter:
         """The same recording on a grid ``k`` times coarser (every ``k``-th window)."""
         if k == 1:
             return self
-        return BandScatter(self.scatter[:, ::k], self.band_samples, self.bands,
+        sel = self.starts % (self.step * k) == 0
+        return BandScatter(self.scatter[:, sel], self.band_samples, self.bands,
                            self.band_edges, self.n_samples, self.step * k, self.sfreq,
-                           self.power_ratio)
+                           self.power_ratio, self.starts[sel])
 
     def covariances(self, b: int) -> np.ndarray:
         """Sample covariance of every window of band ``b``, in the scatter's dtype."""
@@ -194,7 +200,8 @@ def windows_scatter(windows, *, dtype=np.float32) -> BandScatter:
     n_s = windows.shape[-1]
     return BandScatter(_window_scatter(windows, np.dtype(dtype))[None], np.array([n_s]),
                        ("broadband",), (None,), int(n_s), int(n_s), None,
-                       np.array([effective_sample_size(windows)]))
+                       np.array([effective_sample_size(windows)]),
+                       np.arange(windows.shape[0]) * n_s)
 
 
 def _recording_spectrum(recording, pad, n_fft, dtype):
@@ -292,6 +299,13 @@ def recording_band_scatter(recording, bands: Mapping, *, sfreq: float | None = N
                               f"Nyquist frequency {fs / 2} Hz of data sampled at {fs} Hz")
     grid = math.gcd(n_win, step)
     n_w = (n_times - n_win) // step + 1
+    starts = np.arange(n_w, dtype=np.int64) * step
+    # windows touching a BAD_ annotation are left out, as band_windows does
+    keep = (clean_window_mask(starts, n_win, bad_spans(recording)) if is_raw
+            else np.ones(n_w, dtype=bool))
+    if not keep.any():
+        raise ConfigError(f"subject {index}: every {win}-s window touches a BAD_ annotation; "
+                          f"no clean data to compute features from")
     firs = {name: mne.filter.create_filter(None, fs, edges[0], edges[1], verbose="ERROR")
             for name, edges in bands.items() if edges is not None}
     if firs:
@@ -321,9 +335,12 @@ def recording_band_scatter(recording, bands: Mapping, *, sfreq: float | None = N
             del kept
         windows = np.lib.stride_tricks.sliding_window_view(
             band, n_win // q, axis=1)[:, ::step // q][:, :n_w].transpose(1, 0, 2)
+        if not keep.all():
+            windows = windows[keep]
         scatter.append(_window_scatter(windows, dtype))
         samples.append(n_win // q)
         ratios.append(effective_sample_size(windows))
         del band, windows
     return BandScatter(np.stack(scatter), np.asarray(samples), tuple(bands),
-                       tuple(bands.values()), int(n_win), int(step), fs, np.asarray(ratios))
+                       tuple(bands.values()), int(n_win), int(step), fs, np.asarray(ratios),
+                       starts[keep])

@@ -75,17 +75,27 @@ class SpectralContext:
         MP edges at ``sigma2 = 1``.
     floor : float
         Floor for functions that need positive eigenvalues.
+    lengths : tuple of int, optional
+        Windows per recording when the rows are several recordings' windows in time
+        order (the ring-law products take windows of one recording); None: one.
+    step : int
+        Windows between two that do not overlap (ring-law products).
     """
 
     c: float
     lower: float
     upper: float
     floor: float = DEFAULT_FLOOR
+    lengths: tuple | None = None
+    step: int = 1
 
     @classmethod
-    def from_ratio(cls, c: float, floor: float = DEFAULT_FLOOR) -> "SpectralContext":
+    def from_ratio(cls, c: float, floor: float = DEFAULT_FLOOR, *, lengths=None,
+                   step: int = 1) -> "SpectralContext":
         lower, upper = marchenko_pastur_edges(c)
-        return cls(c=float(c), lower=lower, upper=upper, floor=float(floor))
+        return cls(c=float(c), lower=lower, upper=upper, floor=float(floor),
+                   lengths=None if lengths is None else tuple(int(n) for n in lengths),
+                   step=int(step))
 
 
 @dataclass(frozen=True)
@@ -243,14 +253,17 @@ def _lmax(lam, ctx):
 
 def _msr(n_factors):
     def func(lam, ctx):
-        return mean_spectral_radius(lam, ctx.c, n_factors)
+        rows = lam.reshape(-1, lam.shape[-1])
+        return mean_spectral_radius(rows, ctx.c, n_factors, lengths=ctx.lengths,
+                                    step=ctx.step).reshape(lam.shape[:-1])
     func.__name__ = f"_msr_l{n_factors}"
     return func
 
 
 def _msr_description(n_factors):
-    return (f"ring law: mean spectral radius of the product of {n_factors} "
-            "singular-value-equivalent matrices (neurodx.rmt.ring_law)")
+    return (f"ring law: mean spectral radius of the product of the singular-value-"
+            f"equivalent matrices of {n_factors} non-overlapping windows "
+            "(neurodx.rmt.ring_law)")
 
 
 # Ring-law indicators: any L from 1 to 99 by name (``msr_l3``); L = 1 and 5 registered.
@@ -268,7 +281,8 @@ DEFAULT_TEST_FUNCTIONS: tuple[str, ...] = (
 
 
 def evaluate_test_functions(lam, names: Sequence[str], c: float, *,
-                            floor: float = DEFAULT_FLOOR) -> np.ndarray:
+                            floor: float = DEFAULT_FLOOR, lengths=None,
+                            ring_step: int = 1) -> np.ndarray:
     """Evaluate test functions on a stack of normalised spectra.
 
     Parameters
@@ -281,12 +295,18 @@ def evaluate_test_functions(lam, names: Sequence[str], c: float, *,
         MP ratio ``N / T_eff`` (sets the edges).
     floor : float
         Floor for functions needing positive eigenvalues.
+    lengths : sequence of int, optional
+        Windows per recording, when ``lam`` stacks several recordings' windows (in
+        time order); the ring-law entries (``msr_l<L>``, ``L > 1``) multiply windows of
+        one recording only. Default: all rows are one recording.
+    ring_step : int
+        Windows between two that do not overlap (2 at 50 % overlap), for the ring law.
 
     Returns
     -------
     values : ndarray, shape (..., len(names))
     """
-    ctx = SpectralContext.from_ratio(c, floor)
+    ctx = SpectralContext.from_ratio(c, floor, lengths=lengths, step=ring_step)
     lam = np.asarray(lam, dtype=np.float64)
     funcs = [get_test_function(n) for n in names]
     return np.stack([f(lam, ctx) for f in funcs], axis=-1)
@@ -319,7 +339,8 @@ def null_moments(names: Sequence[str], n: int, t_eff: float, *, kind: str = "cor
     ``n`` independent white Gaussian channels with ``round(t_eff)`` samples are
     simulated (cached per ``(n, round(t_eff), kind, n_draws, seed)``, with a stream
     seeded from all of them), and each statistic is evaluated with the MP ratio
-    ``n / t_eff`` (edges, bulk), exactly as for the data.
+    ``n / t_eff`` (edges, bulk), exactly as for the data; the ring-law entries
+    ``msr_l<L>`` multiply ``L`` consecutive (independent) draws.
 
     Caveat: with ``t_eff < n`` (narrow bands in short windows) the data's near-zero
     eigenvalues come from the band-pass filter's stop band, not from an exact MP

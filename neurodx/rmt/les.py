@@ -111,6 +111,10 @@ class LinearEigenvalueStatistics(TransformerMixin, BaseEstimator):
         Monte-Carlo draws of the null (``standardize=True``).
     random_state : int
         Seed of the Monte-Carlo null.
+    ring_step : int
+        Windows between two that do not overlap (2 at 50 % overlap): the ring-law
+        entries ``msr_l<L>`` multiply ``L`` such windows of one subject
+        (:mod:`neurodx.rmt.ring_law`).
 
     Attributes
     ----------
@@ -132,12 +136,13 @@ class LinearEigenvalueStatistics(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, test_functions=None, floor=DEFAULT_FLOOR, standardize=False,
-                 n_draws=200, random_state=0):
+                 n_draws=200, random_state=0, ring_step=2):
         self.test_functions = test_functions
         self.floor = floor
         self.standardize = standardize
         self.n_draws = n_draws
         self.random_state = random_state
+        self.ring_step = ring_step
 
     def _validate_params(self):
         names = DEFAULT_TEST_FUNCTIONS if self.test_functions is None else self.test_functions
@@ -220,14 +225,17 @@ class LinearEigenvalueStatistics(TransformerMixin, BaseEstimator):
     def _band_values(self, spectra, band):
         """Raw statistics of every subject's windows in ``band`` at the reference ratio."""
         c = self.n_channels_ / float(self.n_eff_[band])
-        key = (band, c, self.test_functions_, float(self.floor))
+        step = int(getattr(self, "ring_step", 2))   # bundles saved before the parameter
+        key = (band, c, self.test_functions_, float(self.floor), step)
         values = [_VALUES.get(s, key) for s in spectra]
         todo = [i for i, v in enumerate(values) if v is None]
         if todo:
             # the missing subjects' windows in one batch: the functions are row-wise, and
             # a call per subject would cost more in overhead than in arithmetic
             lam = np.concatenate([spectra[i].normalized()[band] for i in todo])
-            new = evaluate_test_functions(lam, self.test_functions_, c, floor=self.floor)
+            new = evaluate_test_functions(lam, self.test_functions_, c, floor=self.floor,
+                                          lengths=[spectra[i].n_windows for i in todo],
+                                          ring_step=step)
             for i, part in zip(todo, np.split(new, np.cumsum(
                     [spectra[i].n_windows for i in todo])[:-1])):
                 values[i] = part.copy()

@@ -28,6 +28,7 @@ from ..preprocessing import check_bands
 from .aggregation import SubjectAggregator
 from .covariances import BandCovariances, BandTangentSpace, RMTCovariances
 from .les import LinearEigenvalueStatistics
+from .ring_law import ring_step
 from .les_tangent import make_les_tangent_pipeline
 from .relative_spectra import make_les_relative_pipeline
 from .spectra import EigenSpectra
@@ -73,14 +74,16 @@ def make_les_pipeline(*, bands=None, sfreq=None, window=2.0, overlap=0.5, kind="
     StandardScaler -> classifier``.
 
     Parameters are passed to the steps of the same names (see their docstrings);
-    ``random_state`` seeds the MP null of the LES step and the classifier.
+    ``random_state`` seeds the MP null of the LES step and the classifier; the LES
+    step's ring-law products take windows ``ring_step(overlap)`` apart (disjoint).
     """
     return Pipeline([
         ("spectra", EigenSpectra(bands=bands, sfreq=sfreq, window=window, overlap=overlap,
                                  kind=kind, n_eff=n_eff, n_jobs=n_jobs)),
         ("les", LinearEigenvalueStatistics(test_functions=test_functions,
                                            standardize=standardize,
-                                           random_state=random_state)),
+                                           random_state=random_state,
+                                           ring_step=ring_step(overlap))),
         ("aggregate", SubjectAggregator(stats=stats)),
         ("scale", StandardScaler()),
         ("clf", make_classifier(classifier, random_state)),

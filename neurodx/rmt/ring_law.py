@@ -2,28 +2,36 @@
 
 Construction (He, Qiu et al. 2017; Qiu et al. 2017, below)
 -----------------------------------------------------------
-A window ``X`` (``N`` channels or regions x ``T`` samples) is standardised row by
-row. Its *singular-value-equivalent* matrix is ``X_u = sqrt(X X^H / T) U`` with ``U``
-a Haar-distributed unitary matrix: ``X_u`` has the singular values of the window and
-no preferred eigenvector. The ring law describes the eigenvalues of the product
-``Z = X_u,1 X_u,2 ... X_u,L``, each factor normalised so that its mean squared
-singular value is 1.
+A window ``X_i`` (``N`` channels or regions x ``T`` samples) is standardised row by
+row. Its *singular-value-equivalent* matrix is ``X_u,i = sqrt(X_i X_i^H / T) U_i``
+with ``U_i`` a Haar-distributed unitary matrix: ``X_u,i`` has the singular values of
+the window and no preferred eigenvector. The ring law describes the eigenvalues of
+the product ``Z = X_u,1 X_u,2 ... X_u,L`` over ``L`` *independent* windows, each
+factor normalised so that its mean squared singular value is 1 (outer radius 1).
 
-Only the window's eigenvalues are needed. Write ``X X^H / T = V diag(lam) V^H``; then
-``sqrt(X X^H / T) U = V S V^H U`` with ``S = diag(sqrt(lam))``, which is similar to
-``S (V^H U V)``, and ``V^H U V`` is again Haar for any ``V``. So the eigenvalues of
-``Z`` have the law of those of ``S W_1 S W_2 ... S W_L`` with independent Haar
-``W_i`` (the product of the similarities telescopes). neurodx draws the ``W_i`` once
-per ``(size, L)`` from a fixed seed and uses the same draws for every window and every
-subject: the statistic is then a deterministic function of the window's spectrum (no
-random stream, no dependence on batch order) and subjects share common random numbers.
-The ``L`` factors carry the same window's singular values (with independent Haar
-factors), so the ring statistic stays a per-window quantity like every entry of the
-LES bank, computable from the spectrum alone. This departs from a product over ``L``
-independent windows: the radii below are unchanged (their derivation only uses the
-freeness of the Haar factors; the tests check them on white noise), but for ``L > 1``
-the radial density may differ from the independent-factor formula, which is why the
-null moments come by Monte Carlo of this exact construction, not from that formula.
+neurodx takes, for window ``w`` of a recording, the ``L`` windows
+``w, w + s, ..., w + (L - 1) s`` (indices modulo the recording's window count ``n``),
+with ``s`` the smallest step between windows that do not overlap (2 at 50 %
+overlap): consecutive, non-overlapping windows. Every window thus gets a value (the
+LES bank is per window), and when ``n >= L s`` the ``L`` windows are pairwise
+disjoint, including those wrapped around the end. A recording with fewer windows
+cannot supply ``L`` disjoint ones: its factors are then spread as far apart as its
+windows allow (``s = max(1, n // L)``) and repeat when ``n < L``; the white-noise
+null below assumes independent factors, so such short recordings' ``msr_l<L>``
+z-scores are shifted (still one common affine map for every subject, so a valid
+feature, but not a calibrated z-score). ``L = 1`` is one window.
+
+Only the windows' eigenvalues are needed. Write ``X_i X_i^H / T = V_i S_i^2 V_i^H``;
+then ``Z = prod_i V_i S_i V_i^H U_i`` is similar (conjugate by ``V_1``) to
+``S_1 W_1 S_2 W_2 ... S_L W_L`` with ``W_i = V_i^H U_i V_(i+1)`` (``V_(L+1) = V_1``).
+Each ``W_i`` is Haar and they are independent of each other and of the data,
+whatever the ``V_i`` (Haar measure is invariant under fixed unitaries and ``U_i``
+is drawn independently of the data), so the eigenvalues of ``Z`` have exactly the
+law of those of ``S_1 W_1 ... S_L W_L``. neurodx computes that product with ``W_i``
+drawn once per ``(size, L)`` from a fixed seed and shared by every product and
+subject: the statistic is a deterministic function of the ``L`` spectra (no random
+stream, no dependence on batch order), equal in distribution to the construction
+with fresh Haar factors, and subjects share common random numbers.
 
 Radii (Haagerup & Larsen 2000; single ring theorem, Feinberg & Zee 1997, Guionnet,
 Krishnapur & Zeitouni 2011)
@@ -53,9 +61,9 @@ Mean spectral radius
 statistic of the non-Hermitian product. Spatial correlation spreads the window's
 singular values (a few large, many small), which pulls eigenvalues towards the
 origin and lowers the MSR below its white-noise value; the LES bank standardises it
-by Monte-Carlo null moments at the same ``(N, T_eff)`` like every other entry. For
-independent factors its asymptotic null value follows from the density above
-(:func:`ring_law_msr`).
+by Monte-Carlo null moments at the same ``(N, T_eff, L)`` like every other entry
+(products of ``L`` independent white-noise spectra). Its asymptotic null value
+follows from the density above (:func:`ring_law_msr`).
 
 Sources
 -------
@@ -84,7 +92,7 @@ import numpy as np
 from ..errors import ConfigError
 
 __all__ = ["haar_unitary", "ring_size", "ring_radii", "ring_law_msr", "ring_eigenvalues",
-           "mean_spectral_radius", "DEFAULT_RING_SEED"]
+           "mean_spectral_radius", "product_windows", "ring_step", "DEFAULT_RING_SEED"]
 
 # Windows are multiplied in chunks of about this many complex entries (~64 MB).
 _CHUNK_ELEMENTS = 2 ** 22
@@ -149,67 +157,120 @@ def _check_factors(n_factors):
                           f"got {n_factors!r}")
 
 
-def ring_eigenvalues(lam, c: float, n_factors: int = 1, *,
+def ring_step(overlap: float) -> int:
+    """Windows between two that do not overlap, for windows overlapping by ``overlap``."""
+    if not 0 <= overlap < 1:
+        raise ConfigError(f"window overlap must be in [0, 1), got {overlap!r}")
+    # 1e-9: 1 / (1 - 0.9) is 10.000000000000002 in floating point, and 10 windows suffice
+    return int(np.ceil(1.0 / (1.0 - overlap) - 1e-9))
+
+
+def product_windows(lengths, n_factors: int, step: int = 1) -> np.ndarray:
+    """Row indices of the ``L`` windows multiplied for each window (module docstring).
+
+    Parameters
+    ----------
+    lengths : sequence of int
+        Windows per recording; rows are the recordings' windows one after another.
+    n_factors : int
+        ``L``.
+    step : int
+        Windows between two that do not overlap (``s``).
+
+    Returns
+    -------
+    ndarray of int, shape (sum(lengths), L)
+    """
+    _check_factors(n_factors)
+    if not (isinstance(step, (int, np.integer)) and step >= 1):
+        raise ConfigError(f"the ring-law window step must be an integer >= 1, got {step!r}")
+    out, start = [], 0
+    for n in (int(k) for k in lengths):
+        s = step if n >= n_factors * step else max(1, n // n_factors)
+        w = np.arange(n)[:, None] + s * np.arange(n_factors)[None, :]
+        out.append(start + w % n)
+        start += n
+    return np.concatenate(out) if out else np.zeros((0, n_factors), dtype=np.intp)
+
+
+def _ring_scales(lam, c):
+    """Sorted, normalised singular values ``s`` (mean ``s^2`` = 1) of each spectrum."""
+    lam = np.sort(np.clip(np.asarray(lam, dtype=np.float64), 0.0, None), axis=-1)
+    n = ring_size(lam.shape[-1], c)
+    lam = lam[..., lam.shape[-1] - n:]
+    mean = lam.mean(axis=-1, keepdims=True)
+    return np.sqrt(lam / np.where(mean > 0, mean, 1.0))
+
+
+def _product_eigenvalues(s, idx, n_factors, seed):
+    """Eigenvalues of ``S_(idx[k,0]) W_1 ... S_(idx[k,L-1]) W_L`` for each row ``k``."""
+    n = s.shape[-1]
+    w = _factors(n, n_factors, int(seed))
+    out = np.empty((idx.shape[0], n), dtype=np.complex128)
+    # bounded chunks of windows: a cohort's windows at once would not fit in memory
+    step = max(1, _CHUNK_ELEMENTS // (n * n))
+    for start in range(0, idx.shape[0], step):
+        rows = idx[start:start + step]
+        # scale the rows of W_i by s (S W_i), then multiply the factors in order
+        z = s[rows[:, 0], :, None] * w[0][None]
+        for i in range(1, n_factors):
+            z = z @ (s[rows[:, i], :, None] * w[i][None])
+        out[start:start + step] = np.linalg.eigvals(z)
+    return out
+
+
+def ring_eigenvalues(lam, c: float, n_factors: int = 1, *, lengths=None, step: int = 1,
                      seed: int = DEFAULT_RING_SEED) -> np.ndarray:
     """Eigenvalues of the normalised product of ``L`` singular-value-equivalent factors.
 
     Parameters
     ----------
-    lam : array_like, shape (..., N)
+    lam : array_like, shape (n_windows, N)
         Eigenvalues of each window's correlation (or trace-normalised covariance)
-        matrix, on the normalised scale (mean 1), any order.
+        matrix, on the normalised scale (mean 1), any order; windows in time order.
     c : float
         MP ratio ``N / T_eff`` (``c > 1`` keeps the ``round(N / c)`` largest).
     n_factors : int
-        ``L``, the number of factors in the product.
+        ``L``, the number of windows in the product.
+    lengths : sequence of int, optional
+        Windows per recording (rows in order); default: all rows are one recording.
+    step : int
+        Step between non-overlapping windows (:func:`product_windows`).
     seed : int
         Seed of the shared Haar factors.
 
     Returns
     -------
-    z : ndarray of complex, shape (..., n)
-        ``n = ring_size(N, c)``; under white noise they fill the annulus
-        :func:`ring_radii`.
+    z : ndarray of complex, shape (n_windows, n)
+        Row ``w``: the product starting at window ``w``; ``n = ring_size(N, c)``.
+        Under white noise they fill the annulus :func:`ring_radii`.
     """
-    _check_factors(n_factors)
-    lam = np.sort(np.clip(np.asarray(lam, dtype=np.float64), 0.0, None), axis=-1)
-    n = ring_size(lam.shape[-1], c)
-    lam = lam[..., lam.shape[-1] - n:]
-    mean = lam.mean(axis=-1, keepdims=True)
-    s = np.sqrt(lam / np.where(mean > 0, mean, 1.0))          # mean s^2 = 1: outer radius 1
-    w = _factors(n, n_factors, int(seed))
-    batch = s.reshape(-1, n)
-    # S W_1 S W_2 ... S W_L, batched over windows: scale rows by s, multiply by W_i
-    out = np.empty(batch.shape, dtype=np.complex128)
-    # bounded chunks of windows: a cohort's windows at once would not fit in memory
-    step = max(1, _CHUNK_ELEMENTS // (n * n))
-    for start in range(0, batch.shape[0], step):
-        part = batch[start:start + step, :, None]
-        z = part * w[0][None]
-        for i in range(1, n_factors):
-            z = z @ (part * w[i][None])
-        out[start:start + step] = np.linalg.eigvals(z)
-    return out.reshape(*s.shape[:-1], n)
+    s = _ring_scales(np.atleast_2d(lam), c)
+    idx = product_windows([s.shape[0]] if lengths is None else lengths, n_factors, step)
+    if idx.shape[0] != s.shape[0]:
+        raise ConfigError(f"lengths add up to {idx.shape[0]} windows, spectra have "
+                          f"{s.shape[0]}")
+    return _product_eigenvalues(s, idx, n_factors, seed)
 
 
 class _WindowCache:
-    """Mean spectral radii of windows already seen, keyed by the window's exact bytes.
+    """Mean spectral radii of products already computed, keyed by their spectra's bytes.
 
     A non-Hermitian eigen-decomposition costs ~1000 times the other bank entries, and
     the LES step re-evaluates every subject in every fold (the MP ratio ``c`` of the
     fold changes the other entries, not the ring for ``c <= 1``). The key holds the
-    spectrum's bytes (sorted, float64), the ring size, ``L`` and the seed, so a hit
-    returns exactly what would be computed. Oldest entries go first beyond
-    ``max_entries``.
+    bytes of the ``L`` spectra of the product (sorted, float64, in order), the ring
+    size, ``L`` and the seed, so a hit returns exactly what would be computed. Oldest
+    entries go first beyond ``max_entries``.
     """
 
     def __init__(self, max_entries: int = 2 ** 20):
         self.max_entries = max_entries
         self._values: dict = {}
 
-    def lookup(self, rows, n, n_factors, seed):
-        keys = [(hashlib.blake2b(r.tobytes(), digest_size=16).digest(), n, n_factors, seed)
-                for r in rows]
+    def lookup(self, rows, idx, n, n_factors, seed):
+        keys = [(hashlib.blake2b(rows[i].tobytes(), digest_size=16).digest(), n, n_factors,
+                 seed) for i in idx]
         return keys, np.array([self._values.get(k, np.nan) for k in keys])
 
     def store(self, keys, values):
@@ -222,16 +283,23 @@ class _WindowCache:
 _MSR_CACHE = _WindowCache()
 
 
-def mean_spectral_radius(lam, c: float, n_factors: int = 1, *,
+def mean_spectral_radius(lam, c: float, n_factors: int = 1, *, lengths=None, step: int = 1,
                          seed: int = DEFAULT_RING_SEED) -> np.ndarray:
-    """Mean spectral radius ``mean |z_i|`` of :func:`ring_eigenvalues`, shape ``(...,)``."""
+    """Mean spectral radius ``mean |z_i|`` of :func:`ring_eigenvalues`, shape ``(n_windows,)``.
+
+    Same parameters as :func:`ring_eigenvalues`.
+    """
     _check_factors(n_factors)
-    lam = np.sort(np.asarray(lam, dtype=np.float64), axis=-1)
-    rows = lam.reshape(-1, lam.shape[-1])
-    n = ring_size(lam.shape[-1], c)
-    keys, out = _MSR_CACHE.lookup(rows, n, n_factors, int(seed))
+    rows = np.sort(np.atleast_2d(np.asarray(lam, dtype=np.float64)), axis=-1)
+    idx = product_windows([rows.shape[0]] if lengths is None else lengths, n_factors, step)
+    if idx.shape[0] != rows.shape[0]:
+        raise ConfigError(f"lengths add up to {idx.shape[0]} windows, spectra have "
+                          f"{rows.shape[0]}")
+    n = ring_size(rows.shape[-1], c)
+    keys, out = _MSR_CACHE.lookup(rows, idx, n, n_factors, int(seed))
     todo = np.flatnonzero(np.isnan(out))
     if todo.size:
-        out[todo] = np.abs(ring_eigenvalues(rows[todo], c, n_factors, seed=seed)).mean(axis=-1)
+        s = _ring_scales(rows, c)
+        out[todo] = np.abs(_product_eigenvalues(s, idx[todo], n_factors, seed)).mean(axis=-1)
         _MSR_CACHE.store([keys[i] for i in todo], out[todo])
-    return out.reshape(lam.shape[:-1])
+    return out

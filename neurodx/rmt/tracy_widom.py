@@ -23,12 +23,15 @@ sample correlation matrices. Electron. J. Probab. 17, no. 88.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.special import airy
 
 from .marchenko_pastur import sample_marchenko_pastur
 
-__all__ = ["tracy_widom_cdf", "tracy_widom_sf", "johnstone_scaling", "largest_eigenvalue_test"]
+__all__ = ["tracy_widom_cdf", "tracy_widom_sf", "johnstone_scaling", "largest_eigenvalue_test",
+           "tracy_widom_isf", "tracy_widom_edge"]
 
 # Ai(z) < 1e-20 for z > 16: the kernel is negligible beyond x + y + s = 16.
 _AIRY_CUTOFF = 16.0
@@ -179,3 +182,53 @@ def largest_eigenvalue_test(lmax, n: int, t: float, *, sigma2: float = 1.0,
         n_ge = n_draws - np.searchsorted(null, lmax, side="left")
         return (1.0 + n_ge) / (n_draws + 1.0)
     raise ValueError(f"method must be 'tracy-widom' or 'monte-carlo', got {method!r}")
+
+
+@lru_cache(maxsize=32)
+def tracy_widom_isf(upper_tail: float) -> float:
+    """Inverse survival function of TW1: the ``s`` with ``1 - F_1(s) = upper_tail``.
+
+    Solved by root finding on :func:`tracy_widom_sf` (a Fredholm determinant per
+    evaluation), once per level: the result is cached.
+
+    Parameters
+    ----------
+    upper_tail : float
+        Upper-tail probability in (0, 1), e.g. 0.01 (then ``s`` is about 2.02).
+
+    Returns
+    -------
+    s : float
+    """
+    from scipy.optimize import brentq
+
+    if not 0 < upper_tail < 1:
+        raise ValueError(f"upper_tail must be in (0, 1), got {upper_tail}")
+    return brentq(lambda s: float(tracy_widom_sf(s)) - upper_tail, -3.0, 12.0, xtol=1e-6)
+
+
+def tracy_widom_edge(n: int, t: float, level: float = 0.01, sigma2: float = 1.0) -> float:
+    """Largest eigenvalue a white ``n x n`` sample covariance exceeds with probability ``level``.
+
+    The Tracy-Widom (beta = 1) threshold of :func:`largest_eigenvalue_test` on the
+    eigenvalue scale of ``S = X X^T / t``: ``sigma2 (mu + s_level sigma) / t`` with
+    Johnstone's centring and scaling. It lies slightly above the MP edge
+    ``sigma2 (1 + sqrt(n / t))^2``, by the finite-size fluctuation of the top eigenvalue.
+
+    Parameters
+    ----------
+    n : int
+        Channels.
+    t : float
+        Degrees of freedom (effective samples).
+    level : float
+        Upper-tail probability.
+    sigma2 : float
+        Noise variance (1 for correlation matrices).
+
+    Returns
+    -------
+    edge : float
+    """
+    mu, sigma = johnstone_scaling(n, t)
+    return float(sigma2 * (mu + tracy_widom_isf(float(level)) * sigma) / t)

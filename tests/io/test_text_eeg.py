@@ -156,3 +156,17 @@ def test_run_manifest_hashes_the_sidecars(tmp_path):
     hashed = set(_input_hashes(load_cohort(tmp_path)))
     assert {"sub-01/eeg/sub-01_task-rest_eeg.json",
             "sub-01/eeg/sub-01_task-rest_channels.tsv"} <= hashed
+
+
+def test_status_bad_in_channels_table_marks_the_channel(tmp_path):
+    path = _write(tmp_path, _signal())
+    channels = text_eeg_sidecars(path)[1]
+    table = pd.read_csv(channels, sep="\t")
+    table["status"] = ["good", "bad", "good", "good"]
+    table.to_csv(channels, sep="\t", index=False)
+    assert read_eeg(path).info["bads"] == ["Cz"]
+    # text files carry no electrode positions: interpolation is refused, naming the setting
+    from neurodx.io.validation import check_eeg_file
+    _, problems = check_eeg_file(path, EEGSpec(bad_channels="interpolate"))
+    assert any(p.is_error and "no electrode positions" in p.message
+               and "eeg.bad_channels" in p.message for p in problems)

@@ -60,14 +60,14 @@ def _fit_predict_twice(preset, cohort, cls, **overrides):
 def test_slice_voting_on_the_sample_fmri_cohort(mode):
     cohort = load_cohort(SAMPLE_DATA / "fmri")
     assert cohort.modality == "volume" and cohort.groups == ["HC", "MA"]
-    # The sample keeps 60 frames of 32 x 32 x 16 voxels (enough time points for the RMT
-    # routes); every 20th frame -> 3 frames x 16 slices per subject.
+    # The sample keeps 90 frames of 24 x 24 x 12 voxels (enough time points for the RMT
+    # routes); every 30th frame -> 3 frames x 12 slices per subject.
     est = _fit_predict_twice("fmri_ma_fast", cohort, SliceVotingClassifier, mode=mode,
-                             frame_stride=20)
+                             frame_stride=30)
     assert est.mode == mode
-    assert est.n_positions_ == 16 and est.input_shape_ == (1, 32, 32)
+    assert est.n_positions_ == 12 and est.input_shape_ == (1, 24, 24)
     if mode == "ensemble":          # the study's design: one network per slice position
-        assert len(est.network_.members) == 16
+        assert len(est.network_.members) == 12
 
 
 def test_slice_voting_on_the_sample_ct_cohort():

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from neurodx.errors import ConfigError
-from neurodx.preprocessing import (DEFAULT_BANDS, annotation_onsets, band_windows, check_bands,
-                                   sliding_windows, window_starts)
+from neurodx.preprocessing import (DEFAULT_BANDS, annotation_onsets, bad_spans, band_windows,
+                                   check_bands, clean_window_mask, sliding_windows,
+                                   window_starts)
 
 
 def test_window_starts_and_views_share_memory():
@@ -54,3 +55,44 @@ def test_onsets_from_annotations():
 def test_bad_bands(bands, sfreq, message):
     with pytest.raises(ConfigError, match=message):
         check_bands(bands, sfreq)
+
+
+def _raw_with(annotations, n_times=1280, sfreq=128.0, first_samp=0):
+    rng = np.random.default_rng(0)
+    info = mne.create_info(4, sfreq, "eeg")
+    raw = mne.io.RawArray(rng.standard_normal((4, n_times)) * 1e-5, info, first_samp=first_samp,
+                          verbose="ERROR")
+    raw.set_annotations(annotations)
+    return raw
+
+
+@pytest.mark.parametrize("first_samp", [0, 300])
+def test_windows_touching_bad_spans_are_dropped(first_samp):
+    # orig_time None: onsets count from the first sample, whatever first_samp
+    raw = _raw_with(mne.Annotations([2.0, 6.0], [1.0, 1.0], ["BAD_muscle", "eyes_closed"]),
+                    first_samp=first_samp)
+    assert bad_spans(raw).tolist() == [[256, 384]]
+    # the same samples MNE itself leaves out
+    nan = np.isnan(raw.get_data(reject_by_annotation="NaN")[0])
+    assert np.flatnonzero(nan).tolist() == list(range(256, 384))
+    _, kept = next(band_windows(raw, {"broad": None}, window=1.0, overlap=0.0))
+    _, every = next(band_windows(raw.get_data(), {"broad": None}, sfreq=128.0, window=1.0,
+                                 overlap=0.0))
+    # 10 one-second windows; the one covering [2, 3) s goes, "eyes_closed" is not BAD
+    assert len(every) == 10 and len(kept) == 9
+    np.testing.assert_array_equal(kept, np.delete(every, 2, axis=0))
+
+
+def test_a_zero_length_bad_boundary_drops_the_windows_straddling_it():
+    spans = np.array([[200, 200]])
+    starts = np.arange(0, 400, 64)
+    keep = clean_window_mask(starts, 128, spans)
+    # windows [128, 256) and [192, 320) straddle sample 200; [64, 192) ends before it
+    assert starts[~keep].tolist() == [128, 192]
+
+
+def test_bad_spans_hit_event_windows_too():
+    raw = _raw_with(mne.Annotations([3.0], [0.5], ["bad_acq_skip"]))
+    _, wins = next(band_windows(raw, {"broad": None}, window=1.0,
+                                onsets=np.array([0, 256, 384, 640])))
+    assert len(wins) == 3                              # the window at 3 s is dropped

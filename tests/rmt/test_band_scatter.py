@@ -6,7 +6,7 @@ import pytest
 import neurodx.rmt._inputs as inputs
 import neurodx.rmt.band_fft as bsmod
 from neurodx.errors import ConfigError
-from neurodx.preprocessing import sliding_windows
+from neurodx.preprocessing import band_windows, sliding_windows
 from neurodx.rmt import (BandScatter, EigenSpectra, RMTCovariances, effective_sample_size,
                          recording_band_scatter, shared_band_scatter, windows_scatter)
 
@@ -177,3 +177,22 @@ def test_a_filter_longer_than_the_recording_and_a_band_above_nyquist_are_config_
         recording_band_scatter(x, {"delta": (0.5, 4.0)}, sfreq=100.0, window=2.0)
     with pytest.raises(ConfigError, match="Nyquist"):
         recording_band_scatter(x, {"high": (40.0, 60.0)}, sfreq=100.0, window=2.0)
+
+
+def test_windows_touching_bad_annotations_are_left_out_as_band_windows_does(eeg_like):
+    raw = mne.io.RawArray(eeg_like, mne.create_info(8, 100.0, "eeg"), verbose="ERROR")
+    raw.set_annotations(mne.Annotations([10.5, 30.0], [1.0, 0.2], ["BAD_blink", "BAD_x"]))
+    bs = recording_band_scatter(raw, BANDS, window=2.0, overlap=0.5, dtype=np.float64)
+    ref = dict(band_windows(raw, BANDS, window=2.0, overlap=0.5, dtype=np.float64))
+    for b, band in enumerate(BANDS):
+        assert bs.n_windows == ref[band].shape[0] < 59
+        x = ref[band] - ref[band].mean(axis=-1, keepdims=True)
+        np.testing.assert_allclose(_corr(bs.scatter[b]), _corr(x @ x.transpose(0, 2, 1)),
+                                   atol=0.05)
+    # the coarser grid keeps the windows that start on it, gaps included
+    coarse = bs.every(2)
+    assert np.all(coarse.starts % 200 == 0)
+    direct = recording_band_scatter(raw, BANDS, window=2.0, overlap=0.0, dtype=np.float64)
+    np.testing.assert_array_equal(coarse.starts, direct.starts)
+    np.testing.assert_allclose(coarse.scatter, direct.scatter, rtol=1e-8,
+                               atol=1e-8 * np.abs(direct.scatter).max())

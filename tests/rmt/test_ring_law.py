@@ -5,8 +5,9 @@ import pytest
 from neurodx.errors import ConfigError
 from neurodx.rmt import (evaluate_test_functions, get_test_function, null_moments,
                          window_eigenvalues)
-from neurodx.rmt.ring_law import (haar_unitary, mean_spectral_radius, ring_eigenvalues,
-                                  ring_law_msr, ring_radii, ring_size)
+from neurodx.rmt.ring_law import (haar_unitary, mean_spectral_radius, product_windows,
+                                  ring_eigenvalues, ring_law_msr, ring_radii, ring_size,
+                                  ring_step)
 
 
 def _white(n, t, n_windows=40, seed=0):
@@ -69,11 +70,36 @@ def test_msr_is_deterministic_and_batch_independent(monkeypatch):
     from neurodx.rmt import ring_law
 
     lam = _white(16, 64, 10)
-    whole = mean_spectral_radius(lam, 16 / 63, 5)
+    whole = mean_spectral_radius(lam, 16 / 63, 5, lengths=[3, 7])   # two recordings
     monkeypatch.setattr(ring_law, "_MSR_CACHE", ring_law._WindowCache())   # computed again
     parts = np.concatenate([mean_spectral_radius(lam[:3], 16 / 63, 5),
                             mean_spectral_radius(lam[3:], 16 / 63, 5)])
     np.testing.assert_array_equal(whole, parts)
+
+
+def test_products_take_disjoint_windows_of_one_recording():
+    idx = product_windows([12, 4], 5, step=2)
+    assert idx.shape == (16, 5)
+    np.testing.assert_array_equal(idx[0], [0, 2, 4, 6, 8])
+    np.testing.assert_array_equal(idx[7], [7, 9, 11, 1, 3])     # wraps, still 2 apart
+    first = idx[:12]
+    # 50 % overlap: windows 2 apart are disjoint, and each product has 5 distinct ones
+    assert all(len(set(row)) == 5 for row in first)
+    assert np.all((idx[12:] >= 12) & (idx[12:] < 16))          # never the other recording
+    np.testing.assert_array_equal(product_windows([3], 1, 2), [[0], [1], [2]])
+    with pytest.raises(ConfigError, match="step"):
+        product_windows([4], 2, step=0)
+    assert ring_step(0.5) == 2 and ring_step(0.0) == 1 and ring_step(0.9) == 10
+
+
+def test_msr_product_uses_the_other_windows():
+    lam = _white(16, 64, 6)
+    other = lam.copy()
+    other[1] = _white(16, 64, 1, seed=9)[0]
+    for L, changes in ((1, False), (3, True)):
+        a = mean_spectral_radius(lam, 16 / 63, L, step=1)[0]
+        b = mean_spectral_radius(other, 16 / 63, L, step=1)[0]
+        assert (a != b) == changes
 
 
 def test_msr_any_l_by_name_and_bad_l():

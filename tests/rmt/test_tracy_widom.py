@@ -86,3 +86,13 @@ def test_a_spike_above_threshold_is_detected(method, spiked_signal):
 def test_invalid_method():
     with pytest.raises(ValueError, match="method"):
         largest_eigenvalue_test(3.0, 10, 50, method="bootstrap")
+
+
+def test_tracy_widom_edge_sits_just_above_the_mp_edge():
+    from neurodx.rmt import marchenko_pastur_edges, tracy_widom_edge, tracy_widom_isf
+
+    assert float(tracy_widom_sf(tracy_widom_isf(0.01))) == pytest.approx(0.01, rel=1e-3)
+    edge = tracy_widom_edge(64, 500)
+    upper = marchenko_pastur_edges(64 / 500)[1]
+    assert upper < edge < 1.1 * upper
+    assert tracy_widom_edge(64, 5000) - marchenko_pastur_edges(64 / 5000)[1] < edge - upper

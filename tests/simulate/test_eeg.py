@@ -75,6 +75,7 @@ def test_severity_for_other_labels():
 @pytest.mark.parametrize("kw, message", [
     (dict(channels=48), "no standard montage with 48 channels"),
     (dict(groups=("HC", "HC")), "distinct"),
+    (dict(groups=("HC", "SZ-1")), "letters and digits only"),
     (dict(subjects_per_group=0), ">= 1"),
     (dict(sfreq=64.0), "too low"),
 ])

@@ -7,7 +7,7 @@ import pytest
 
 from neurodx.errors import ConfigError
 from neurodx.io.volumes import read_volume
-from neurodx.simulate.fmri import (ATLAS_LABELS, STRIATUM, ground_truth_atlas,
+from neurodx.simulate.fmri import (ATLAS_LABELS, PREFRONTAL, STRIATUM, ground_truth_atlas,
                                    simulate_fmri_cohort, simulate_fmri_run)
 
 SMALL = {"shape": (16, 16, 8), "frames": 6, "voxel_size": (12.0, 12.0, 12.0)}
@@ -48,34 +48,66 @@ def test_cohort_layout_and_synthetic_marks(tmp_path):
     assert "simulate_fmri_cohort('fmri'" in (out / "README.md").read_text()
     meta = json.loads((out / "simulation.json").read_text())
     assert meta["synthetic"] is True and meta["seed"] == 1 and "neurodx_version" in meta
-    assert meta["subjects"]["sub-MA01"]["amplitude_factor"] == 2.0
-    assert meta["subjects"]["sub-HC01"]["amplitude_factor"] == 1.0
+    ma, hc = meta["subjects"]["sub-MA01"], meta["subjects"]["sub-HC01"]
+    assert (ma["coupling_factor"], ma["lesion_factor"]) == (0.5, 3.0)
+    assert (hc["coupling_factor"], hc["lesion_factor"]) == (1.0, 1.0)
+    assert hc["coupling"] == 0.7 and ma["coupling"] == 0.35
 
 
-def test_group_effect_lives_only_in_the_striatum():
-    kw = {"shape": (32, 32, 16), "frames": 20, "voxel_size": (7.5, 7.5, 7.75), "seed": 3}
-    ref, truth = simulate_fmri_run(amplitude_factor=1.0, **kw)
-    more, _ = simulate_fmri_run(amplitude_factor=3.0, **kw)
-    diff = np.asarray(more.dataobj, float) - np.asarray(ref.dataobj, float)
+KW = {"shape": (32, 32, 16), "voxel_size": (7.5, 7.5, 7.75), "seed": 3}
+FOV = np.array([32 * 7.5, 32 * 7.5, 16 * 7.75])
+
+
+def _changed(a, b):
+    diff = np.asarray(b.dataobj, float) - np.asarray(a.dataobj, float)
     changed = np.argwhere(np.abs(diff).max(axis=-1) > 0)
+    return diff, changed, nib.affines.apply_affine(a.affine, changed)
+
+
+def test_coupling_effect_lives_only_in_the_fronto_striatal_network():
+    ref, truth = simulate_fmri_run(coupling_factor=1.0, frames=20, **KW)
+    less, _ = simulate_fmri_run(coupling_factor=0.5, frames=20, **KW)
+    _, changed, world = _changed(ref, less)
     assert changed.size
-    world = nib.affines.apply_affine(ref.affine, changed)
-    fov = np.array([32 * 7.5, 32 * 7.5, 16 * 7.75])
-    reach = np.asarray(STRIATUM["semi_axes"]) * fov * 1.3 + 7.75
-    centres = np.array(truth["striatum_centres_mm"])
-    near = [np.all(np.abs(world - c) <= reach, axis=1) for c in centres]
-    assert np.all(near[0] | near[1])             # nowhere else
-    assert near[0].any() and near[1].any()       # both sides
-    # More amplitude means more temporal variance there.
-    voxels = tuple(changed[np.argmax(np.abs(diff[tuple(changed.T)]).max(axis=-1))])
-    assert np.asarray(more.dataobj)[voxels].std() > np.asarray(ref.dataobj)[voxels].std()
+    centres = list(truth["node_centres_mm"].values())
+    semis = [np.asarray(node["semi_axes"]) * FOV for node in (STRIATUM, STRIATUM,
+                                                              PREFRONTAL, PREFRONTAL)]
+    near = [np.all(np.abs(world - c) <= s * 1.3 + 7.75, axis=1) for c, s in zip(centres, semis)]
+    assert np.all(np.any(near, axis=0))               # nowhere else
+    assert all(n.any() for n in near)                 # all four nodes
+
+
+def test_reduced_coupling_lowers_the_nodes_correlation():
+    from nilearn.maskers import NiftiLabelsMasker
+
+    atlas = ground_truth_atlas(KW["shape"], KW["voxel_size"])
+    r = {}
+    for factor in (1.0, 0.0):                         # almost no noise: the model itself
+        img, _ = simulate_fmri_run(coupling_factor=factor, frames=120, noise=0.001, **KW)
+        series = NiftiLabelsMasker(atlas, detrend=True, standardize="zscore_sample",
+                                   high_pass=0.01, t_r=2.0).fit_transform(img)
+        c = np.corrcoef(series[:, :4].T)
+        r[factor] = c[np.triu_indices(4, 1)].mean()
+    assert r[1.0] > r[0.0] + 0.3
+
+
+def test_lesions_are_static_bright_foci_in_the_white_matter():
+    none, _ = simulate_fmri_run(lesion_factor=0.0, lesion_rate=3.0, frames=3, **KW)
+    some, truth = simulate_fmri_run(lesion_factor=1.0, lesion_rate=3.0, frames=3, **KW)
+    assert truth["lesions_mm"]                        # this seed draws at least one
+    diff, changed, world = _changed(none, some)
+    assert np.all(diff >= -4) and diff.max() > 0      # brighter (int16 steps of 4 aside)
+    dist = np.min([np.linalg.norm(world - np.asarray(p), axis=1)
+                   for p in truth["lesions_mm"]], axis=0)
+    assert np.all(dist < 4 * 5.0 + 7.75)              # within 4 sigma (+ a voxel) of a focus
 
 
 def test_null_cohort_and_bad_parameters(tmp_path):
     out = simulate_fmri_cohort(tmp_path / "null", subjects_per_group=1, effect_size=0.0,
                                seed=2, **SMALL)
     meta = json.loads((out / "simulation.json").read_text())
-    assert {s["amplitude_factor"] for s in meta["subjects"].values()} == {1.0}
+    assert {(s["coupling_factor"], s["lesion_factor"])
+            for s in meta["subjects"].values()} == {(1.0, 1.0)}
     with pytest.raises(ConfigError, match="frames"):
         simulate_fmri_cohort(tmp_path / "x", frames=1, shape=(8, 8, 4))
     with pytest.raises(ConfigError, match="distinct"):

@@ -38,14 +38,12 @@ Baik J., Ben Arous G., Peche S. (2005). Ann. Probab. 33(5), 1643-1697 (BBP spike
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 from torch import nn
 
 from ...rmt.marchenko_pastur import marchenko_pastur_cdf, marchenko_pastur_edges
-from ...rmt.tracy_widom import johnstone_scaling, tracy_widom_sf
+from ...rmt.tracy_widom import johnstone_scaling, tracy_widom_isf
 from .powerlaw import fit_power_law
 
 __all__ = ["layer_matrices", "weight_esd", "fit_marchenko_pastur", "layer_spectrum",
@@ -88,10 +86,6 @@ def _mp_median(c: float) -> float:
     return brentq(lambda x: marchenko_pastur_cdf(x, c) - 0.5, max(lo, 1e-12), hi)
 
 
-@lru_cache(maxsize=64)
-def _tw_quantile(upper_tail: float) -> float:
-    # A Fredholm determinant per evaluation: solved once per level, not per layer.
-    return brentq(lambda s: float(tracy_widom_sf(s)) - upper_tail, -3.0, 12.0, xtol=1e-6)
 
 
 def _ks_mp(evals: np.ndarray, c: float, sigma2: float) -> float:
@@ -142,7 +136,7 @@ def fit_marchenko_pastur(evals, c: float, *, n_matrices: int = 1, n_dim: int | N
         m = int(round(c * n_dim))
         if m >= 2 and n_dim > 2:
             mu, scale = johnstone_scaling(m, n_dim)
-            q = _tw_quantile(level / max(n_matrices, 1))
+            q = tracy_widom_isf(level / max(n_matrices, 1))
             # ``n_dim * lambda / sigma2`` is the white Wishart's top eigenvalue.
             threshold = max(upper, sigma2 * (mu + q * scale) / n_dim)
     spikes = evals[evals > threshold][::-1]
