@@ -282,8 +282,46 @@ def _fold_diagnostics(est, fold) -> dict | None:
     return None if diag is None else {"repeat": fold.repeat, "fold": fold.fold, **diag}
 
 
+def _runs_torch(route: Route) -> bool:
+    """Whether the route holds a CNN estimator (``neurodx.models``), which uses torch."""
+    est = route.estimator
+    steps = [step for _, step in est.steps] if hasattr(est, "steps") else [est]
+    return any(type(step).__module__.startswith("neurodx.models") for step in steps)
+
+
+def _fold_outcome(route: Route, X: list, y: np.ndarray, fold, classes):
+    """One fold's predicted labels, probabilities and CNN diagnostics (no estimator:
+    a parallel worker sends back only these)."""
+    # BLAS single-threaded in each fold: with n_jobs workers on n_jobs cores, BLAS
+    # threads would only multiply the threads competing for them (see neurodx._threads).
+    with single_threaded_blas():
+        pred, proba, est = _fit_predict(route, X, y, fold, classes)
+    return pred, proba, _fold_diagnostics(est, fold)
+
+
+def _run_folds(route: Route, X: list, y: np.ndarray, folds, classes, n_jobs: int = 1):
+    """``_fold_outcome`` of every fold, in fold order.
+
+    RMT routes run their folds in parallel on ``n_jobs`` loky worker processes
+    (each fold's fit is independent and seeded, so the predictions do not depend on
+    ``n_jobs``). CNN routes run their folds one after the other in this process:
+    torch's intra-op threads already use every core
+    (:func:`neurodx.models.training.torch_session`), and torch inside several
+    worker processes would oversubscribe them.
+    """
+    if n_jobs == 1 or len(folds) < 2 or _runs_torch(route):
+        for f in folds:
+            yield _fold_outcome(route, X, y, f, classes)
+        return
+    from .._workers import workers_end_with_this_process
+
+    with workers_end_with_this_process():
+        yield from Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_fold_outcome)(route, X, y, f, classes) for f in folds)
+
+
 def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
-                    bar=None) -> tuple[list, list, list]:
+                    bar=None, n_jobs: int = 1) -> tuple[list, list, list]:
     rows, split_scores, diagnostics = [], [], []
     if route.param_grid:
         smallest = min(int(np.min(np.unique(y[f.train], return_counts=True)[1])) for f in folds)
@@ -292,9 +330,7 @@ def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
                               f"inner_splits={route.inner_splits} training subjects per class, "
                               f"but a fold has only {smallest}; lower tune.inner_splits or "
                               "use fewer outer folds")
-    for f in folds:
-        pred, proba, est = _fit_predict(route, X, y, f, classes)
-        diag = _fold_diagnostics(est, f)
+    for f, (pred, proba, diag) in zip(folds, _run_folds(route, X, y, folds, classes, n_jobs)):
         if diag is not None:
             diagnostics.append(diag)
         for k, i in enumerate(f.test):
@@ -356,7 +392,8 @@ def run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         Run folder; receives ``predictions.csv``, ``metrics.json``, ``manifest.json``
         and ``report.html``.
     n_jobs : int
-        Subjects loaded and featurised in parallel.
+        Subjects loaded and featurised in parallel, and the folds of the RMT routes
+        fitted in parallel (CNN routes use torch's threads on every core instead).
     routes : list of str, optional
         Run only these routes of the config.
     argv : list of str, optional
@@ -435,7 +472,7 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         t0 = time.perf_counter()
         bar.set_postfix_str(route.name)
         route_rows, split_scores[route.name], route_diag = _cross_validate(
-            route, X, y, folds, classes, bar)
+            route, X, y, folds, classes, bar, n_jobs=n_jobs)
         timing[route.name] = time.perf_counter() - t0
         rows += route_rows
         if route_diag:

@@ -1,0 +1,28 @@
+"""RMT routes' folds run in parallel under --jobs with the same predictions as one job."""
+import numpy as np
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from neurodx.evaluation import Route
+from neurodx.evaluation.compare import _cross_validate, _runs_torch
+from neurodx.evaluation.folds import make_folds
+from neurodx.models import SliceVotingClassifier
+from neurodx.rmt import make_classifier
+
+
+def test_parallel_folds_give_the_predictions_of_one_job():
+    rng = np.random.default_rng(0)
+    y = np.array(["HC", "SZ"] * 12, dtype=object)
+    X = list(rng.standard_normal((24, 300)) + 0.5 * (y == "SZ")[:, None])   # SYNTHETIC, wide
+    route = Route("tuned", make_pipeline(StandardScaler(), make_classifier("logreg")),
+                  param_grid={"rowspacelogisticregression__C": [0.1, 1.0]}, inner_splits=2)
+    folds = make_folds(y, scheme="stratified_kfold", n_splits=3, n_repeats=2, seed=0)
+    one = _cross_validate(route, X, y, folds, ["HC", "SZ"], n_jobs=1)
+    two = _cross_validate(route, X, y, folds, ["HC", "SZ"], n_jobs=2)
+    assert one[0] == two[0] and one[1] == two[1]
+    assert len(one[0]) == 2 * 24
+
+
+def test_cnn_routes_stay_in_this_process():
+    assert _runs_torch(Route("cnn", SliceVotingClassifier()))
+    assert not _runs_torch(Route("lr", make_pipeline(StandardScaler(), make_classifier("svc"))))
