@@ -19,6 +19,7 @@ BENCHMARKS = {
     "cohort": "benchmarks/bench_cohort.py",
     "cnn": "benchmarks/bench_cnn.py",
     "score": "benchmarks/bench_score.py",
+    "region": "benchmarks/bench_region.py",
 }
 
 

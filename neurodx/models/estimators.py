@@ -644,11 +644,14 @@ class SliceVotingClassifier(_VotingClassifier):
                                           f"and needs a 4-D volume; got shape {vol.shape[:3]}")
             from ..preprocessing.intensity import zscore_voxels
             vol = zscore_voxels(vol)[..., frames]
-        else:
+        elif not np.array_equal(frames, np.arange(n_frames)):   # all frames: no copy
             vol = vol[..., frames]
-            if self.normalize == "frame":
-                from ..preprocessing.intensity import zscore_frames
-                vol = zscore_frames(vol)
+        # Per-frame z-score applied to the stack in place below (one copy of the volume,
+        # not three); the statistics are zscore_frames' own, so the values are the same.
+        frame_stats = None
+        if self.normalize == "frame":
+            from ..preprocessing.intensity import frame_statistics
+            frame_stats = frame_statistics(vol)
         n_slices = vol.shape[self.slice_axis]
         positions = np.arange(n_slices) if self.slices is None else np.asarray(self.slices, int)
         bad = positions[(positions < 0) | (positions >= n_slices)]
@@ -657,9 +660,15 @@ class SliceVotingClassifier(_VotingClassifier):
                                       f"volume has {n_slices} slices along axis "
                                       f"{self.slice_axis}")
         # (position, frame, H, W): slicing axis first, frames second, in-plane axes kept in order.
-        planes = np.moveaxis(vol, (self.slice_axis, 3), (0, 1))[positions]
+        planes = np.moveaxis(vol, (self.slice_axis, 3), (0, 1))
+        planes = np.array(planes if self.slices is None else planes[positions],
+                          dtype=np.float32, order="C")      # the one copy
+        if frame_stats is not None:
+            mean, std = frame_stats
+            planes -= mean[None, :, None, None]
+            planes /= std[None, :, None, None]
         if transform is None and self.slice_shape is None:
-            return np.ascontiguousarray(planes[:, :, None], dtype=np.float32)
+            return planes[:, :, None]
         from ..preprocessing.geometry import fit_slice
         out = []
         for p in range(planes.shape[0]):

@@ -82,3 +82,14 @@ def volumes(volume):
     y = np.array(["HC", "MA"] * 3)
     return [(f"sub-{i:02d}", volume(int(lab == "MA"), rng, frames=3))
             for i, lab in enumerate(y)], y
+
+
+def test_slice_stack_holds_the_per_frame_zscored_slices():
+    from neurodx.preprocessing.intensity import zscore_frames
+
+    vol = np.random.default_rng(0).normal(3.0, 2.0, (10, 12, 5, 4)).astype(np.float32)
+    vol[..., 2] = 7.0                                         # a constant frame becomes 0
+    stack = SliceVotingClassifier()._stack(vol, "sub-01")
+    expected = np.moveaxis(zscore_frames(vol), (2, 3), (0, 1))[:, :, None]
+    assert stack.shape == (5, 4, 1, 10, 12) and stack.dtype == np.float32
+    assert stack.flags.c_contiguous and np.array_equal(stack, expected)
