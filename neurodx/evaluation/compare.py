@@ -25,6 +25,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -255,7 +256,36 @@ def _fit_fold(route: Route, X: list, y: np.ndarray, fold, diagnostics: bool = Tr
     if not diagnostics:
         est.set_params(**{k: False for k in est.get_params()
                           if k == "diagnostics" or k.endswith("__diagnostics")})
-    return est.fit([X[i] for i in fold.train], y[fold.train])
+    X_train, y_train = [X[i] for i in fold.train], y[fold.train]
+    if not _grid_sets_only_the_classifier(est):
+        return est.fit(X_train, y_train)
+    # Every point of the grid refits the same steps before the classifier (the tangent
+    # space's reference mean: most of a tuned route's time) on the same inner training
+    # subjects. scikit-learn's Pipeline memory fits them once per inner fold, in a private
+    # folder of this fold removed afterwards: the same fits, so the same predictions.
+    with tempfile.TemporaryDirectory(prefix="neurodx-fold-") as cache:
+        est.set_params(estimator__memory=cache)
+        est.fit(X_train, y_train)
+    est.set_params(estimator__memory=None)
+    if hasattr(est, "best_estimator_"):
+        est.best_estimator_.set_params(memory=None)
+    return est
+
+
+def _grid_sets_only_the_classifier(est) -> bool:
+    """A nested search (GridSearchCV over a Pipeline) whose grid only sets the last step,
+    with earlier steps of importable classes (the cache pickles them)."""
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(est, GridSearchCV) or not isinstance(est.estimator, Pipeline) \
+            or len(est.estimator.steps) < 2 or est.estimator.memory is not None:
+        return False
+    last = est.estimator.steps[-1][0]
+    grids = est.param_grid if isinstance(est.param_grid, list) else [est.param_grid]
+    importable = all(type(step).__module__.split(".")[0] in ("neurodx", "sklearn", "pyriemann")
+                     for _, step in est.estimator.steps[:-1])
+    return importable and all(k.startswith(f"{last}__") for g in grids for k in g)
 
 
 def _fit_predict(route: Route, X: list, y: np.ndarray, fold, classes, with_proba=True,

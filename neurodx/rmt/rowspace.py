@@ -61,8 +61,8 @@ class RowSpaceLogisticRegression(LogisticRegression):
         # level carry no usable training signal: dropped (their coefficient is ~0).
         keep = eigval > eigval[-1] * _RELATIVE_FLOOR if eigval.size else eigval > 0
         u, s = u[:, keep], np.sqrt(eigval[keep])
-        vt = (u / s).T @ X                    # V^T = S^-1 U^T X, orthonormal rows
         super().fit(u * s, y, sample_weight)
-        self.coef_ = self.coef_ @ vt
+        # coef_ = a V^T with V^T = S^-1 U^T X: two thin products instead of forming V
+        self.coef_ = (self.coef_ @ (u / s).T) @ X
         self.n_features_in_ = X.shape[1]
         return self
