@@ -248,7 +248,7 @@ def section_score(doc) -> list[str]:
 def section_region(doc) -> list[str]:
     if doc is None:
         return ["_not run_", ""]
-    lines = [f"SYNTHETIC cohort of {doc['subjects']} subjects x {doc['regions']} regions; "
+    lines = [f"SYNTHETIC cohort, {doc['subjects']} subjects x {doc['regions']} regions; "
              f"`tangent_space` route features of the first outer fold's "
              f"{doc['train_subjects']} training subjects ({doc['features']:,} tangent "
              f"features; featurising all subjects took {doc['extract_s']:.0f} s, the tangent "
@@ -263,6 +263,15 @@ def section_region(doc) -> list[str]:
         ("search_s", "nested C search s (one outer fold)"),
         ("per_route_s", "x outer folds, s per route"), ("best_C", "C chosen"),
         ("balanced_accuracy", "balanced accuracy (outer test)")]))
+    if doc.get("fold_rows"):
+        lines += ["", "One outer fold of the tuned route as `neurodx compare` fits it (tangent "
+                  "space -> scaling -> classifier, nested C search; before: every grid point "
+                  "refits the tangent space, lbfgs on all features; after: steps before the "
+                  "classifier fitted once per inner fold, row-space classifier):", "",
+                  table(doc["fold_rows"], [
+                      ("variant", "variant"), ("fold_s", "one outer fold s"),
+                      ("per_route_s", "x outer folds, s per route"), ("best_C", "C chosen"),
+                      ("balanced_accuracy", "balanced accuracy (outer test)")])]
     full = doc.get("full")
     if full:
         parts = [f"{k}: {v['wall_s'] / 60:.1f} min (features {v['extract_s']:.0f} s; "
