@@ -251,13 +251,15 @@ def section_region(doc) -> list[str]:
     lines = [f"SYNTHETIC cohort, {doc['subjects']} subjects x {doc['regions']} regions; "
              f"`tangent_space` route features of the first outer fold's "
              f"{doc['train_subjects']} training subjects ({doc['features']:,} tangent "
-             f"features; featurising all subjects took {doc['extract_s']:.0f} s, the tangent "
+             f"features; featurising the subjects took {doc['extract_s']:.0f} s, the tangent "
              f"space + scaling fit {doc['tangent_fit_s']:.1f} s). Nested search over C = "
              f"{doc['grid']} on {doc['inner_splits']} inner folds, interleaved repetitions, "
              f"medians; BLAS single-threaded as in `neurodx compare`. The last column but one "
              f"multiplies by the config's {doc['outer_folds_in_config']} outer folds "
              f"(per route). The two searches agree on "
-             f"{doc['prediction_agreement']:.0%} of the outer test subjects.", ""]
+             f"{doc['prediction_agreement']:.0%} of the outer test subjects. Load average "
+             f"at the end: {', '.join(f'{x:.1f}' for x in doc['load_average'])} (2 cores).",
+             ""]
     lines.append(table(doc["rows"], [
         ("variant", "variant"), ("classifier", "classifier"),
         ("search_s", "nested C search s (one outer fold)"),

@@ -23,7 +23,10 @@ The batch size is chosen for the CPU's caches (:func:`inference_batch_size`):
 measured on the 2-core benchmark machine, 64 slices of 64x64 (about 3,500
 slices/s) beat 256 slices (about 2,300) because one batch's first-layer
 activations then stay in the L2 cache; 256x256 CT slices are fastest in batches
-of 8 to 4 (``benchmarks/README.md``, benchmark 3).
+of 8 to 4 (``benchmarks/README.md``, benchmark 3). On a heavily shared machine
+(load ~18 on the same 2 cores) the order reversed: batches of 256 ran 2.5x faster
+than 64, every batch's thread synchronisation waiting for descheduled threads; the
+rule follows the machine running alone.
 """
 from __future__ import annotations
 
