@@ -215,10 +215,12 @@ def section_cnn(doc) -> list[str]:
                       "input (reading the image, z-scoring every frame, cutting the slice "
                       "stack).")
     if doc.get("headroom"):
-        lines += ["Headroom: plain PyTorch inference with settings neurodx does not use, "
-                  "same run, same weights (untrained, seeded), same slices. bfloat16 changes "
-                  "the outputs (last two columns), so it would need validating on trained "
-                  "models:", "",
+        lines += ["Plain PyTorch inference with the optimised settings, same run, same "
+                  "weights (untrained, seeded), same slices (neurodx's inference copy uses "
+                  "channels_last + folded batch norm at cache-sized batches; bfloat16 only "
+                  "as the estimators' `inference_dtype` option). bfloat16 changes the "
+                  "outputs (last two columns), so it needs validating on the trained model:",
+                  "",
                   table(doc["headroom"], [
                       ("network", "network"), ("variant", "plain PyTorch inference"),
                       ("slices_s", "slices/s"), ("speedup_vs_plain", "vs NCHW float32"),
@@ -279,6 +281,47 @@ def section_features(doc) -> list[str]:
     return lines
 
 
+def section_region(doc) -> list[str]:
+    if doc is None:
+        return ["_not run_", ""]
+    lines = [f"SYNTHETIC cohort, {doc['subjects']} subjects x {doc['regions']} regions; "
+             f"`tangent_space` route features of the first outer fold's "
+             f"{doc['train_subjects']} training subjects ({doc['features']:,} tangent "
+             f"features; featurising the subjects took {doc['extract_s']:.0f} s, the tangent "
+             f"space + scaling fit {doc['tangent_fit_s']:.1f} s). Nested search over C = "
+             f"{doc['grid']} on {doc['inner_splits']} inner folds, interleaved repetitions, "
+             f"medians; BLAS single-threaded as in `neurodx compare`. The last column but one "
+             f"multiplies by the config's {doc['outer_folds_in_config']} outer folds "
+             f"(per route). The two searches agree on "
+             f"{doc['prediction_agreement']:.0%} of the outer test subjects. Load average "
+             f"at the end: {', '.join(f'{x:.1f}' for x in doc['load_average'])} (2 cores).",
+             ""]
+    lines.append(table(doc["rows"], [
+        ("variant", "variant"), ("classifier", "classifier"),
+        ("search_s", "nested C search s (one outer fold)"),
+        ("per_route_s", "x outer folds, s per route"), ("best_C", "C chosen"),
+        ("balanced_accuracy", "balanced accuracy (outer test)")]))
+    if doc.get("fold_rows"):
+        lines += ["", "One outer fold of the tuned route as `neurodx compare` fits it (tangent "
+                  "space -> scaling -> classifier, nested C search; before: every grid point "
+                  "refits the tangent space, lbfgs on all features; after: steps before the "
+                  "classifier fitted once per inner fold, row-space classifier):", "",
+                  table(doc["fold_rows"], [
+                      ("variant", "variant"), ("fold_s", "one outer fold s"),
+                      ("per_route_s", "x outer folds, s per route"), ("best_C", "C chosen"),
+                      ("balanced_accuracy", "balanced accuracy (outer test)")])]
+    full = doc.get("full")
+    if full:
+        parts = [f"{k}: {v['wall_s'] / 60:.1f} min (features {v['extract_s']:.0f} s; "
+                 + ", ".join(f"{r} {x['fit_predict_s']:.0f} s, balanced accuracy "
+                             f"{x['balanced_accuracy']:.3f}" for r, x in v["routes"].items())
+                 + ")" for k, v in full.items()]
+        lines += ["", "Whole `neurodx compare configs/region_timeseries.yaml --jobs 2`: "
+                  + "; ".join(parts) + "."]
+    lines += ["", _targets(doc["targets"]), ""]
+    return lines
+
+
 def generated() -> str:
     run = _load("run_all")
     parts = ["## Measured results", ""]
@@ -293,6 +336,8 @@ def generated() -> str:
     parts += section_score(_load("score"))
     parts += ["### 5. `neurodx features` on 3 study-size recordings", ""]
     parts += section_features(_load("features"))
+    parts += ["### 6. Region study: nested C tuning on 20,100 tangent features", ""]
+    parts += section_region(_load("region"))
     return "\n".join(parts).rstrip() + "\n"
 
 

@@ -20,6 +20,7 @@ BENCHMARKS = {
     "cnn": "benchmarks/bench_cnn.py",
     "score": "benchmarks/bench_score.py",
     "features": "benchmarks/bench_features.py",
+    "region": "benchmarks/bench_region.py",
 }
 
 

@@ -485,7 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="override a config value (YAML), e.g. --set cv.n_splits=3 "
                            "--set routes.eeg_cnn.preset=eeg_fast; repeatable")
     cmp_.add_argument("--jobs", type=int, default=1, metavar="N",
-                      help="subjects loaded and featurised in parallel")
+                      help="subjects loaded and featurised, and the RMT routes' folds "
+                           "fitted, in parallel")
     _add_allow_outside(cmp_)
     _add_allow_code(cmp_)
     cmp_.set_defaults(func=_cmd_compare)

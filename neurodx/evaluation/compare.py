@@ -25,6 +25,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -291,7 +292,36 @@ def _fit_fold(route: Route, X: list, y: np.ndarray, fold, diagnostics: bool = Tr
     if not diagnostics:
         est.set_params(**{k: False for k in est.get_params()
                           if k == "diagnostics" or k.endswith("__diagnostics")})
-    return est.fit([X[i] for i in fold.train], y[fold.train])
+    X_train, y_train = [X[i] for i in fold.train], y[fold.train]
+    if not _grid_sets_only_the_classifier(est):
+        return est.fit(X_train, y_train)
+    # Every point of the grid refits the same steps before the classifier (the tangent
+    # space's reference mean: most of a tuned route's time) on the same inner training
+    # subjects. scikit-learn's Pipeline memory fits them once per inner fold, in a private
+    # folder of this fold removed afterwards: the same fits, so the same predictions.
+    with tempfile.TemporaryDirectory(prefix="neurodx-fold-") as cache:
+        est.set_params(estimator__memory=cache)
+        est.fit(X_train, y_train)
+    est.set_params(estimator__memory=None)
+    if hasattr(est, "best_estimator_"):
+        est.best_estimator_.set_params(memory=None)
+    return est
+
+
+def _grid_sets_only_the_classifier(est) -> bool:
+    """A nested search (GridSearchCV over a Pipeline) whose grid only sets the last step,
+    with earlier steps of importable classes (the cache pickles them)."""
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(est, GridSearchCV) or not isinstance(est.estimator, Pipeline) \
+            or len(est.estimator.steps) < 2 or est.estimator.memory is not None:
+        return False
+    last = est.estimator.steps[-1][0]
+    grids = est.param_grid if isinstance(est.param_grid, list) else [est.param_grid]
+    importable = all(type(step).__module__.split(".")[0] in ("neurodx", "sklearn", "pyriemann")
+                     for _, step in est.estimator.steps[:-1])
+    return importable and all(k.startswith(f"{last}__") for g in grids for k in g)
 
 
 def _fit_predict(route: Route, X: list, y: np.ndarray, fold, classes, with_proba=True,
@@ -333,8 +363,48 @@ def _fold_record(est, fold, seconds: float) -> dict:
             "history": history or None}
 
 
+def _runs_torch(route: Route) -> bool:
+    """Whether the route holds a CNN estimator (``neurodx.models``), which uses torch."""
+    est = route.estimator
+    steps = [step for _, step in est.steps] if hasattr(est, "steps") else [est]
+    return any(type(step).__module__.startswith("neurodx.models") for step in steps)
+
+
+def _fold_outcome(route: Route, X: list, y: np.ndarray, fold, classes):
+    """One fold's predicted labels, probabilities, CNN diagnostics and record (time,
+    training history); no estimator: a parallel worker sends back only these."""
+    # BLAS single-threaded in each fold: with n_jobs workers on n_jobs cores, BLAS
+    # threads would only multiply the threads competing for them (see neurodx._threads).
+    t0 = time.perf_counter()
+    with single_threaded_blas():
+        pred, proba, est = _fit_predict(route, X, y, fold, classes)
+    record = _fold_record(est, fold, time.perf_counter() - t0)
+    return pred, proba, _fold_diagnostics(est, fold), record
+
+
+def _run_folds(route: Route, X: list, y: np.ndarray, folds, classes, n_jobs: int = 1):
+    """``_fold_outcome`` of every fold, in fold order.
+
+    RMT routes run their folds in parallel on ``n_jobs`` loky worker processes
+    (each fold's fit is independent and seeded, so the predictions do not depend on
+    ``n_jobs``). CNN routes run their folds one after the other in this process:
+    torch's intra-op threads already use every core
+    (:func:`neurodx.models.training.torch_session`), and torch inside several
+    worker processes would oversubscribe them.
+    """
+    if n_jobs == 1 or len(folds) < 2 or _runs_torch(route):
+        for f in folds:
+            yield _fold_outcome(route, X, y, f, classes)
+        return
+    from .._workers import workers_end_with_this_process
+
+    with workers_end_with_this_process():
+        yield from Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_fold_outcome)(route, X, y, f, classes) for f in folds)
+
+
 def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
-                    bar=None) -> tuple[list, list, list, list]:
+                    bar=None, n_jobs: int = 1) -> tuple[list, list, list, list]:
     rows, split_scores, diagnostics, records = [], [], [], []
     if route.param_grid:
         smallest = min(int(np.min(np.unique(y[f.train], return_counts=True)[1])) for f in folds)
@@ -343,11 +413,9 @@ def _cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
                               f"inner_splits={route.inner_splits} training subjects per class, "
                               f"but a fold has only {smallest}; lower tune.inner_splits or "
                               "use fewer outer folds")
-    for f in folds:
-        t0 = time.perf_counter()
-        pred, proba, est = _fit_predict(route, X, y, f, classes)
-        records.append(_fold_record(est, f, time.perf_counter() - t0))
-        diag = _fold_diagnostics(est, f)
+    for f, (pred, proba, diag, record) in zip(
+            folds, _run_folds(route, X, y, folds, classes, n_jobs)):
+        records.append(record)
         if diag is not None:
             diagnostics.append(diag)
         for k, i in enumerate(f.test):
@@ -409,7 +477,8 @@ def run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         Run folder; receives ``predictions.csv``, ``metrics.json``, ``manifest.json``
         and ``report.html``.
     n_jobs : int
-        Subjects loaded and featurised in parallel.
+        Subjects loaded and featurised in parallel, and the folds of the RMT routes
+        fitted in parallel (CNN routes use torch's threads on every core instead).
     routes : list of str, optional
         Run only these routes of the config.
     argv : list of str, optional
@@ -488,7 +557,7 @@ def _run_comparison(config: Config, out_dir: str | Path, *, n_jobs: int = 1,
         t0 = time.perf_counter()
         bar.set_postfix_str(route.name)
         route_rows, split_scores[route.name], route_diag, records[route.name] = _cross_validate(
-            route, X, y, folds, classes, bar)
+            route, X, y, folds, classes, bar, n_jobs=n_jobs)
         timing[route.name] = time.perf_counter() - t0
         rows += route_rows
         if route_diag:

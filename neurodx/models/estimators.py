@@ -57,6 +57,7 @@ from .checkpoint import load_network, read_manifest, save_network
 from .eeg_window_cnn import EEGWindowCNN, min_input_samples
 from .items import SliceStackItems, WindowItems
 from .shared_slice_cnn import SharedSliceCNN
+from .inference import INFERENCE_DTYPES, InferenceNetwork
 from .slice_cnn import SliceCNN
 from .slice_ensemble import PerPositionSliceEnsemble
 from .training import (TrainConfig, TrainResult, predict_items, resolve_device, seeded_network,
@@ -72,7 +73,8 @@ _TRAIN_PARAMS = ("epochs", "batch_size", "lr", "weight_decay", "val_fraction", "
                  "class_weight", "device", "num_threads", "progress", "eval_batch_size",
                  "resume")
 # Parameters that do not change what is learnt (left out of the checkpoint run name).
-_RUNTIME_PARAMS = {"device", "num_threads", "progress", "eval_batch_size", "resume",
+_RUNTIME_PARAMS = {"device", "num_threads", "progress", "eval_batch_size", "inference_dtype",
+                   "resume",
                    "checkpoint_dir", "callbacks", "diagnostics"}
 
 
@@ -170,6 +172,9 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(self.diagnostics, (bool, dict)):
             raise ConfigError("diagnostics must be true, false or a mapping of options "
                               f"(hessian_seconds, hessian_items, ...), got {self.diagnostics!r}")
+        if self.inference_dtype not in INFERENCE_DTYPES:
+            raise ConfigError(f"inference_dtype must be one of {', '.join(INFERENCE_DTYPES)}, "
+                              f"got {self.inference_dtype!r}")
         if self.freeze_features and self.init_from is None:
             raise ConfigError("freeze_features: true needs init_from, a trained model to "
                               "fine-tune (routes.<name>.init_from in the config)")
@@ -257,16 +262,17 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError("no subjects to predict")
         device = resolve_device(self.device)
         probas, groups, positions = [], [], []
+        # One inference copy for all subjects (batch norm folded, channels_last, dtype).
+        network = InferenceNetwork(self.network_, self.inference_dtype)
         with torch_session(self.seed_, self.num_threads, deterministic=False, device=device):
             for i, (d, sid) in enumerate(zip(data, ids)):
                 items = self._items([self._prepare(d, sid, fitting=False)], [sid], None)
                 if len(items) == 0:
                     raise RecordingError(sid, "no slices/windows to classify")
-                probas.append(predict_items(self.network_, items, batch_size=self.eval_batch_size,
+                probas.append(predict_items(network, items, batch_size=self.eval_batch_size,
                                             device=device))
                 groups.append(np.full(len(items), i))
                 positions.append(items.positions)
-        self.network_.to("cpu")
         votes = vote(np.concatenate(probas), np.concatenate(groups), self.voting,
                      positions=None if self.voting not in POSITION_VOTING_METHODS
                      else np.concatenate(positions))
@@ -467,7 +473,13 @@ class SliceVotingClassifier(_VotingClassifier):
     position_mode, position_dim
         How the shared network receives the position (``mode="shared"``).
     epochs, batch_size, lr, weight_decay, val_fraction, patience, class_weight, device, num_threads, eval_batch_size
-        Training (:class:`~neurodx.models.TrainConfig`).
+        Training (:class:`~neurodx.models.TrainConfig`). ``eval_batch_size`` also
+        caps the prediction batches, which are sized for the CPU's caches
+        (:func:`~neurodx.models.inference.inference_batch_size`).
+    inference_dtype : {"float32", "bfloat16"}
+        Precision of ``predict``/``predict_proba`` (:mod:`neurodx.models.inference`).
+        ``"bfloat16"`` is faster on CPUs with bfloat16 units but changes probabilities
+        by ~1e-4: validate it on the trained model before use.
     augment : bool, dict, callable or None
         ``True``: :class:`~neurodx.models.SliceAugment` defaults; a dict of its options.
     random_state : int or None
@@ -518,7 +530,8 @@ class SliceVotingClassifier(_VotingClassifier):
                  weight_decay: float = 1e-4, val_fraction: float = 0.2, patience: int | None = 10,
                  class_weight: str | None = "balanced", augment=True, device: str = "auto",
                  num_threads: int | None = None, random_state: int | None = 0,
-                 progress: bool = True, eval_batch_size: int = 256, checkpoint_dir=None,
+                 progress: bool = True, eval_batch_size: int = 256,
+                 inference_dtype: str = "float32", checkpoint_dir=None,
                  resume: bool = True, init_from=None, freeze_features: bool = False,
                  callbacks=None, diagnostics=False):
         self.mode = mode
@@ -554,6 +567,7 @@ class SliceVotingClassifier(_VotingClassifier):
         self.random_state = random_state
         self.progress = progress
         self.eval_batch_size = eval_batch_size
+        self.inference_dtype = inference_dtype
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
         self.init_from = init_from
@@ -630,11 +644,14 @@ class SliceVotingClassifier(_VotingClassifier):
                                           f"and needs a 4-D volume; got shape {vol.shape[:3]}")
             from ..preprocessing.intensity import zscore_voxels
             vol = zscore_voxels(vol)[..., frames]
-        else:
+        elif not np.array_equal(frames, np.arange(n_frames)):   # all frames: no copy
             vol = vol[..., frames]
-            if self.normalize == "frame":
-                from ..preprocessing.intensity import zscore_frames
-                vol = zscore_frames(vol)
+        # Per-frame z-score applied to the stack in place below (one copy of the volume,
+        # not three); the statistics are zscore_frames' own, so the values are the same.
+        frame_stats = None
+        if self.normalize == "frame":
+            from ..preprocessing.intensity import frame_statistics
+            frame_stats = frame_statistics(vol)
         n_slices = vol.shape[self.slice_axis]
         positions = np.arange(n_slices) if self.slices is None else np.asarray(self.slices, int)
         bad = positions[(positions < 0) | (positions >= n_slices)]
@@ -643,9 +660,15 @@ class SliceVotingClassifier(_VotingClassifier):
                                       f"volume has {n_slices} slices along axis "
                                       f"{self.slice_axis}")
         # (position, frame, H, W): slicing axis first, frames second, in-plane axes kept in order.
-        planes = np.moveaxis(vol, (self.slice_axis, 3), (0, 1))[positions]
+        planes = np.moveaxis(vol, (self.slice_axis, 3), (0, 1))
+        planes = np.array(planes if self.slices is None else planes[positions],
+                          dtype=np.float32, order="C")      # the one copy
+        if frame_stats is not None:
+            mean, std = frame_stats
+            planes -= mean[None, :, None, None]
+            planes /= std[None, :, None, None]
         if transform is None and self.slice_shape is None:
-            return np.ascontiguousarray(planes[:, :, None], dtype=np.float32)
+            return planes[:, :, None]
         from ..preprocessing.geometry import fit_slice
         out = []
         for p in range(planes.shape[0]):
@@ -769,7 +792,8 @@ class WindowVotingClassifier(_VotingClassifier):
                  weight_decay: float = 1e-4, val_fraction: float = 0.2, patience: int | None = 10,
                  class_weight: str | None = "balanced", augment=True, device: str = "auto",
                  num_threads: int | None = None, random_state: int | None = 0,
-                 progress: bool = True, eval_batch_size: int = 256, checkpoint_dir=None,
+                 progress: bool = True, eval_batch_size: int = 256,
+                 inference_dtype: str = "float32", checkpoint_dir=None,
                  resume: bool = True, init_from=None, freeze_features: bool = False,
                  callbacks=None, diagnostics=False):
         self.voting = voting
@@ -799,6 +823,7 @@ class WindowVotingClassifier(_VotingClassifier):
         self.random_state = random_state
         self.progress = progress
         self.eval_batch_size = eval_batch_size
+        self.inference_dtype = inference_dtype
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
         self.init_from = init_from

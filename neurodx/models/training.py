@@ -335,10 +335,27 @@ def _to_device(items: ItemSource, batch: np.ndarray, device, uses_position: bool
 
 def predict_items(network: nn.Module, items: ItemSource, index: np.ndarray | None = None, *,
                   batch_size: int = 256, device: str | torch.device = "auto",
-                  progress: bool = False, amp: bool = True) -> np.ndarray:
-    """Class probabilities ``(n, n_classes)`` (float64) of items ``index`` (default: all)."""
+                  progress: bool = False, amp: bool = True, optimize: bool = True,
+                  dtype: str = "float32") -> np.ndarray:
+    """Class probabilities ``(n, n_classes)`` (float64) of items ``index`` (default: all).
+
+    With ``optimize`` (default) the items go through an
+    :class:`~neurodx.models.inference.InferenceNetwork` copy of ``network`` (batch
+    norm folded, channels_last, ``dtype``; built here unless ``network`` already is
+    one) in batches of at most ``batch_size`` sized for the CPU's caches
+    (:func:`~neurodx.models.inference.inference_batch_size`). ``optimize=False``
+    runs ``network`` itself in evaluation mode, in batches of ``batch_size``.
+    """
+    from .inference import InferenceNetwork, inference_batch_size
+
     device = resolve_device(device) if isinstance(device, str) else device
     index = np.arange(len(items)) if index is None else np.asarray(index)
+    if optimize:
+        if not isinstance(network, InferenceNetwork):
+            network = InferenceNetwork(network, dtype)
+        shape = network.input_shape
+        if shape is not None and len(shape) == 3:     # image slices (channels, H, W)
+            batch_size = inference_batch_size(shape, batch_size)
     network = network.to(device)
     was_training = network.training
     network.eval()

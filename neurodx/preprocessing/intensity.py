@@ -25,7 +25,7 @@ from ..io.volumes import read_volume
 
 __all__ = ["CT_WINDOWS", "window", "window_stack", "resolve_windows", "to_uint8", "CTWindows",
            "GreyChannels", "CTIntensity", "display_fraction",
-           "zscore_voxels", "zscore_frames", "voxel_stats", "otsu_threshold", "foreground_mask",
+           "zscore_voxels", "zscore_frames", "frame_statistics", "voxel_stats", "otsu_threshold", "foreground_mask",
            "load_mask"]
 
 #: Window presets as (level, width) in HU.
@@ -210,6 +210,18 @@ def zscore_voxels(data: np.ndarray, mask: np.ndarray | None = None) -> np.ndarra
     return out
 
 
+def frame_statistics(data: np.ndarray, mask: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each frame of ``(x, y, z, t)`` float32 data, as
+    :func:`zscore_frames` divides by them (0 becomes infinity: a constant frame maps to 0).
+
+    For callers that apply the z-score in another memory layout (the slice stacks of
+    the CNN estimators) with the same numbers.
+    """
+    flat = data.reshape(-1, data.shape[-1]) if mask is None else data[np.asarray(mask, bool)]
+    return flat.mean(axis=0), _safe_std(flat.std(axis=0))
+
+
 def zscore_frames(data: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Per-frame z-score: each 3-D frame (last axis indexes frames) to mean 0, sd 1.
 
@@ -220,12 +232,8 @@ def zscore_frames(data: np.ndarray, mask: np.ndarray | None = None) -> np.ndarra
     squeeze = data.ndim == 3
     if squeeze:
         data = data[..., None]
-    if mask is None:
-        flat = data.reshape(-1, data.shape[-1])
-    else:
-        flat = data[np.asarray(mask, bool)]
-    mean, std = flat.mean(axis=0), flat.std(axis=0)
-    out = (data - mean) / _safe_std(std)
+    mean, std = frame_statistics(data, mask)
+    out = (data - mean) / std
     if mask is not None:
         out *= np.asarray(mask, bool)[..., None]
     return out[..., 0] if squeeze else out

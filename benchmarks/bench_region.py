@@ -1,0 +1,243 @@
+"""Benchmark 5: the region study's nested C tuning on 20,100 tangent features, before/after.
+
+The region study (``configs/region_timeseries.yaml``: 3 routes, nested C tuning of
+logistic regression on the tangent-space routes) on a SYNTHETIC cohort of 448
+subjects x 200 regions (``neurodx simulate regions``, into ``benchmarks/.data/``).
+Tangent vectors of 200 x 200 covariances have 20,100 features for a few hundred
+training subjects: the tuned logistic fits took 520-610 s per route (issue 17).
+
+Measured side by side in one process (interleaved repetitions, BLAS single-threaded
+as ``neurodx compare`` runs it), on the features of the ``tangent_space`` route
+(OAS covariances -> tangent space -> scaling, fitted on the first outer fold's
+training subjects of a 5-fold split):
+
+* **before**: ``GridSearchCV`` over ``C`` (the config's grid, 3 inner folds) of
+  scikit-learn's ``LogisticRegression`` (lbfgs on 20,100 coordinates), the route
+  classifier until issue 17;
+* **after**: the same search of ``RowSpaceLogisticRegression``
+  (``neurodx.rmt.rowspace``: the same L2 optimum fitted on the training rows' span).
+
+Both predict the outer fold's test subjects: the balanced accuracies and the
+agreement of the predictions are recorded next to the times. The search time times
+the config's number of outer folds gives the per-route figure of the issue.
+
+Then the route's whole fitted part for that outer fold, as ``neurodx compare`` fits
+it (``GridSearchCV`` of tangent space -> scaling -> classifier): **before**, with
+``LogisticRegression`` and the tangent space refitted for every grid point of every
+inner fold; **after**, neurodx's fold fit (row-space classifier, the steps before
+it fitted once per inner fold). ``--subjects N`` uses N evenly spaced subjects of
+the cohort (the tangent space's reference mean is most of the time, and grows with
+the training subjects).
+
+``--full`` also times the whole ``neurodx compare`` of the study (fresh processes,
+``--jobs 2``): this tree, and with ``--before-tree DIR`` the code of another
+checkout (e.g. a ``git worktree`` of the commit before issue 17) in the same run.
+
+    .venv/bin/python benchmarks/bench_region.py [--repeats 3] [--subjects 448]
+        [--full [--before-tree DIR]]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import DATA, REPO, median, run_process, table, write_result
+
+N_PER_GROUP, N_REGIONS, N_TIMES = 224, 200, 200
+TARGET_STUDY_MIN = 3.0
+CONFIG = "configs/region_timeseries.yaml"
+
+
+def cohort() -> Path:
+    folder = DATA / f"regions_{2 * N_PER_GROUP}x{N_REGIONS}"
+    if not (folder / "participants.tsv").is_file():
+        res = run_process([sys.executable, "-m", "neurodx.cli", "simulate", "regions", "--out",
+                           str(folder), "--subjects-per-group", str(N_PER_GROUP), "--regions",
+                           str(N_REGIONS), "--timepoints", str(N_TIMES), "--seed", "0"],
+                          timeout=3600)
+        if res["returncode"] != 0:
+            raise RuntimeError(res["output"][-2000:])
+    return folder
+
+
+def route_inputs(folder: Path, n_jobs: int, n_subjects: int | None = None):
+    """The ``tangent_space`` route, its per-subject stateless outputs and the labels."""
+    from joblib import Parallel, delayed
+
+    from neurodx.config import load_config
+    from neurodx.evaluation.compare import _extract_subject
+    from neurodx.evaluation.study import prepare_study
+
+    cfg = load_config(REPO / CONFIG, overrides={"cohort": {"path": str(folder)}})
+    study = prepare_study(cfg, n_jobs=n_jobs, routes=["tangent_space"])
+    route = study.routes[0]
+    subjects = list(study.cohort)
+    if n_subjects and n_subjects < len(subjects):   # evenly spaced: every group keeps its share
+        subjects = [subjects[i] for i in np.linspace(0, len(subjects) - 1, n_subjects).astype(int)]
+    X = Parallel(n_jobs=n_jobs)(
+        delayed(_extract_subject)(s.participant_id, s.paths, study.context, study.spec,
+                                  [route])
+        for s in subjects)
+    y = np.asarray([s.group for s in subjects], dtype=object)
+    return route, [x[0][0] for x in X], y, cfg
+
+
+def search_time(clf, grid, Z, y, Zt, inner_splits):
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    search = GridSearchCV(clone(clf), {"C": grid}, scoring="balanced_accuracy",
+                          cv=StratifiedKFold(inner_splits, shuffle=True, random_state=0))
+    tic = time.perf_counter()
+    search.fit(Z, y)
+    return time.perf_counter() - tic, search.predict(Zt), search.best_params_["C"]
+
+
+def compare_wall(tree: Path, folder: Path, out: Path) -> dict:
+    """``neurodx compare`` of the study with the code of ``tree``, in a fresh process."""
+    res = run_process([sys.executable, "-m", "neurodx.cli", "compare", str(tree / CONFIG),
+                       "--cohort", str(folder), "--out", str(out), "--jobs", "2", "-q"],
+                      timeout=4 * 3600, env={"PYTHONPATH": str(tree)})
+    if res["returncode"] != 0:
+        raise RuntimeError(f"compare with {tree} failed: {res['output'][-2000:]}")
+    import json
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    return {"wall_s": res["wall_s"], "extract_s": metrics["extract_seconds"],
+            "routes": {k: {"balanced_accuracy": v["balanced_accuracy"],
+                           "fit_predict_s": v["fit_predict_seconds"]}
+                       for k, v in metrics["routes"].items()}}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=2, help="subjects featurised in parallel")
+    parser.add_argument("--subjects", type=int, default=2 * N_PER_GROUP,
+                        help="use this many of the cohort's subjects (evenly spaced)")
+    parser.add_argument("--full", action="store_true",
+                        help="also time the whole `neurodx compare` of the study")
+    parser.add_argument("--before-tree", type=Path,
+                        help="with --full: a checkout whose code is the 'before'")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+
+    from neurodx._threads import single_threaded_blas
+    from neurodx.evaluation.folds import make_folds
+
+    folder = cohort()
+    print(f"== benchmark 5: region study, SYNTHETIC {2 * N_PER_GROUP} subjects x {N_REGIONS} "
+          f"regions ({folder.relative_to(REPO)})", flush=True)
+    tic = time.perf_counter()
+    route, X, y, cfg = route_inputs(folder, args.jobs, args.subjects)
+    extract_s = time.perf_counter() - tic
+    tune = cfg["routes"]["tangent_space"]["tune"]
+    grid = [float(c) for c in tune["param_grid"]["clf__C"]]
+    inner = int(tune["inner_splits"])
+    n_outer = int(cfg["cv"]["n_splits"]) * int(cfg["cv"]["n_repeats"])
+    fold = make_folds(y, scheme="stratified_kfold", n_splits=5, seed=0)[0]
+    raw = {"before": [], "after": []}
+    with single_threaded_blas():
+        tic = time.perf_counter()
+        prep = clone(route.cv_estimator.estimator)[:-1]          # tangent space + scaling
+        Z = prep.fit_transform([X[i] for i in fold.train], y[fold.train])
+        Zt = prep.transform([X[i] for i in fold.test])
+        prep_s = time.perf_counter() - tic
+        after = route.cv_estimator.estimator.steps[-1][1]
+        before = LogisticRegression(**after.get_params())
+        print(f"  features: {len(y)} subjects in {extract_s:.0f} s; tangent space + scaling "
+              f"{Z.shape[0]} x {Z.shape[1]} in {prep_s:.1f} s", flush=True)
+        preds = {}
+        for r in range(args.repeats):
+            for name in (("before", "after") if r % 2 == 0 else ("after", "before")):
+                clf = before if name == "before" else after
+                dt, pred, best_c = search_time(clf, grid, Z, y[fold.train], Zt, inner)
+                raw[name].append(dt)
+                preds[name] = (pred, best_c)
+            print(f"  repeat {r + 1}/{args.repeats}: nested C search before "
+                  f"{raw['before'][-1]:.1f} s, after {raw['after'][-1]:.1f} s", flush=True)
+        # The route's whole fitted part as compare fits one outer fold: GridSearchCV of
+        # tangent space -> scaling -> classifier; before: LogisticRegression, every grid
+        # point refitting the tangent space; after: neurodx's fold fit (row-space
+        # classifier, steps before it fitted once per inner fold).
+        from neurodx.evaluation.compare import _fit_fold
+
+        old_search = clone(route.cv_estimator).set_params(estimator__clf=before)
+        X_test = [X[i] for i in fold.test]
+        fold_rows = []
+        for name in ("before", "after"):
+            tic = time.perf_counter()
+            fitted = (_fit_fold(route, X, y, fold) if name == "after" else
+                      clone(old_search).fit([X[i] for i in fold.train], y[fold.train]))
+            dt = time.perf_counter() - tic
+            fold_rows.append({"variant": name, "fold_s": dt, "per_route_s": dt * n_outer,
+                              "best_C": fitted.best_params_["clf__C"],
+                              "balanced_accuracy": balanced_accuracy_score(
+                                  y[fold.test], fitted.predict(X_test))})
+            print(f"  route fold fit ({name}): {dt:.0f} s", flush=True)
+    rows = []
+    for name in ("before", "after"):
+        pred, best_c = preds[name]
+        rows.append({"variant": name, "classifier": type(before if name == "before" else after)
+                     .__name__, "search_s": median(raw[name]),
+                     "per_route_s": median(raw[name]) * n_outer, "best_C": best_c,
+                     "balanced_accuracy": balanced_accuracy_score(y[fold.test], pred)})
+    speedup = rows[0]["search_s"] / rows[1]["search_s"]
+    agreement = float(np.mean(preds["before"][0] == preds["after"][0]))
+    doc = {"subjects": len(y), "regions": N_REGIONS, "features": int(Z.shape[1]),
+           "train_subjects": int(Z.shape[0]), "grid": grid, "inner_splits": inner,
+           "outer_folds_in_config": n_outer, "extract_s": extract_s,
+           "tangent_fit_s": prep_s, "rows": rows, "speedup": speedup,
+           "prediction_agreement": agreement, "raw": raw, "fold_rows": fold_rows,
+           "fold_speedup": fold_rows[0]["fold_s"] / fold_rows[1]["fold_s"],
+           "load_average": os.getloadavg()}
+    targets = [{"target": "one outer fold of a tuned route (tangent space + classifier, "
+                          "nested C search), before / after",
+                "goal": "> 1", "measured": doc["fold_speedup"],
+                "met": doc["fold_speedup"] > 1, "factor_off": None},
+               {"target": "nested C search of the classifier alone, before / after",
+                "goal": "> 1", "measured": speedup, "met": speedup > 1,
+                "factor_off": None},
+               {"target": "balanced accuracy after - before (outer test subjects)",
+                "goal": ">= 0", "measured": rows[1]["balanced_accuracy"]
+                - rows[0]["balanced_accuracy"],
+                "met": rows[1]["balanced_accuracy"] >= rows[0]["balanced_accuracy"],
+                "factor_off": None}]
+    if args.full:
+        full = {"after": compare_wall(REPO, folder, DATA / "region_run_after")}
+        if args.before_tree:
+            full["before"] = compare_wall(args.before_tree.resolve(), folder,
+                                          DATA / "region_run_before")
+        doc["full"] = full
+        minutes = full["after"]["wall_s"] / 60
+        targets.append({"target": "region study `neurodx compare --jobs 2`, minutes",
+                        "goal": f"<= {TARGET_STUDY_MIN:g}", "measured": minutes,
+                        "met": minutes <= TARGET_STUDY_MIN,
+                        "factor_off": minutes / TARGET_STUDY_MIN})
+    doc["targets"] = targets
+    print(table(rows, COLUMNS))
+    print(table(fold_rows, FOLD_COLUMNS))
+    print(table(targets, [("target", "target"), ("goal", "goal"), ("measured", "measured"),
+                          ("met", "met")]))
+    write_result("region", doc, started=started)
+
+
+FOLD_COLUMNS = [("variant", "variant"), ("fold_s", "one outer fold s"),
+                ("per_route_s", "x outer folds of the config, s"), ("best_C", "C chosen"),
+                ("balanced_accuracy", "balanced accuracy (outer test)")]
+COLUMNS = [("variant", "variant"), ("classifier", "classifier"),
+           ("search_s", "nested C search s (one outer fold)"),
+           ("per_route_s", "x outer folds of the config, s"), ("best_C", "C chosen"),
+           ("balanced_accuracy", "balanced accuracy (outer test)")]
+
+
+if __name__ == "__main__":
+    main()
