@@ -5,7 +5,14 @@ Construction (He, Qiu et al. 2017; Qiu et al. 2017, below)
 A window ``X_i`` (``N`` channels or regions x ``T`` samples) is standardised row by
 row. Its *singular-value-equivalent* matrix is ``X_u,i = sqrt(X_i X_i^H / T) U_i``
 with ``U_i`` a Haar-distributed unitary matrix: ``X_u,i`` has the singular values of
-the window and no preferred eigenvector. The ring law describes the eigenvalues of
+the window and no preferred eigenvector. The windows are real, and neurodx draws
+``U_i`` Haar *orthogonal* (the real case of the same construction): the single ring
+theorem holds for Haar orthogonal as for Haar unitary factors (Guionnet, Krishnapur &
+Zeitouni 2011 state it for both), so the limiting ring and its radii are the same; at
+finite ``N`` a real product has about ``sqrt(N)`` real eigenvalues and the rest in
+conjugate pairs, which the Monte-Carlo null moments below (drawn with the same
+factors) account for. Real arithmetic makes the eigen-decomposition about three times
+cheaper. The ring law describes the eigenvalues of
 the product ``Z = X_u,1 X_u,2 ... X_u,L`` over ``L`` *independent* windows, each
 factor normalised so that its mean squared singular value is 1 (outer radius 1).
 
@@ -24,7 +31,7 @@ feature, but not a calibrated z-score). ``L = 1`` is one window.
 Only the windows' eigenvalues are needed. Write ``X_i X_i^H / T = V_i S_i^2 V_i^H``;
 then ``Z = prod_i V_i S_i V_i^H U_i`` is similar (conjugate by ``V_1``) to
 ``S_1 W_1 S_2 W_2 ... S_L W_L`` with ``W_i = V_i^H U_i V_(i+1)`` (``V_(L+1) = V_1``).
-Each ``W_i`` is Haar and they are independent of each other and of the data,
+Each ``W_i`` is Haar (the ``V_i`` are real orthogonal) and they are independent of each other and of the data,
 whatever the ``V_i`` (Haar measure is invariant under fixed unitaries and ``U_i``
 is drawn independently of the data), so the eigenvalues of ``Z`` have exactly the
 law of those of ``S_1 W_1 ... S_L W_L``. neurodx computes that product with ``W_i``
@@ -91,7 +98,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["haar_unitary", "ring_size", "ring_radii", "ring_law_msr", "ring_eigenvalues",
+__all__ = ["haar_unitary", "haar_orthogonal", "ring_size", "ring_radii", "ring_law_msr", "ring_eigenvalues",
            "mean_spectral_radius", "product_windows", "ring_step", "DEFAULT_RING_SEED"]
 
 # Windows are multiplied in chunks of about this many complex entries (~64 MB).
@@ -113,9 +120,22 @@ def haar_unitary(n: int, size: int = 1, *, random_state=None) -> np.ndarray:
     return q * (d / np.abs(d))[:, None, :]
 
 
+def haar_orthogonal(n: int, size: int = 1, *, random_state=None) -> np.ndarray:
+    """Haar-distributed real orthogonal matrices, shape ``(size, n, n)`` (Mezzadri 2007).
+
+    QR of real Gaussian matrices with the signs of ``R``'s diagonal moved into ``Q``.
+    """
+    rng = np.random.default_rng(random_state)
+    q, r = np.linalg.qr(rng.standard_normal((size, n, n)))
+    return q * np.sign(np.einsum("kii->ki", r))[:, None, :]
+
+
 @lru_cache(maxsize=32)
 def _factors(n: int, n_factors: int, seed: int) -> np.ndarray:
-    w = haar_unitary(n, n_factors, random_state=[seed, n, n_factors])
+    # Real orthogonal factors (see the module docstring): the products are real, and a
+    # real non-symmetric eigen-decomposition costs about a third of a complex one
+    # (measured: 1.0 vs 2.8 ms for 64 x 64), which is most of the LES bank's cost.
+    w = haar_orthogonal(n, n_factors, random_state=[seed, n, n_factors])
     w.setflags(write=False)
     return w
 
