@@ -61,7 +61,8 @@ from .slice_cnn import SliceCNN
 from .slice_ensemble import PerPositionSliceEnsemble
 from .training import (TrainConfig, TrainResult, predict_items, resolve_device, seeded_network,
                        torch_session, train_network)
-from .voting import POSITION_VOTING_METHODS, VOTING_METHODS, vote
+from .voting import CALIBRATION_METHODS, POSITION_VOTING_METHODS, VOTING_METHODS, \
+    VoteCalibration, vote
 
 __all__ = ["SliceVotingClassifier", "WindowVotingClassifier", "load_estimator", "SLICE_MODES"]
 
@@ -70,7 +71,7 @@ SLICE_MODES = ("ensemble", "shared", "pooled")
 _SLICE_NORMALIZATIONS = (None, "frame", "voxel")
 _TRAIN_PARAMS = ("epochs", "batch_size", "lr", "weight_decay", "val_fraction", "patience",
                  "class_weight", "device", "num_threads", "progress", "eval_batch_size",
-                 "resume")
+                 "resume", "lr_schedule")
 # Parameters that do not change what is learnt (left out of the checkpoint run name).
 _RUNTIME_PARAMS = {"device", "num_threads", "progress", "eval_batch_size", "resume",
                    "checkpoint_dir", "callbacks", "diagnostics"}
@@ -170,6 +171,12 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(self.diagnostics, (bool, dict)):
             raise ConfigError("diagnostics must be true, false or a mapping of options "
                               f"(hessian_seconds, hessian_items, ...), got {self.diagnostics!r}")
+        if self.calibration is not None and self.calibration not in CALIBRATION_METHODS:
+            raise ConfigError(f"calibration must be one of {', '.join(CALIBRATION_METHODS)} "
+                              f"or null (routes.<name>.calibration), got {self.calibration!r}")
+        if self.calibration is not None and not self.val_fraction > 0:
+            raise ConfigError("calibration is fitted on the inner validation subjects: set "
+                              "routes.<name>.val_fraction above 0, or calibration to null")
         if self.freeze_features and self.init_from is None:
             raise ConfigError("freeze_features: true needs init_from, a trained model to "
                               "fine-tune (routes.<name>.init_from in the config)")
@@ -218,6 +225,7 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         result = train_network(network, items, config, augment=self._augmenter(),
                                init_from=self.init_from, freeze_features=self.freeze_features,
                                callbacks=self.callbacks or ())
+        self.calibration_ = self._fit_calibration(network, items, result, config)
         self.network_ = network.to("cpu").eval()
         self.classes_ = classes
         self.seed_ = seed
@@ -231,6 +239,23 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         if self.diagnostics:
             self.diagnostics_ = self._diagnose(items, result.train_subjects)
         return self
+
+    def _fit_calibration(self, network, items, result, config) -> VoteCalibration | None:
+        """Vote calibration on the items of the inner validation subjects only (no test data)."""
+        if self.calibration is None:
+            return None
+        groups = np.asarray(items.groups)
+        val = np.flatnonzero(np.isin(groups, np.asarray(result.val_subjects, dtype=groups.dtype)))
+        labels = np.asarray(items.labels)[val]
+        if np.unique(labels).size < 2:
+            raise ConfigError(f"calibration: the inner validation subjects cover one class only "
+                              f"({len(result.val_subjects)} subjects); raise "
+                              "routes.<name>.val_fraction or set calibration to null")
+        device = resolve_device(self.device)
+        with torch_session(config.seed, self.num_threads, deterministic=False, device=device):
+            proba = predict_items(network, items, index=val, batch_size=self.eval_batch_size,
+                                  device=device)
+        return VoteCalibration(self.calibration).fit(proba, labels, groups[val])
 
     def _diagnose(self, items, train_subjects) -> dict:
         """RMT diagnostics of the fitted network (``diagnostics=True``), on training items only."""
@@ -267,7 +292,10 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
                 groups.append(np.full(len(items), i))
                 positions.append(items.positions)
         self.network_.to("cpu")
-        votes = vote(np.concatenate(probas), np.concatenate(groups), self.voting,
+        probas = np.concatenate(probas)
+        if getattr(self, "calibration_", None) is not None:
+            probas = self.calibration_.transform(probas)
+        votes = vote(probas, np.concatenate(groups), self.voting,
                      positions=None if self.voting not in POSITION_VOTING_METHODS
                      else np.concatenate(positions))
         return ids, explicit, votes
@@ -333,7 +361,9 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
             neurodx_version=__version__, estimator_params=self._saved_params(),
             classes=_jsonable(self.classes_.tolist()), input=_jsonable(self._input_spec()),
             seed=self.seed_, training=_jsonable(self.training_.to_dict()),
-            fit_subject_ids=self.fit_subject_ids_, fit_ids_are_names=self.fit_ids_are_names_)
+            fit_subject_ids=self.fit_subject_ids_, fit_ids_are_names=self.fit_ids_are_names_,
+            calibration=(None if getattr(self, "calibration_", None) is None
+                         else _jsonable(self.calibration_.to_dict())))
 
     @classmethod
     def load(cls, directory: str | Path):
@@ -359,6 +389,8 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         est.val_subjects_ = list(est.training_.val_subjects)
         est.fit_subject_ids_ = manifest["fit_subject_ids"]
         est.fit_ids_are_names_ = manifest["fit_ids_are_names"]
+        spec = manifest.get("calibration")
+        est.calibration_ = None if spec is None else VoteCalibration.from_dict(spec)
         est._set_input_spec(manifest["input"])
         return est
 
@@ -484,6 +516,14 @@ class SliceVotingClassifier(_VotingClassifier):
         Keep the convolutional layers of ``init_from`` fixed.
     callbacks : list, optional
         Passed to :func:`~neurodx.models.train_network`.
+    lr_schedule : {"constant", "cosine"}
+        Learning-rate schedule of training (:class:`~neurodx.models.TrainConfig`).
+    calibration : {"logistic", "temperature", None}
+        Vote calibration (:class:`~neurodx.models.voting.VoteCalibration`): item
+        probabilities are calibrated before the vote, fitted on the items of the
+        inner validation subjects only (``val_subjects_``; needs ``val_fraction`` > 0
+        and validation subjects of every class). ``None``: the network's own
+        probabilities. Config key ``routes.<name>.calibration``.
     diagnostics : bool or dict
         After ``fit``, store random-matrix diagnostics of the network in
         ``diagnostics_`` (:func:`neurodx.models.diagnostics.network_diagnostics`:
@@ -520,7 +560,8 @@ class SliceVotingClassifier(_VotingClassifier):
                  num_threads: int | None = None, random_state: int | None = 0,
                  progress: bool = True, eval_batch_size: int = 256, checkpoint_dir=None,
                  resume: bool = True, init_from=None, freeze_features: bool = False,
-                 callbacks=None, diagnostics=False):
+                 callbacks=None, diagnostics=False, lr_schedule: str = "constant",
+                 calibration: str | None = None):
         self.mode = mode
         self.voting = voting
         self.slice_axis = slice_axis
@@ -560,6 +601,8 @@ class SliceVotingClassifier(_VotingClassifier):
         self.freeze_features = freeze_features
         self.callbacks = callbacks
         self.diagnostics = diagnostics
+        self.lr_schedule = lr_schedule
+        self.calibration = calibration
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -771,7 +814,8 @@ class WindowVotingClassifier(_VotingClassifier):
                  num_threads: int | None = None, random_state: int | None = 0,
                  progress: bool = True, eval_batch_size: int = 256, checkpoint_dir=None,
                  resume: bool = True, init_from=None, freeze_features: bool = False,
-                 callbacks=None, diagnostics=False):
+                 callbacks=None, diagnostics=False, lr_schedule: str = "constant",
+                 calibration: str | None = None):
         self.voting = voting
         self.sfreq = sfreq
         self.window = window
@@ -805,6 +849,8 @@ class WindowVotingClassifier(_VotingClassifier):
         self.freeze_features = freeze_features
         self.callbacks = callbacks
         self.diagnostics = diagnostics
+        self.lr_schedule = lr_schedule
+        self.calibration = calibration
 
     def _check_params(self) -> None:
         super()._check_params()

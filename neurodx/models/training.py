@@ -9,6 +9,10 @@ windows) that each belong to a subject:
   subject that is never passed in is never seen. Validation loss drives early
   stopping and model selection (the weights of the best epoch are kept). The
   subjects used are recorded in :class:`TrainResult`.
+* **Learning-rate schedule** (``lr_schedule="cosine"``): the rate of epoch ``e``
+  (0-based) is ``lr * (0.05 + 0.95 * (1 + cos(pi * e / epochs)) / 2)``, set at the
+  start of each epoch from the epoch number alone, so a resumed run follows the same
+  schedule; ``"constant"`` keeps ``lr``.
 * **Class weighting** (``class_weight="balanced"``): item-level weights
   ``n_items / (n_classes * n_items_of_class)`` computed on the training subjects.
 * **Augmentation**: a callable ``aug(x, generator)`` (see
@@ -56,9 +60,18 @@ from .voting import vote
 
 __all__ = ["TrainConfig", "TrainResult", "ItemSource", "ArrayItems", "train_network",
            "predict_items", "inner_split", "class_weights", "seeded_network", "resolve_device",
-           "CHECKPOINT_NAME"]
+           "epoch_lr", "CHECKPOINT_NAME", "LR_SCHEDULES"]
 
 CHECKPOINT_NAME = "last.safetensors"
+#: ``lr_schedule`` settings of :class:`TrainConfig`.
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def epoch_lr(config: "TrainConfig", epoch: int) -> float:
+    """Learning rate of 0-based ``epoch`` under ``config.lr_schedule`` (module docstring)."""
+    if config.lr_schedule == "constant" or config.epochs <= 1:
+        return config.lr
+    return config.lr * (0.05 + 0.95 * (1 + math.cos(math.pi * epoch / config.epochs)) / 2)
 
 
 class ItemSource(Protocol):
@@ -145,6 +158,8 @@ class TrainConfig:
         Continue from a compatible checkpoint in ``checkpoint_dir``.
     max_grad_norm : float or None
         Clip the gradient norm.
+    lr_schedule : {"constant", "cosine"}
+        Cosine decay from ``lr`` to ``0.05 * lr`` over ``epochs`` (module docstring).
     """
 
     epochs: int = 30
@@ -165,6 +180,7 @@ class TrainConfig:
     checkpoint_every: int = 1
     resume: bool = True
     max_grad_norm: float | None = None
+    lr_schedule: str = "constant"
 
     def __post_init__(self):
         if self.epochs < 0:
@@ -180,6 +196,9 @@ class TrainConfig:
         if self.class_weight not in ("balanced", None):
             raise ConfigError(f"class_weight must be 'balanced' or None, "
                               f"got {self.class_weight!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, "
+                              f"got {self.lr_schedule!r}")
         if self.checkpoint_every < 1:
             raise ConfigError("checkpoint_every must be at least 1")
         if self.num_threads is not None and self.num_threads < 1:
@@ -387,7 +406,10 @@ def _fingerprint(network, config, items, train_subjects, val_subjects, freeze_fe
                  init_from) -> dict:
     keys = ("batch_size", "lr", "weight_decay", "val_fraction", "patience", "class_weight",
             "seed", "max_grad_norm")
-    return {"network": type(network).__name__, "network_config": network.get_config(),
+    # A schedule depends on the epoch budget; the constant rate lets a run be extended.
+    schedule = ({} if config.lr_schedule == "constant"
+                else {"lr_schedule": config.lr_schedule, "epochs": config.epochs})
+    return {**schedule, "network": type(network).__name__, "network_config": network.get_config(),
             **{k: getattr(config, k) for k in keys},
             "n_items": len(items), "train_subjects": [str(s) for s in train_subjects],
             "val_subjects": [str(s) for s in val_subjects],
@@ -534,6 +556,8 @@ def train_network(network: nn.Module, items: ItemSource, config: TrainConfig | N
                     train_idx)
                 aug_gen = torch.Generator().manual_seed(_seed_from(config.seed, epoch, 2))
                 torch.manual_seed(_seed_from(config.seed, epoch, 3))   # dropout
+                for group in optimizer.param_groups:
+                    group["lr"] = epoch_lr(config, epoch)
                 network.train()
                 for module in frozen_modules:     # frozen layers: fixed batch-norm statistics
                     module.eval()
