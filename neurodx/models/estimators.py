@@ -56,6 +56,7 @@ from .augmentation import WindowAugment, make_augment
 from .checkpoint import load_network, read_manifest, save_network
 from .eeg_window_cnn import EEGWindowCNN, min_input_samples
 from .items import SliceStackItems, WindowItems
+from .peers import BRAINDECODE_MODELS, BraindecodeNetwork, PlainCNN, ResNet18
 from .shared_slice_cnn import SharedSliceCNN
 from .slice_cnn import SliceCNN
 from .slice_ensemble import PerPositionSliceEnsemble
@@ -66,6 +67,10 @@ from .voting import CALIBRATION_METHODS, POSITION_VOTING_METHODS, VOTING_METHODS
 
 __all__ = ["SliceVotingClassifier", "WindowVotingClassifier", "load_estimator", "SLICE_MODES"]
 
+#: ``architecture`` of :class:`SliceVotingClassifier` (peers: ``mode="pooled"`` only).
+SLICE_ARCHITECTURES = ("neurodx", "resnet18", "plain")
+#: ``architecture`` of :class:`WindowVotingClassifier`: neurodx's network or braindecode's.
+WINDOW_ARCHITECTURES = ("neurodx", *BRAINDECODE_MODELS)
 #: ``mode`` of :class:`SliceVotingClassifier`.
 SLICE_MODES = ("ensemble", "shared", "pooled")
 _SLICE_NORMALIZATIONS = (None, "frame", "voxel")
@@ -496,6 +501,14 @@ class SliceVotingClassifier(_VotingClassifier):
         [0, 1] by their full scale (255, 65535).
     depth, width, growth, max_width, convs_per_stage, norm, dropout
         Network architecture (:class:`~neurodx.models.SliceCNN`).
+    architecture : {"neurodx", "resnet18", "plain"}
+        ``"neurodx"``: :class:`~neurodx.models.SliceCNN` (and its ensembles);
+        the field's peers, trained from scratch with ``mode="pooled"``:
+        ``"resnet18"`` (:class:`~neurodx.models.peers.ResNet18`, torchvision's
+        architecture) or ``"plain"`` (:class:`~neurodx.models.peers.PlainCNN`). The
+        ``depth`` ... ``dropout`` settings only apply to ``"neurodx"``.
+    architecture_params : dict, optional
+        Unused by the slice architectures (kept for symmetry with the EEG estimator).
     position_mode, position_dim
         How the shared network receives the position (``mode="shared"``).
     epochs, batch_size, lr, weight_decay, val_fraction, patience, class_weight, device, num_threads, eval_batch_size
@@ -561,7 +574,8 @@ class SliceVotingClassifier(_VotingClassifier):
                  progress: bool = True, eval_batch_size: int = 256, checkpoint_dir=None,
                  resume: bool = True, init_from=None, freeze_features: bool = False,
                  callbacks=None, diagnostics=False, lr_schedule: str = "constant",
-                 calibration: str | None = None):
+                 calibration: str | None = None, architecture: str = "neurodx",
+                 architecture_params: dict | None = None):
         self.mode = mode
         self.voting = voting
         self.slice_axis = slice_axis
@@ -603,6 +617,8 @@ class SliceVotingClassifier(_VotingClassifier):
         self.diagnostics = diagnostics
         self.lr_schedule = lr_schedule
         self.calibration = calibration
+        self.architecture = architecture
+        self.architecture_params = architecture_params
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -616,6 +632,12 @@ class SliceVotingClassifier(_VotingClassifier):
         if self.intensity not in INTENSITY_SETTINGS:
             raise ConfigError(f"intensity must be one of {', '.join(INTENSITY_SETTINGS)}, "
                               f"got {self.intensity!r}")
+        if self.architecture not in SLICE_ARCHITECTURES:
+            raise ConfigError(f"architecture must be one of {', '.join(SLICE_ARCHITECTURES)}, "
+                              f"got {self.architecture!r}")
+        if self.architecture != "neurodx" and self.mode != "pooled":
+            raise ConfigError(f"architecture {self.architecture!r} is one network for every "
+                              "slice: set mode to pooled")
 
     def _reset_input(self) -> None:
         self.input_shape_ = None
@@ -748,6 +770,10 @@ class SliceVotingClassifier(_VotingClassifier):
                     depth=self.depth, width=self.width, growth=self.growth,
                     max_width=self.max_width, convs_per_stage=self.convs_per_stage,
                     norm=self.norm, dropout=self.dropout)
+        if self.architecture == "resnet18":
+            return ResNet18(n_classes, arch["input_size"], arch["in_channels"])
+        if self.architecture == "plain":
+            return PlainCNN(n_classes, arch["input_size"], arch["in_channels"])
         if self.mode == "ensemble":
             return PerPositionSliceEnsemble(n_classes, self.n_positions_, **arch)
         if self.mode == "shared":
@@ -780,6 +806,13 @@ class WindowVotingClassifier(_VotingClassifier):
         becomes unit-free); ``None``: as given.
     n_filters_time, n_filters_spat, filter_time_length, block_filters, filter_length, pool_length, pool_stride, dropout, block_padding
         Network (:class:`~neurodx.models.EEGWindowCNN`; default: the 7-layer network).
+    architecture : {"neurodx", "ShallowFBCSPNet", "Deep4Net", "EEGNet"}
+        ``"neurodx"``: :class:`~neurodx.models.EEGWindowCNN`; otherwise braindecode's
+        network of that name (:class:`~neurodx.models.peers.BraindecodeNetwork`,
+        optional ``braindecode`` extra), trained by the same engine and voted the
+        same way. The network settings above only apply to ``"neurodx"``.
+    architecture_params : dict, optional
+        Keyword arguments of the braindecode class (e.g. ``{"drop_prob": 0.5}``).
     augment : bool, dict, callable or None
         ``True``: :class:`~neurodx.models.WindowAugment` with shifts up to 5 % of a
         window, 10 % channel dropout, 10 % amplitude jitter; a dict of its options.
@@ -815,7 +848,8 @@ class WindowVotingClassifier(_VotingClassifier):
                  progress: bool = True, eval_batch_size: int = 256, checkpoint_dir=None,
                  resume: bool = True, init_from=None, freeze_features: bool = False,
                  callbacks=None, diagnostics=False, lr_schedule: str = "constant",
-                 calibration: str | None = None):
+                 calibration: str | None = None, architecture: str = "neurodx",
+                 architecture_params: dict | None = None):
         self.voting = voting
         self.sfreq = sfreq
         self.window = window
@@ -851,6 +885,8 @@ class WindowVotingClassifier(_VotingClassifier):
         self.diagnostics = diagnostics
         self.lr_schedule = lr_schedule
         self.calibration = calibration
+        self.architecture = architecture
+        self.architecture_params = architecture_params
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -863,6 +899,9 @@ class WindowVotingClassifier(_VotingClassifier):
         if self.voting in POSITION_VOTING_METHODS:
             raise ConfigError(f"voting={self.voting!r} votes per slice position; EEG windows "
                               "have none: use hard, soft or logodds")
+        if self.architecture not in WINDOW_ARCHITECTURES:
+            raise ConfigError(f"architecture must be one of {', '.join(WINDOW_ARCHITECTURES)}, "
+                              f"got {self.architecture!r}")
         if self.sfreq is not None:
             self.check_window(self.sfreq)
 
@@ -921,6 +960,8 @@ class WindowVotingClassifier(_VotingClassifier):
         if self.sfreq is not None:
             sfreq = float(self.sfreq)
         n = int(round(self.window * sfreq))
+        if self.architecture != "neurodx":
+            return n          # braindecode's networks check their input when built
         need = self.min_window_samples()
         if n < need:
             seconds = math.ceil(need / sfreq * 100) / 100
@@ -996,6 +1037,10 @@ class WindowVotingClassifier(_VotingClassifier):
         return WindowItems(arrays, self.window_samples_, self.step_samples_, ids, labels)
 
     def _build_network(self, n_classes: int):
+        if self.architecture != "neurodx":
+            return BraindecodeNetwork(n_classes, self.n_channels_, self.window_samples_,
+                                      model=self.architecture,
+                                      model_params=self.architecture_params)
         return EEGWindowCNN(n_classes, self.n_channels_, self.window_samples_,
                             n_filters_time=self.n_filters_time,
                             n_filters_spat=self.n_filters_spat,
