@@ -222,6 +222,7 @@ def build_braindecode_route(name: str, params: dict, *, seed: int, context=None)
         logger.warning("route %s skipped: %s", name, MISSING_BRAINDECODE)
         return None
     params.setdefault("preset", "eeg_hc_fes_chr")
+    params.setdefault("diagnostics", False)    # the RMT diagnostics are neurodx's networks
     params.setdefault("description", f"braindecode {model} (peer), same windows, training "
                                      "and vote")
     params["architecture"] = model

@@ -13,6 +13,11 @@ windows) that each belong to a subject:
   (0-based) is ``lr * (0.05 + 0.95 * (1 + cos(pi * e / epochs)) / 2)``, set at the
   start of each epoch from the epoch number alone, so a resumed run follows the same
   schedule; ``"constant"`` keeps ``lr``.
+* **Items per subject and epoch** (``items_per_subject=k``): each epoch draws at most
+  ``k`` items of every training subject (seeded by ``(seed, epoch)``; other items in
+  other epochs), shuffled together so every batch mixes subjects. Every subject then
+  weighs the same in an epoch whatever its recording length, and an epoch costs
+  ``k x n_subjects`` items instead of all overlapping windows.
 * **Class weighting** (``class_weight="balanced"``): item-level weights
   ``n_items / (n_classes * n_items_of_class)`` computed on the training subjects.
 * **Augmentation**: a callable ``aug(x, generator)`` (see
@@ -160,6 +165,8 @@ class TrainConfig:
         Clip the gradient norm.
     lr_schedule : {"constant", "cosine"}
         Cosine decay from ``lr`` to ``0.05 * lr`` over ``epochs`` (module docstring).
+    items_per_subject : int or None
+        Items drawn per training subject and epoch (None: all of them).
     """
 
     epochs: int = 30
@@ -181,6 +188,7 @@ class TrainConfig:
     resume: bool = True
     max_grad_norm: float | None = None
     lr_schedule: str = "constant"
+    items_per_subject: int | None = None
 
     def __post_init__(self):
         if self.epochs < 0:
@@ -196,6 +204,9 @@ class TrainConfig:
         if self.class_weight not in ("balanced", None):
             raise ConfigError(f"class_weight must be 'balanced' or None, "
                               f"got {self.class_weight!r}")
+        if self.items_per_subject is not None and self.items_per_subject < 1:
+            raise ConfigError(f"items_per_subject must be at least 1 or None, "
+                              f"got {self.items_per_subject}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, "
                               f"got {self.lr_schedule!r}")
@@ -378,6 +389,21 @@ def predict_items(network: nn.Module, items: ItemSource, index: np.ndarray | Non
     return np.concatenate(out)
 
 
+def _draw_per_subject(index: np.ndarray, groups: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """At most ``k`` of the items ``index`` per subject, drawn without replacement (sorted)."""
+    rng = np.random.default_rng(seed)
+    subject_of = groups[index]
+    _, inverse = np.unique(subject_of, return_inverse=True)
+    keys = rng.random(len(index))               # a random rank within each subject
+    order = np.lexsort((keys, inverse.ravel()))
+    ranks = np.empty(len(index), dtype=np.int64)
+    sorted_groups = inverse.ravel()[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_groups)) + 1]
+    run = np.arange(len(index)) - np.repeat(starts, np.diff(np.r_[starts, len(index)]))
+    ranks[order] = run
+    return np.sort(index[ranks < k])
+
+
 def _evaluate(network, items, index, loss_fn, device, config, uses_position, subject_label):
     """Validation loss (mean weighted CE), item accuracy and subject accuracy (soft vote)."""
     network.eval()
@@ -409,6 +435,8 @@ def _fingerprint(network, config, items, train_subjects, val_subjects, freeze_fe
     # A schedule depends on the epoch budget; the constant rate lets a run be extended.
     schedule = ({} if config.lr_schedule == "constant"
                 else {"lr_schedule": config.lr_schedule, "epochs": config.epochs})
+    if config.items_per_subject is not None:
+        schedule["items_per_subject"] = config.items_per_subject
     return {**schedule, "network": type(network).__name__, "network_config": network.get_config(),
             **{k: getattr(config, k) for k in keys},
             "n_items": len(items), "train_subjects": [str(s) for s in train_subjects],
@@ -552,8 +580,11 @@ def train_network(network: nn.Module, items: ItemSource, config: TrainConfig | N
                 if state["stopped"]:
                     break
                 tic = time.perf_counter()
+                epoch_idx = train_idx if config.items_per_subject is None else \
+                    _draw_per_subject(train_idx, groups, config.items_per_subject,
+                                      _seed_from(config.seed, epoch, 4))
                 order = np.random.default_rng(_seed_from(config.seed, epoch, 1)).permutation(
-                    train_idx)
+                    epoch_idx)
                 aug_gen = torch.Generator().manual_seed(_seed_from(config.seed, epoch, 2))
                 torch.manual_seed(_seed_from(config.seed, epoch, 3))   # dropout
                 for group in optimizer.param_groups:
