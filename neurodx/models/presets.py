@@ -34,8 +34,8 @@ ct_resnet18        peer: torchvision's ResNet-18 architecture from scratch, 128x
 ct_plain           peer: the same recipe with a plain 3-layer CNN (PyTorch tutorial size)
 eeg_hc_fes_chr     7-layer Deep4Net-style CNN, 64 channels, 4-s windows at 250 Hz, 50 % overlap
                    (recordings at another rate are resampled to 250 Hz inside the route);
-                   6 windows per subject and epoch, up to 30 epochs (cosine learning
-                   rate, early stopping after 8), soft vote on logistic-calibrated
+                   6 windows per subject and epoch, up to 15 epochs (cosine learning
+                   rate, early stopping after 6), soft vote on logistic-calibrated
                    window probabilities. Cost: an epoch trains 6 x n_subjects windows
                    and evaluates every window of the validation subjects (see
                    validation/README.md for measured fold times)
@@ -92,8 +92,8 @@ PRESETS: dict[str, tuple[str, dict]] = {
         progress=False, diagnostics=False)),
     "ct": ("SliceVotingClassifier", dict(
         mode="pooled", voting="soft", calibration="logistic", slice_axis=2, normalize=None,
-        transform=_ct_intensity, slice_shape=(256, 256), depth=7, width=16, growth=2.0, max_width=128, norm="batch",
-        dropout=0.5, epochs=40, batch_size=32, lr=1e-3, val_fraction=0.2, patience=10,
+        transform=_ct_intensity, slice_shape=(256, 256), depth=7, width=16, growth=2.0,
+        max_width=128, norm="batch", dropout=0.5, epochs=40, batch_size=32, lr=1e-3, val_fraction=0.2, patience=10,
         augment=dict(flip_prob=0.5, max_rotation=10.0, intensity_scale=0.05,
                      intensity_shift=0.05), random_state=0, diagnostics=True)),
     # CT peers (issue 22): the field's networks, trained from scratch by neurodx's engine
@@ -114,8 +114,8 @@ PRESETS: dict[str, tuple[str, dict]] = {
         voting="soft", calibration="logistic", sfreq=250.0, window=4.0, overlap=0.5,
         normalize="channel", n_filters_time=25, n_filters_spat=25, filter_time_length=10,
         block_filters=(50, 100, 200, 200), filter_length=10, pool_length=3, pool_stride=3,
-        dropout=0.5, epochs=30, batch_size=32, lr=1e-3, weight_decay=5e-4,
-        lr_schedule="cosine", items_per_subject=6, val_fraction=0.2, patience=8,
+        dropout=0.5, epochs=15, batch_size=32, lr=1e-3, weight_decay=5e-4,
+        lr_schedule="cosine", items_per_subject=6, val_fraction=0.2, patience=6,
         augment=True, random_state=0, diagnostics=True)),
     "eeg_fast": ("WindowVotingClassifier", dict(
         voting="hard", sfreq=None, window=2.0, overlap=0.5, normalize="channel",

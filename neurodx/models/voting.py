@@ -70,7 +70,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["VOTING_METHODS", "CALIBRATION_METHODS", "VoteCalibration", "POSITION_VOTING_METHODS", "SubjectVotes", "item_votes", "vote",
+__all__ = ["VOTING_METHODS", "CALIBRATION_METHODS", "VoteCalibration",
+           "POSITION_VOTING_METHODS", "SubjectVotes", "item_votes", "vote",
            "hard_vote", "soft_vote", "logodds_vote", "two_level_vote", "lexicographic_argmax"]
 
 VOTING_METHODS = ("hard", "soft", "logodds", "two_level")
