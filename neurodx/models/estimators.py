@@ -76,7 +76,7 @@ SLICE_MODES = ("ensemble", "shared", "pooled")
 _SLICE_NORMALIZATIONS = (None, "frame", "voxel")
 _TRAIN_PARAMS = ("epochs", "batch_size", "lr", "weight_decay", "val_fraction", "patience",
                  "class_weight", "device", "num_threads", "progress", "eval_batch_size",
-                 "resume", "lr_schedule", "items_per_subject")
+                 "resume", "lr_schedule", "items_per_subject", "precise_bn")
 # Parameters that do not change what is learnt (left out of the checkpoint run name).
 _RUNTIME_PARAMS = {"device", "num_threads", "progress", "eval_batch_size", "resume",
                    "checkpoint_dir", "callbacks", "diagnostics"}
@@ -534,6 +534,9 @@ class SliceVotingClassifier(_VotingClassifier):
     items_per_subject : int, optional
         Slices/windows drawn per training subject and epoch (all when None; see
         :class:`~neurodx.models.TrainConfig`).
+    precise_bn : bool
+        Re-estimate batch-norm statistics on training items before each validation
+        (:class:`~neurodx.models.TrainConfig`).
     calibration : {"logistic", "temperature", None}
         Vote calibration (:class:`~neurodx.models.voting.VoteCalibration`): item
         probabilities are calibrated before the vote, fitted on the items of the
@@ -578,7 +581,8 @@ class SliceVotingClassifier(_VotingClassifier):
                  resume: bool = True, init_from=None, freeze_features: bool = False,
                  callbacks=None, diagnostics=False, lr_schedule: str = "constant",
                  calibration: str | None = None, architecture: str = "neurodx",
-                 architecture_params: dict | None = None, items_per_subject: int | None = None):
+                 architecture_params: dict | None = None, items_per_subject: int | None = None,
+                 precise_bn: bool = False):
         self.mode = mode
         self.voting = voting
         self.slice_axis = slice_axis
@@ -623,6 +627,7 @@ class SliceVotingClassifier(_VotingClassifier):
         self.architecture = architecture
         self.architecture_params = architecture_params
         self.items_per_subject = items_per_subject
+        self.precise_bn = precise_bn
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -853,7 +858,8 @@ class WindowVotingClassifier(_VotingClassifier):
                  resume: bool = True, init_from=None, freeze_features: bool = False,
                  callbacks=None, diagnostics=False, lr_schedule: str = "constant",
                  calibration: str | None = None, architecture: str = "neurodx",
-                 architecture_params: dict | None = None, items_per_subject: int | None = None):
+                 architecture_params: dict | None = None, items_per_subject: int | None = None,
+                 precise_bn: bool = False):
         self.voting = voting
         self.sfreq = sfreq
         self.window = window
@@ -892,6 +898,7 @@ class WindowVotingClassifier(_VotingClassifier):
         self.architecture = architecture
         self.architecture_params = architecture_params
         self.items_per_subject = items_per_subject
+        self.precise_bn = precise_bn
 
     def _check_params(self) -> None:
         super()._check_params()

@@ -35,7 +35,8 @@ ct_plain           peer: the same recipe with a plain 3-layer CNN (PyTorch tutor
 eeg_hc_fes_chr     7-layer Deep4Net-style CNN, 64 channels, 4-s windows at 250 Hz, 50 % overlap
                    (recordings at another rate are resampled to 250 Hz inside the route);
                    6 windows per subject and epoch, up to 15 epochs (cosine learning
-                   rate, early stopping after 6), soft vote on logistic-calibrated
+                   rate, early stopping after 6), batch-norm statistics re-estimated
+                   before each validation, soft vote on logistic-calibrated
                    window probabilities. Cost: an epoch trains 6 x n_subjects windows
                    and evaluates every window of the validation subjects (see
                    validation/README.md for measured fold times)
@@ -60,7 +61,8 @@ def _ct_intensity():
 _CT_PEER = dict(
     mode="pooled", voting="soft", calibration="logistic", slice_axis=2, normalize=None,
     transform=_ct_intensity, slice_shape=(128, 128), epochs=12, batch_size=32, lr=1e-3,
-    weight_decay=5e-4, lr_schedule="cosine", items_per_subject=8, val_fraction=0.2,
+    weight_decay=5e-4, lr_schedule="cosine", items_per_subject=8, precise_bn=True,
+    val_fraction=0.2,
     patience=5, augment=dict(flip_prob=0.5, max_rotation=5.0), random_state=0,
     diagnostics=False)
 
@@ -115,7 +117,8 @@ PRESETS: dict[str, tuple[str, dict]] = {
         normalize="channel", n_filters_time=25, n_filters_spat=25, filter_time_length=10,
         block_filters=(50, 100, 200, 200), filter_length=10, pool_length=3, pool_stride=3,
         dropout=0.5, epochs=15, batch_size=32, lr=1e-3, weight_decay=5e-4,
-        lr_schedule="cosine", items_per_subject=6, val_fraction=0.2, patience=6,
+        lr_schedule="cosine", items_per_subject=6, precise_bn=True, val_fraction=0.2,
+        patience=6,
         augment=True, random_state=0, diagnostics=True)),
     "eeg_fast": ("WindowVotingClassifier", dict(
         voting="hard", sfreq=None, window=2.0, overlap=0.5, normalize="channel",

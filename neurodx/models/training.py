@@ -18,6 +18,16 @@ windows) that each belong to a subject:
   other epochs), shuffled together so every batch mixes subjects. Every subject then
   weighs the same in an epoch whatever its recording length, and an epoch costs
   ``k x n_subjects`` items instead of all overlapping windows.
+* **Batch-norm statistics re-estimated** (``precise_bn=True``): before each
+  validation (and so in the kept weights) the batch-norm running means and variances
+  are recomputed as plain averages over the epoch's training items in inference
+  conditions (dropout off, weights fixed). The running averages collected during
+  training mix weights of many steps and, behind dropout, a variance that inference
+  never sees (Li et al. 2019, "Understanding the disharmony between dropout and batch
+  normalization", CVPR); on a few dozen subjects that shift can push every window of
+  a network like Deep4Net to one class. Re-estimating the statistics is the remedy of
+  Wu & Johnson (2021, "Rethinking 'batch' in BatchNorm", arXiv:2105.07576). Frozen
+  layers keep theirs.
 * **Class weighting** (``class_weight="balanced"``): item-level weights
   ``n_items / (n_classes * n_items_of_class)`` computed on the training subjects.
 * **Augmentation**: a callable ``aug(x, generator)`` (see
@@ -65,7 +75,7 @@ from .voting import vote
 
 __all__ = ["TrainConfig", "TrainResult", "ItemSource", "ArrayItems", "train_network",
            "predict_items", "inner_split", "class_weights", "seeded_network", "resolve_device",
-           "epoch_lr", "CHECKPOINT_NAME", "LR_SCHEDULES"]
+           "epoch_lr", "recalibrate_batchnorm", "CHECKPOINT_NAME", "LR_SCHEDULES"]
 
 CHECKPOINT_NAME = "last.safetensors"
 #: ``lr_schedule`` settings of :class:`TrainConfig`.
@@ -167,6 +177,9 @@ class TrainConfig:
         Cosine decay from ``lr`` to ``0.05 * lr`` over ``epochs`` (module docstring).
     items_per_subject : int or None
         Items drawn per training subject and epoch (None: all of them).
+    precise_bn : bool
+        Re-estimate batch-norm statistics on the epoch's training items before each
+        validation (module docstring).
     """
 
     epochs: int = 30
@@ -189,6 +202,7 @@ class TrainConfig:
     max_grad_norm: float | None = None
     lr_schedule: str = "constant"
     items_per_subject: int | None = None
+    precise_bn: bool = False
 
     def __post_init__(self):
         if self.epochs < 0:
@@ -404,6 +418,40 @@ def _draw_per_subject(index: np.ndarray, groups: np.ndarray, k: int, seed: int) 
     return np.sort(index[ranks < k])
 
 
+def recalibrate_batchnorm(network: nn.Module, items: ItemSource, index: np.ndarray,
+                          device: torch.device, batch_size: int,
+                          skip: Sequence[nn.Module] = ()) -> int:
+    """Recompute batch-norm running statistics as averages over items ``index``.
+
+    Dropout is off and weights are unchanged; only the running means and variances of
+    the batch-norm layers (except those inside ``skip``) change. Returns the number of
+    layers re-estimated. The network is left in eval mode.
+    """
+    skipped = {id(m) for module in skip for m in module.modules()}
+    norms = [m for m in network.modules()
+             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+             and id(m) not in skipped]
+    network.eval()
+    if not norms or len(index) == 0:
+        return 0
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None           # cumulative average over the batches
+        m.train()
+    uses_position = getattr(network, "uses_position", False)
+    try:
+        with torch.no_grad():
+            for batch in _batches(np.asarray(index), batch_size):
+                x, pos = _to_device(items, batch, device, uses_position)
+                network(x, pos)
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        network.eval()
+    return len(norms)
+
+
 def _evaluate(network, items, index, loss_fn, device, config, uses_position, subject_label):
     """Validation loss (mean weighted CE), item accuracy and subject accuracy (soft vote)."""
     network.eval()
@@ -437,6 +485,8 @@ def _fingerprint(network, config, items, train_subjects, val_subjects, freeze_fe
                 else {"lr_schedule": config.lr_schedule, "epochs": config.epochs})
     if config.items_per_subject is not None:
         schedule["items_per_subject"] = config.items_per_subject
+    if config.precise_bn:
+        schedule["precise_bn"] = True
     return {**schedule, "network": type(network).__name__, "network_config": network.get_config(),
             **{k: getattr(config, k) for k in keys},
             "n_items": len(items), "train_subjects": [str(s) for s in train_subjects],
@@ -617,6 +667,9 @@ def train_network(network: nn.Module, items: ItemSource, config: TrainConfig | N
                     loss_sum += float(loss.detach()) * len(batch)
                     n_seen += len(batch)
                 record = {"epoch": epoch + 1, "train_loss": loss_sum / max(n_seen, 1)}
+                if config.precise_bn and len(val_idx):
+                    recalibrate_batchnorm(network, items, epoch_idx, device,
+                                          config.eval_batch_size, skip=frozen_modules)
                 if len(val_idx):
                     val_loss, val_acc, val_subj_acc = _evaluate(
                         network, items, val_idx, loss_fn, device, config, uses_position,

@@ -254,3 +254,28 @@ def test_cosine_schedule_and_items_per_subject_train_deterministically(window_it
                                               progress=False, num_threads=1))
         weights.append(torch.cat([p.detach().flatten() for p in net.parameters()]))
     assert torch.equal(weights[0], weights[1])
+
+
+def test_precise_bn_recomputes_running_statistics_from_the_items(window_items):
+    from neurodx.models.training import recalibrate_batchnorm
+
+    items = window_items()
+    net = seeded_network(lambda: EEGWindowCNN(2, 4, 64, n_filters_time=4, n_filters_spat=4,
+                                              filter_time_length=5, block_filters=(8,),
+                                              filter_length=3, pool_length=2, pool_stride=2,
+                                              dropout=0.5), 0)
+    index = np.arange(20)
+    captured = []
+    hook = net.features.conv_spat.register_forward_hook(lambda m, i, o: captured.append(o))
+    with torch.no_grad():
+        net.eval()(torch.from_numpy(items.get(index)))
+    expected = captured[0].mean(dim=(0, 2, 3))
+    hook.remove()
+    n = recalibrate_batchnorm(net, items, index, torch.device("cpu"), batch_size=64)
+    assert n == 2 and not net.training
+    assert torch.allclose(net.features.bnorm.running_mean, expected, atol=1e-5)
+    # Frozen modules keep their statistics.
+    before = net.features.bnorm.running_mean.clone()
+    recalibrate_batchnorm(net, items, np.arange(20, 40), torch.device("cpu"), 64,
+                          skip=[net.features])
+    assert torch.equal(net.features.bnorm.running_mean, before)
