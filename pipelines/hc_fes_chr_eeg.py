@@ -13,11 +13,14 @@ Routes (each one estimator over a list of preprocessed recordings, mne Raw):
 * ``eeg_cnn``       -- 7-layer Deep4Net-style window CNN, windows voted per subject
   (:class:`neurodx.models.WindowVotingClassifier`, a model preset). It resamples each
   recording to the preset's rate (or ``preprocessing.sfreq`` when the config sets it).
+* ``kind: braindecode`` (``model: ShallowFBCSPNet`` / ``EEGNet`` / ``Deep4Net``) -- the
+  field's EEG networks as peers, trained and voted like ``eeg_cnn``; left out with a
+  warning without the optional ``braindecode`` extra.
 
 Group labels, channel names and sampling rate come from the cohort (``context``).
 """
 from neurodx.errors import ConfigError
-from neurodx.evaluation import build_from_config, build_preset_route
+from neurodx.evaluation import build_braindecode_route, build_from_config, build_preset_route
 from neurodx.rmt import RMT_ROUTE_KINDS, make_les_pipeline
 
 
@@ -31,9 +34,14 @@ def build_routes(context):
         if kind == "cnn":
             routes.append(build_preset_route(name, params, seed=context.seed, context=context))
             continue
+        if kind == "braindecode":
+            route = build_braindecode_route(name, params, seed=context.seed, context=context)
+            if route is not None:
+                routes.append(route)
+            continue
         if kind not in RMT_ROUTE_KINDS:
             raise ConfigError(f"routes.{name}: unknown kind {kind!r} for this study "
-                              f"(known: {', '.join(RMT_ROUTE_KINDS)}, cnn)")
+                              f"(known: {', '.join(RMT_ROUTE_KINDS)}, cnn, braindecode)")
         factory, stateless = RMT_ROUTE_KINDS[kind]
         fixed = dict(bands=bands, window=cfg["windows"]["length"], random_state=context.seed)
         if factory is make_les_pipeline:

@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
 
 __all__ = ["Route", "build_from_config", "build_preset_route", "preset_routes",
-           "adapt_to_recordings"]
+           "adapt_to_recordings", "build_braindecode_route"]
 
 
 @dataclass
@@ -195,6 +195,39 @@ def build_preset_route(name: str, params: dict, *, seed: int, context=None, **fi
         adapt_to_recordings(name, estimator, params, context)
     return Route(name, estimator, 0, description=description or f"CNN preset {preset}",
                  **_tuning(name, estimator, tune))
+
+
+def build_braindecode_route(name: str, params: dict, *, seed: int, context=None) -> Route | None:
+    """A braindecode peer route (``kind: braindecode``, ``model: ShallowFBCSPNet``), or None.
+
+    The network is braindecode's (``model``: ``ShallowFBCSPNet``, ``Deep4Net`` or
+    ``EEGNet``; ``model_params``: its keyword arguments); windows, training recipe,
+    voting and vote calibration come from ``preset`` (default ``eeg_hc_fes_chr``), so
+    the peer is trained exactly like neurodx's network on the same folds. Other keys
+    override preset settings as for ``kind: cnn``. Without the optional
+    ``braindecode`` extra the route is left out with a warning naming the route
+    (returns None), so a study still runs.
+    """
+    from .._logging import logger
+    from ..errors import ConfigError
+    from ..models.peers import BRAINDECODE_MODELS, braindecode_available
+    from ..models.peers.braindecode_net import MISSING_BRAINDECODE
+
+    params = dict(params)
+    model = params.pop("model", None)
+    if model not in BRAINDECODE_MODELS:
+        raise ConfigError(f"routes.{name}.model: expected one of "
+                          f"{', '.join(BRAINDECODE_MODELS)}, got {model!r}")
+    if not braindecode_available():
+        logger.warning("route %s skipped: %s", name, MISSING_BRAINDECODE)
+        return None
+    params.setdefault("preset", "eeg_hc_fes_chr")
+    params.setdefault("diagnostics", False)    # the RMT diagnostics are neurodx's networks
+    params.setdefault("description", f"braindecode {model} (peer), same windows, training "
+                                     "and vote")
+    params["architecture"] = model
+    params["architecture_params"] = params.pop("model_params", None)
+    return build_preset_route(name, params, seed=seed, context=context)
 
 
 def adapt_to_recordings(name: str, estimator, params: dict, context) -> None:

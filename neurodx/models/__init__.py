@@ -6,7 +6,10 @@ Networks
     :class:`SharedSliceCNN` (one CNN told the slice position), :class:`EEGWindowCNN`
     (7-layer Deep4Net-style EEG network).
 Voting
-    :func:`vote` and friends, pure functions from item probabilities to subjects.
+    :func:`vote` and friends, pure functions from item probabilities to subjects;
+    :class:`VoteCalibration` (fitted on inner validation subjects) before the vote.
+Peers
+    :mod:`neurodx.models.peers`: braindecode's EEG networks, ResNet-18, a plain CNN.
 Training
     :func:`train_network` with :class:`TrainConfig` (inner validation by subject,
     class weights, augmentation, determinism, safetensors checkpoints and resume,
@@ -30,8 +33,8 @@ from .slice_cnn import CT_SLICE_CNN, FMRI_SLICE_CNN, SliceCNN, ct_slice_cnn
 from .slice_ensemble import PerPositionSliceEnsemble
 from .training import (ArrayItems, TrainConfig, TrainResult, class_weights, inner_split,
                        predict_items, seeded_network, train_network)
-from .voting import (VOTING_METHODS, SubjectVotes, hard_vote, logodds_vote, soft_vote,
-                     two_level_vote, vote)
+from .voting import (CALIBRATION_METHODS, VOTING_METHODS, SubjectVotes, VoteCalibration,
+                     hard_vote, logodds_vote, soft_vote, two_level_vote, vote)
 
 __all__ = [
     # networks
@@ -39,7 +42,7 @@ __all__ = [
     "SharedSliceCNN", "EEGWindowCNN", "EEG_DEEP7", "min_input_samples", "NETWORKS", "build_network",
     # voting
     "vote", "hard_vote", "soft_vote", "logodds_vote", "two_level_vote", "SubjectVotes",
-    "VOTING_METHODS",
+    "VOTING_METHODS", "VoteCalibration", "CALIBRATION_METHODS",
     # training
     "TrainConfig", "TrainResult", "train_network", "predict_items", "inner_split",
     "class_weights", "seeded_network", "ArrayItems", "SliceStackItems", "WindowItems",

@@ -36,6 +36,7 @@ from .._hashing import sha256_file
 from .._json import dumps, json_default
 from ..errors import ConfigError, NeurodxError
 from .eeg_window_cnn import EEGWindowCNN
+from .peers import BraindecodeNetwork, PlainCNN, ResNet18
 from .shared_slice_cnn import SharedSliceCNN
 from .slice_cnn import SliceCNN
 from .slice_ensemble import PerPositionSliceEnsemble
@@ -48,7 +49,8 @@ __all__ = ["NETWORKS", "MANIFEST", "WEIGHTS", "FORMAT", "FORMAT_VERSION", "build
 #: Networks that can be rebuilt from a manifest, by class name.
 NETWORKS: dict[str, type[nn.Module]] = {
     cls.__name__: cls
-    for cls in (SliceCNN, PerPositionSliceEnsemble, SharedSliceCNN, EEGWindowCNN)
+    for cls in (SliceCNN, PerPositionSliceEnsemble, SharedSliceCNN, EEGWindowCNN, ResNet18,
+                PlainCNN, BraindecodeNetwork)
 }
 MANIFEST = "manifest.json"
 WEIGHTS = "model.safetensors"

@@ -55,23 +55,29 @@ from ..preprocessing.intensity import CTIntensity, CTWindows, display_fraction
 from .augmentation import WindowAugment, make_augment
 from .checkpoint import load_network, read_manifest, save_network
 from .eeg_window_cnn import EEGWindowCNN, min_input_samples
-from .items import SliceStackItems, WindowItems
-from .shared_slice_cnn import SharedSliceCNN
 from .inference import INFERENCE_DTYPES, InferenceNetwork
+from .items import SliceStackItems, WindowItems
+from .peers import BRAINDECODE_MODELS, BraindecodeNetwork, PlainCNN, ResNet18
+from .shared_slice_cnn import SharedSliceCNN
 from .slice_cnn import SliceCNN
 from .slice_ensemble import PerPositionSliceEnsemble
 from .training import (TrainConfig, TrainResult, predict_items, resolve_device, seeded_network,
                        torch_session, train_network)
-from .voting import POSITION_VOTING_METHODS, VOTING_METHODS, vote
+from .voting import CALIBRATION_METHODS, POSITION_VOTING_METHODS, VOTING_METHODS, \
+    VoteCalibration, vote
 
 __all__ = ["SliceVotingClassifier", "WindowVotingClassifier", "load_estimator", "SLICE_MODES"]
 
+#: ``architecture`` of :class:`SliceVotingClassifier` (peers: ``mode="pooled"`` only).
+SLICE_ARCHITECTURES = ("neurodx", "resnet18", "plain")
+#: ``architecture`` of :class:`WindowVotingClassifier`: neurodx's network or braindecode's.
+WINDOW_ARCHITECTURES = ("neurodx", *BRAINDECODE_MODELS)
 #: ``mode`` of :class:`SliceVotingClassifier`.
 SLICE_MODES = ("ensemble", "shared", "pooled")
 _SLICE_NORMALIZATIONS = (None, "frame", "voxel")
 _TRAIN_PARAMS = ("epochs", "batch_size", "lr", "weight_decay", "val_fraction", "patience",
                  "class_weight", "device", "num_threads", "progress", "eval_batch_size",
-                 "resume")
+                 "resume", "lr_schedule", "items_per_subject", "precise_bn")
 # Parameters that do not change what is learnt (left out of the checkpoint run name).
 _RUNTIME_PARAMS = {"device", "num_threads", "progress", "eval_batch_size", "inference_dtype",
                    "resume",
@@ -175,6 +181,12 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         if self.inference_dtype not in INFERENCE_DTYPES:
             raise ConfigError(f"inference_dtype must be one of {', '.join(INFERENCE_DTYPES)}, "
                               f"got {self.inference_dtype!r}")
+        if self.calibration is not None and self.calibration not in CALIBRATION_METHODS:
+            raise ConfigError(f"calibration must be one of {', '.join(CALIBRATION_METHODS)} "
+                              f"or null (routes.<name>.calibration), got {self.calibration!r}")
+        if self.calibration is not None and not self.val_fraction > 0:
+            raise ConfigError("calibration is fitted on the inner validation subjects: set "
+                              "routes.<name>.val_fraction above 0, or calibration to null")
         if self.freeze_features and self.init_from is None:
             raise ConfigError("freeze_features: true needs init_from, a trained model to "
                               "fine-tune (routes.<name>.init_from in the config)")
@@ -223,6 +235,7 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         result = train_network(network, items, config, augment=self._augmenter(),
                                init_from=self.init_from, freeze_features=self.freeze_features,
                                callbacks=self.callbacks or ())
+        self.calibration_ = self._fit_calibration(network, items, result, config)
         self.network_ = network.to("cpu").eval()
         self.classes_ = classes
         self.seed_ = seed
@@ -236,6 +249,23 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         if self.diagnostics:
             self.diagnostics_ = self._diagnose(items, result.train_subjects)
         return self
+
+    def _fit_calibration(self, network, items, result, config) -> VoteCalibration | None:
+        """Vote calibration on the items of the inner validation subjects only (no test data)."""
+        if self.calibration is None:
+            return None
+        groups = np.asarray(items.groups)
+        val = np.flatnonzero(np.isin(groups, np.asarray(result.val_subjects, dtype=groups.dtype)))
+        labels = np.asarray(items.labels)[val]
+        if np.unique(labels).size < 2:
+            raise ConfigError(f"calibration: the inner validation subjects cover one class only "
+                              f"({len(result.val_subjects)} subjects); raise "
+                              "routes.<name>.val_fraction or set calibration to null")
+        device = resolve_device(self.device)
+        with torch_session(config.seed, self.num_threads, deterministic=False, device=device):
+            proba = predict_items(network, items, index=val, batch_size=self.eval_batch_size,
+                                  device=device)
+        return VoteCalibration(self.calibration).fit(proba, labels, groups[val])
 
     def _diagnose(self, items, train_subjects) -> dict:
         """RMT diagnostics of the fitted network (``diagnostics=True``), on training items only."""
@@ -273,7 +303,10 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
                                             device=device))
                 groups.append(np.full(len(items), i))
                 positions.append(items.positions)
-        votes = vote(np.concatenate(probas), np.concatenate(groups), self.voting,
+        probas = np.concatenate(probas)
+        if getattr(self, "calibration_", None) is not None:
+            probas = self.calibration_.transform(probas)
+        votes = vote(probas, np.concatenate(groups), self.voting,
                      positions=None if self.voting not in POSITION_VOTING_METHODS
                      else np.concatenate(positions))
         return ids, explicit, votes
@@ -339,7 +372,9 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
             neurodx_version=__version__, estimator_params=self._saved_params(),
             classes=_jsonable(self.classes_.tolist()), input=_jsonable(self._input_spec()),
             seed=self.seed_, training=_jsonable(self.training_.to_dict()),
-            fit_subject_ids=self.fit_subject_ids_, fit_ids_are_names=self.fit_ids_are_names_)
+            fit_subject_ids=self.fit_subject_ids_, fit_ids_are_names=self.fit_ids_are_names_,
+            calibration=(None if getattr(self, "calibration_", None) is None
+                         else _jsonable(self.calibration_.to_dict())))
 
     @classmethod
     def load(cls, directory: str | Path):
@@ -365,6 +400,8 @@ class _VotingClassifier(ClassifierMixin, BaseEstimator):
         est.val_subjects_ = list(est.training_.val_subjects)
         est.fit_subject_ids_ = manifest["fit_subject_ids"]
         est.fit_ids_are_names_ = manifest["fit_ids_are_names"]
+        spec = manifest.get("calibration")
+        est.calibration_ = None if spec is None else VoteCalibration.from_dict(spec)
         est._set_input_spec(manifest["input"])
         return est
 
@@ -470,6 +507,14 @@ class SliceVotingClassifier(_VotingClassifier):
         [0, 1] by their full scale (255, 65535).
     depth, width, growth, max_width, convs_per_stage, norm, dropout
         Network architecture (:class:`~neurodx.models.SliceCNN`).
+    architecture : {"neurodx", "resnet18", "plain"}
+        ``"neurodx"``: :class:`~neurodx.models.SliceCNN` (and its ensembles);
+        the field's peers, trained from scratch with ``mode="pooled"``:
+        ``"resnet18"`` (:class:`~neurodx.models.peers.ResNet18`, torchvision's
+        architecture) or ``"plain"`` (:class:`~neurodx.models.peers.PlainCNN`). The
+        ``depth`` ... ``dropout`` settings only apply to ``"neurodx"``.
+    architecture_params : dict, optional
+        Unused by the slice architectures (kept for symmetry with the EEG estimator).
     position_mode, position_dim
         How the shared network receives the position (``mode="shared"``).
     epochs, batch_size, lr, weight_decay, val_fraction, patience, class_weight, device, num_threads, eval_batch_size
@@ -496,6 +541,20 @@ class SliceVotingClassifier(_VotingClassifier):
         Keep the convolutional layers of ``init_from`` fixed.
     callbacks : list, optional
         Passed to :func:`~neurodx.models.train_network`.
+    lr_schedule : {"constant", "cosine"}
+        Learning-rate schedule of training (:class:`~neurodx.models.TrainConfig`).
+    items_per_subject : int, optional
+        Slices/windows drawn per training subject and epoch (all when None; see
+        :class:`~neurodx.models.TrainConfig`).
+    precise_bn : bool
+        Re-estimate batch-norm statistics on training items before each validation
+        (:class:`~neurodx.models.TrainConfig`).
+    calibration : {"logistic", "temperature", None}
+        Vote calibration (:class:`~neurodx.models.voting.VoteCalibration`): item
+        probabilities are calibrated before the vote, fitted on the items of the
+        inner validation subjects only (``val_subjects_``; needs ``val_fraction`` > 0
+        and validation subjects of every class). ``None``: the network's own
+        probabilities. Config key ``routes.<name>.calibration``.
     diagnostics : bool or dict
         After ``fit``, store random-matrix diagnostics of the network in
         ``diagnostics_`` (:func:`neurodx.models.diagnostics.network_diagnostics`:
@@ -533,7 +592,10 @@ class SliceVotingClassifier(_VotingClassifier):
                  progress: bool = True, eval_batch_size: int = 256,
                  inference_dtype: str = "float32", checkpoint_dir=None,
                  resume: bool = True, init_from=None, freeze_features: bool = False,
-                 callbacks=None, diagnostics=False):
+                 callbacks=None, diagnostics=False, lr_schedule: str = "constant",
+                 calibration: str | None = None, architecture: str = "neurodx",
+                 architecture_params: dict | None = None, items_per_subject: int | None = None,
+                 precise_bn: bool = False):
         self.mode = mode
         self.voting = voting
         self.slice_axis = slice_axis
@@ -574,6 +636,12 @@ class SliceVotingClassifier(_VotingClassifier):
         self.freeze_features = freeze_features
         self.callbacks = callbacks
         self.diagnostics = diagnostics
+        self.lr_schedule = lr_schedule
+        self.calibration = calibration
+        self.architecture = architecture
+        self.architecture_params = architecture_params
+        self.items_per_subject = items_per_subject
+        self.precise_bn = precise_bn
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -587,6 +655,12 @@ class SliceVotingClassifier(_VotingClassifier):
         if self.intensity not in INTENSITY_SETTINGS:
             raise ConfigError(f"intensity must be one of {', '.join(INTENSITY_SETTINGS)}, "
                               f"got {self.intensity!r}")
+        if self.architecture not in SLICE_ARCHITECTURES:
+            raise ConfigError(f"architecture must be one of {', '.join(SLICE_ARCHITECTURES)}, "
+                              f"got {self.architecture!r}")
+        if self.architecture != "neurodx" and self.mode != "pooled":
+            raise ConfigError(f"architecture {self.architecture!r} is one network for every "
+                              "slice: set mode to pooled")
 
     def _reset_input(self) -> None:
         self.input_shape_ = None
@@ -728,6 +802,10 @@ class SliceVotingClassifier(_VotingClassifier):
                     depth=self.depth, width=self.width, growth=self.growth,
                     max_width=self.max_width, convs_per_stage=self.convs_per_stage,
                     norm=self.norm, dropout=self.dropout)
+        if self.architecture == "resnet18":
+            return ResNet18(n_classes, arch["input_size"], arch["in_channels"])
+        if self.architecture == "plain":
+            return PlainCNN(n_classes, arch["input_size"], arch["in_channels"])
         if self.mode == "ensemble":
             return PerPositionSliceEnsemble(n_classes, self.n_positions_, **arch)
         if self.mode == "shared":
@@ -760,6 +838,13 @@ class WindowVotingClassifier(_VotingClassifier):
         becomes unit-free); ``None``: as given.
     n_filters_time, n_filters_spat, filter_time_length, block_filters, filter_length, pool_length, pool_stride, dropout, block_padding
         Network (:class:`~neurodx.models.EEGWindowCNN`; default: the 7-layer network).
+    architecture : {"neurodx", "ShallowFBCSPNet", "Deep4Net", "EEGNet"}
+        ``"neurodx"``: :class:`~neurodx.models.EEGWindowCNN`; otherwise braindecode's
+        network of that name (:class:`~neurodx.models.peers.BraindecodeNetwork`,
+        optional ``braindecode`` extra), trained by the same engine and voted the
+        same way. The network settings above only apply to ``"neurodx"``.
+    architecture_params : dict, optional
+        Keyword arguments of the braindecode class (e.g. ``{"drop_prob": 0.5}``).
     augment : bool, dict, callable or None
         ``True``: :class:`~neurodx.models.WindowAugment` with shifts up to 5 % of a
         window, 10 % channel dropout, 10 % amplitude jitter; a dict of its options.
@@ -795,7 +880,10 @@ class WindowVotingClassifier(_VotingClassifier):
                  progress: bool = True, eval_batch_size: int = 256,
                  inference_dtype: str = "float32", checkpoint_dir=None,
                  resume: bool = True, init_from=None, freeze_features: bool = False,
-                 callbacks=None, diagnostics=False):
+                 callbacks=None, diagnostics=False, lr_schedule: str = "constant",
+                 calibration: str | None = None, architecture: str = "neurodx",
+                 architecture_params: dict | None = None, items_per_subject: int | None = None,
+                 precise_bn: bool = False):
         self.voting = voting
         self.sfreq = sfreq
         self.window = window
@@ -830,6 +918,12 @@ class WindowVotingClassifier(_VotingClassifier):
         self.freeze_features = freeze_features
         self.callbacks = callbacks
         self.diagnostics = diagnostics
+        self.lr_schedule = lr_schedule
+        self.calibration = calibration
+        self.architecture = architecture
+        self.architecture_params = architecture_params
+        self.items_per_subject = items_per_subject
+        self.precise_bn = precise_bn
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -842,6 +936,9 @@ class WindowVotingClassifier(_VotingClassifier):
         if self.voting in POSITION_VOTING_METHODS:
             raise ConfigError(f"voting={self.voting!r} votes per slice position; EEG windows "
                               "have none: use hard, soft or logodds")
+        if self.architecture not in WINDOW_ARCHITECTURES:
+            raise ConfigError(f"architecture must be one of {', '.join(WINDOW_ARCHITECTURES)}, "
+                              f"got {self.architecture!r}")
         if self.sfreq is not None:
             self.check_window(self.sfreq)
 
@@ -900,6 +997,8 @@ class WindowVotingClassifier(_VotingClassifier):
         if self.sfreq is not None:
             sfreq = float(self.sfreq)
         n = int(round(self.window * sfreq))
+        if self.architecture != "neurodx":
+            return n          # braindecode's networks check their input when built
         need = self.min_window_samples()
         if n < need:
             seconds = math.ceil(need / sfreq * 100) / 100
@@ -977,6 +1076,10 @@ class WindowVotingClassifier(_VotingClassifier):
         return WindowItems(arrays, self.window_samples_, self.step_samples_, ids, labels)
 
     def _build_network(self, n_classes: int):
+        if self.architecture != "neurodx":
+            return BraindecodeNetwork(n_classes, self.n_channels_, self.window_samples_,
+                                      model=self.architecture,
+                                      model_params=self.architecture_params)
         return EEGWindowCNN(n_classes, self.n_channels_, self.window_samples_,
                             n_filters_time=self.n_filters_time,
                             n_filters_spat=self.n_filters_spat,

@@ -28,8 +28,18 @@ ct                 7-convolutional-layer CNN on 256x256 slices, brain/subdural/b
                    windows as channels (PNG/JPEG: grey in [0, 1] on the 3 channels),
                    aspect kept and padded, soft vote over slices
 ct_fast            the same 7 layers, 4-16 filters, 128x128 slices, 4 epochs
+ct_resnet18        peer: torchvision's ResNet-18 architecture from scratch, 128x128 slices,
+                   8 slices per patient and epoch, up to 12 epochs (cosine rate), soft vote
+                   on logistic-calibrated slice probabilities
+ct_plain           peer: the same recipe with a plain 3-layer CNN (PyTorch tutorial size)
 eeg_hc_fes_chr     7-layer Deep4Net-style CNN, 64 channels, 4-s windows at 250 Hz, 50 % overlap
-                   (recordings at another rate are resampled to 250 Hz inside the route)
+                   (recordings at another rate are resampled to 250 Hz inside the route);
+                   6 windows per subject and epoch, up to 15 epochs (cosine learning
+                   rate, early stopping after 6), batch-norm statistics re-estimated
+                   before each validation, soft vote on logistic-calibrated
+                   window probabilities. Cost: an epoch trains 6 x n_subjects windows
+                   and evaluates every window of the validation subjects (see
+                   validation/README.md for measured fold times)
 eeg_fast           the same 7 layers with 8-32 filters, 2-s windows, 6 epochs, at the
                    recordings' own rate (sample_data)
 =================  ==========================================================================
@@ -47,6 +57,14 @@ def _ct_intensity():
     from ..preprocessing.intensity import CTIntensity
     return CTIntensity(("brain", "subdural", "bone"))
 
+
+_CT_PEER = dict(
+    mode="pooled", voting="soft", calibration="logistic", slice_axis=2, normalize=None,
+    transform=_ct_intensity, slice_shape=(128, 128), epochs=12, batch_size=32, lr=1e-3,
+    weight_decay=5e-4, lr_schedule="cosine", items_per_subject=8, precise_bn=True,
+    val_fraction=0.2,
+    patience=5, augment=dict(flip_prob=0.5, max_rotation=5.0), random_state=0,
+    diagnostics=False)
 
 # name -> (estimator class name, settings); callables are evaluated on use (fresh objects).
 PRESETS: dict[str, tuple[str, dict]] = {
@@ -75,22 +93,32 @@ PRESETS: dict[str, tuple[str, dict]] = {
         patience=None, augment=dict(flip_prob=0.5, max_rotation=0.0), random_state=0,
         progress=False, diagnostics=False)),
     "ct": ("SliceVotingClassifier", dict(
-        mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_intensity,
-        slice_shape=(256, 256), depth=7, width=16, growth=2.0, max_width=128, norm="batch",
-        dropout=0.5, epochs=40, batch_size=32, lr=1e-3, val_fraction=0.2, patience=10,
+        mode="pooled", voting="soft", calibration="logistic", slice_axis=2, normalize=None,
+        transform=_ct_intensity, slice_shape=(256, 256), depth=7, width=16, growth=2.0,
+        max_width=128, norm="batch", dropout=0.5, epochs=40, batch_size=32, lr=1e-3, val_fraction=0.2, patience=10,
         augment=dict(flip_prob=0.5, max_rotation=10.0, intensity_scale=0.05,
                      intensity_shift=0.05), random_state=0, diagnostics=True)),
+    # CT peers (issue 22): the field's networks, trained from scratch by neurodx's engine
+    # with one recipe (128 px, 8 slices per patient and epoch, cosine rate, calibrated vote).
+    "ct_resnet18": ("SliceVotingClassifier", dict(_CT_PEER, architecture="resnet18")),
+    "ct_plain": ("SliceVotingClassifier", dict(_CT_PEER, architecture="plain")),
     "ct_fast": ("SliceVotingClassifier", dict(
         mode="pooled", voting="soft", slice_axis=2, normalize=None, transform=_ct_intensity,
         slice_shape=(128, 128), depth=7, width=4, growth=2.0, max_width=16, norm="batch",
         dropout=0.3, epochs=4, batch_size=32, lr=3e-3, val_fraction=0.2, patience=None,
         augment=dict(flip_prob=0.5, max_rotation=5.0), random_state=0, progress=False,
         diagnostics=False)),
+    # Small-cohort recipe (issue 22): 6 windows per subject and epoch (mixed-subject
+    # batches, every subject weighs the same, an epoch costs 6 x n_subjects windows),
+    # cosine learning rate, weight decay 5e-4, early stopping on the validation
+    # subjects, and the vote on probabilities calibrated on those subjects.
     "eeg_hc_fes_chr": ("WindowVotingClassifier", dict(
-        voting="hard", sfreq=250.0, window=4.0, overlap=0.5, normalize="channel",
-        n_filters_time=25, n_filters_spat=25, filter_time_length=10,
+        voting="soft", calibration="logistic", sfreq=250.0, window=4.0, overlap=0.5,
+        normalize="channel", n_filters_time=25, n_filters_spat=25, filter_time_length=10,
         block_filters=(50, 100, 200, 200), filter_length=10, pool_length=3, pool_stride=3,
-        dropout=0.5, epochs=40, batch_size=64, lr=1e-3, val_fraction=0.2, patience=10,
+        dropout=0.5, epochs=15, batch_size=32, lr=1e-3, weight_decay=5e-4,
+        lr_schedule="cosine", items_per_subject=6, precise_bn=True, val_fraction=0.2,
+        patience=6,
         augment=True, random_state=0, diagnostics=True)),
     "eeg_fast": ("WindowVotingClassifier", dict(
         voting="hard", sfreq=None, window=2.0, overlap=0.5, normalize="channel",

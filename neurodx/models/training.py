@@ -9,6 +9,25 @@ windows) that each belong to a subject:
   subject that is never passed in is never seen. Validation loss drives early
   stopping and model selection (the weights of the best epoch are kept). The
   subjects used are recorded in :class:`TrainResult`.
+* **Learning-rate schedule** (``lr_schedule="cosine"``): the rate of epoch ``e``
+  (0-based) is ``lr * (0.05 + 0.95 * (1 + cos(pi * e / epochs)) / 2)``, set at the
+  start of each epoch from the epoch number alone, so a resumed run follows the same
+  schedule; ``"constant"`` keeps ``lr``.
+* **Items per subject and epoch** (``items_per_subject=k``): each epoch draws at most
+  ``k`` items of every training subject (seeded by ``(seed, epoch)``; other items in
+  other epochs), shuffled together so every batch mixes subjects. Every subject then
+  weighs the same in an epoch whatever its recording length, and an epoch costs
+  ``k x n_subjects`` items instead of all overlapping windows.
+* **Batch-norm statistics re-estimated** (``precise_bn=True``): before each
+  validation (and so in the kept weights) the batch-norm running means and variances
+  are recomputed as plain averages over the epoch's training items in inference
+  conditions (dropout off, weights fixed). The running averages collected during
+  training mix weights of many steps and, behind dropout, a variance that inference
+  never sees (Li et al. 2019, "Understanding the disharmony between dropout and batch
+  normalization", CVPR); on a few dozen subjects that shift can push every window of
+  a network like Deep4Net to one class. Re-estimating the statistics is the remedy of
+  Wu & Johnson (2021, "Rethinking 'batch' in BatchNorm", arXiv:2105.07576). Frozen
+  layers keep theirs.
 * **Class weighting** (``class_weight="balanced"``): item-level weights
   ``n_items / (n_classes * n_items_of_class)`` computed on the training subjects.
 * **Augmentation**: a callable ``aug(x, generator)`` (see
@@ -56,9 +75,18 @@ from .voting import vote
 
 __all__ = ["TrainConfig", "TrainResult", "ItemSource", "ArrayItems", "train_network",
            "predict_items", "inner_split", "class_weights", "seeded_network", "resolve_device",
-           "CHECKPOINT_NAME"]
+           "epoch_lr", "recalibrate_batchnorm", "CHECKPOINT_NAME", "LR_SCHEDULES"]
 
 CHECKPOINT_NAME = "last.safetensors"
+#: ``lr_schedule`` settings of :class:`TrainConfig`.
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def epoch_lr(config: "TrainConfig", epoch: int) -> float:
+    """Learning rate of 0-based ``epoch`` under ``config.lr_schedule`` (module docstring)."""
+    if config.lr_schedule == "constant" or config.epochs <= 1:
+        return config.lr
+    return config.lr * (0.05 + 0.95 * (1 + math.cos(math.pi * epoch / config.epochs)) / 2)
 
 
 class ItemSource(Protocol):
@@ -145,6 +173,13 @@ class TrainConfig:
         Continue from a compatible checkpoint in ``checkpoint_dir``.
     max_grad_norm : float or None
         Clip the gradient norm.
+    lr_schedule : {"constant", "cosine"}
+        Cosine decay from ``lr`` to ``0.05 * lr`` over ``epochs`` (module docstring).
+    items_per_subject : int or None
+        Items drawn per training subject and epoch (None: all of them).
+    precise_bn : bool
+        Re-estimate batch-norm statistics on the epoch's training items before each
+        validation (module docstring).
     """
 
     epochs: int = 30
@@ -165,6 +200,9 @@ class TrainConfig:
     checkpoint_every: int = 1
     resume: bool = True
     max_grad_norm: float | None = None
+    lr_schedule: str = "constant"
+    items_per_subject: int | None = None
+    precise_bn: bool = False
 
     def __post_init__(self):
         if self.epochs < 0:
@@ -180,6 +218,12 @@ class TrainConfig:
         if self.class_weight not in ("balanced", None):
             raise ConfigError(f"class_weight must be 'balanced' or None, "
                               f"got {self.class_weight!r}")
+        if self.items_per_subject is not None and self.items_per_subject < 1:
+            raise ConfigError(f"items_per_subject must be at least 1 or None, "
+                              f"got {self.items_per_subject}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, "
+                              f"got {self.lr_schedule!r}")
         if self.checkpoint_every < 1:
             raise ConfigError("checkpoint_every must be at least 1")
         if self.num_threads is not None and self.num_threads < 1:
@@ -376,6 +420,55 @@ def predict_items(network: nn.Module, items: ItemSource, index: np.ndarray | Non
     return np.concatenate(out)
 
 
+def _draw_per_subject(index: np.ndarray, groups: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """At most ``k`` of the items ``index`` per subject, drawn without replacement (sorted)."""
+    rng = np.random.default_rng(seed)
+    subject_of = groups[index]
+    _, inverse = np.unique(subject_of, return_inverse=True)
+    keys = rng.random(len(index))               # a random rank within each subject
+    order = np.lexsort((keys, inverse.ravel()))
+    ranks = np.empty(len(index), dtype=np.int64)
+    sorted_groups = inverse.ravel()[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_groups)) + 1]
+    run = np.arange(len(index)) - np.repeat(starts, np.diff(np.r_[starts, len(index)]))
+    ranks[order] = run
+    return np.sort(index[ranks < k])
+
+
+def recalibrate_batchnorm(network: nn.Module, items: ItemSource, index: np.ndarray,
+                          device: torch.device, batch_size: int,
+                          skip: Sequence[nn.Module] = ()) -> int:
+    """Recompute batch-norm running statistics as averages over items ``index``.
+
+    Dropout is off and weights are unchanged; only the running means and variances of
+    the batch-norm layers (except those inside ``skip``) change. Returns the number of
+    layers re-estimated. The network is left in eval mode.
+    """
+    skipped = {id(m) for module in skip for m in module.modules()}
+    norms = [m for m in network.modules()
+             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+             and id(m) not in skipped]
+    network.eval()
+    if not norms or len(index) == 0:
+        return 0
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None           # cumulative average over the batches
+        m.train()
+    uses_position = getattr(network, "uses_position", False)
+    try:
+        with torch.no_grad():
+            for batch in _batches(np.asarray(index), batch_size):
+                x, pos = _to_device(items, batch, device, uses_position)
+                network(x, pos)
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        network.eval()
+    return len(norms)
+
+
 def _evaluate(network, items, index, loss_fn, device, config, uses_position, subject_label):
     """Validation loss (mean weighted CE), item accuracy and subject accuracy (soft vote)."""
     network.eval()
@@ -404,7 +497,14 @@ def _fingerprint(network, config, items, train_subjects, val_subjects, freeze_fe
                  init_from) -> dict:
     keys = ("batch_size", "lr", "weight_decay", "val_fraction", "patience", "class_weight",
             "seed", "max_grad_norm")
-    return {"network": type(network).__name__, "network_config": network.get_config(),
+    # A schedule depends on the epoch budget; the constant rate lets a run be extended.
+    schedule = ({} if config.lr_schedule == "constant"
+                else {"lr_schedule": config.lr_schedule, "epochs": config.epochs})
+    if config.items_per_subject is not None:
+        schedule["items_per_subject"] = config.items_per_subject
+    if config.precise_bn:
+        schedule["precise_bn"] = True
+    return {**schedule, "network": type(network).__name__, "network_config": network.get_config(),
             **{k: getattr(config, k) for k in keys},
             "n_items": len(items), "train_subjects": [str(s) for s in train_subjects],
             "val_subjects": [str(s) for s in val_subjects],
@@ -547,10 +647,15 @@ def train_network(network: nn.Module, items: ItemSource, config: TrainConfig | N
                 if state["stopped"]:
                     break
                 tic = time.perf_counter()
+                epoch_idx = train_idx if config.items_per_subject is None else \
+                    _draw_per_subject(train_idx, groups, config.items_per_subject,
+                                      _seed_from(config.seed, epoch, 4))
                 order = np.random.default_rng(_seed_from(config.seed, epoch, 1)).permutation(
-                    train_idx)
+                    epoch_idx)
                 aug_gen = torch.Generator().manual_seed(_seed_from(config.seed, epoch, 2))
                 torch.manual_seed(_seed_from(config.seed, epoch, 3))   # dropout
+                for group in optimizer.param_groups:
+                    group["lr"] = epoch_lr(config, epoch)
                 network.train()
                 for module in frozen_modules:     # frozen layers: fixed batch-norm statistics
                     module.eval()
@@ -579,6 +684,9 @@ def train_network(network: nn.Module, items: ItemSource, config: TrainConfig | N
                     loss_sum += float(loss.detach()) * len(batch)
                     n_seen += len(batch)
                 record = {"epoch": epoch + 1, "train_loss": loss_sum / max(n_seen, 1)}
+                if config.precise_bn and len(val_idx):
+                    recalibrate_batchnorm(network, items, epoch_idx, device,
+                                          config.eval_batch_size, skip=frozen_modules)
                 if len(val_idx):
                     val_loss, val_acc, val_subj_acc = _evaluate(
                         network, items, val_idx, loss_fn, device, config, uses_position,

@@ -3,8 +3,9 @@ import pytest
 import torch
 
 from neurodx.errors import ConfigError, NeurodxError
-from neurodx.models import (ArrayItems, SliceAugment, SliceCNN, TrainConfig, class_weights,
-                            inner_split, save_network, seeded_network, train_network)
+from neurodx.models import (ArrayItems, EEGWindowCNN, SliceAugment, SliceCNN, TrainConfig,
+                            class_weights, inner_split, save_network, seeded_network,
+                            train_network)
 from neurodx.models.training import CHECKPOINT_NAME
 
 
@@ -214,3 +215,67 @@ def test_fine_tuning_a_three_class_model_on_two_classes_reinitialises_the_head(t
     with pytest.raises(ConfigError, match="does not match"):
         train_network(SliceCNN(2, input_size=(12, 12), depth=3, width=4), slice_items(),
                       TrainConfig(epochs=1, progress=False), init_from=tmp_path / "m3")
+
+
+# ------------------------------------------------------------------ small-cohort recipe
+def test_items_per_subject_draws_at_most_k_of_every_subject_deterministically():
+    from neurodx.models.training import _draw_per_subject
+
+    groups = np.repeat(np.array(["a", "b", "c"]), [5, 2, 9])
+    index = np.arange(len(groups))
+    drawn = _draw_per_subject(index, groups, 3, seed=7)
+    counts = {g: int(np.sum(groups[drawn] == g)) for g in "abc"}
+    assert counts == {"a": 3, "b": 2, "c": 3}
+    assert np.array_equal(drawn, _draw_per_subject(index, groups, 3, seed=7))
+    assert any(not np.array_equal(drawn, _draw_per_subject(index, groups, 3, seed=s))
+               for s in range(8, 12))
+    with pytest.raises(ConfigError, match="items_per_subject"):
+        TrainConfig(items_per_subject=0)
+
+
+def test_cosine_schedule_and_items_per_subject_train_deterministically(window_items):
+    from neurodx.models.training import epoch_lr
+
+    config = TrainConfig(epochs=10, lr=1e-2, lr_schedule="cosine")
+    assert epoch_lr(config, 0) == pytest.approx(1e-2)
+    assert epoch_lr(config, 5) == pytest.approx(1e-2 * (0.05 + 0.95 * 0.5))
+    assert epoch_lr(config, 9) < epoch_lr(config, 5) < epoch_lr(config, 1)
+    with pytest.raises(ConfigError, match="lr_schedule"):
+        TrainConfig(lr_schedule="step")
+    items = window_items()
+    weights = []
+    for _ in range(2):
+        net = seeded_network(lambda: EEGWindowCNN(2, 4, 64, n_filters_time=4, n_filters_spat=4,
+                                                  filter_time_length=5, block_filters=(8,),
+                                                  filter_length=3, pool_length=2,
+                                                  pool_stride=2), 0)
+        train_network(net, items, TrainConfig(epochs=2, batch_size=8, lr_schedule="cosine",
+                                              items_per_subject=2, val_fraction=0.25,
+                                              progress=False, num_threads=1))
+        weights.append(torch.cat([p.detach().flatten() for p in net.parameters()]))
+    assert torch.equal(weights[0], weights[1])
+
+
+def test_precise_bn_recomputes_running_statistics_from_the_items(window_items):
+    from neurodx.models.training import recalibrate_batchnorm
+
+    items = window_items()
+    net = seeded_network(lambda: EEGWindowCNN(2, 4, 64, n_filters_time=4, n_filters_spat=4,
+                                              filter_time_length=5, block_filters=(8,),
+                                              filter_length=3, pool_length=2, pool_stride=2,
+                                              dropout=0.5), 0)
+    index = np.arange(20)
+    captured = []
+    hook = net.features.conv_spat.register_forward_hook(lambda m, i, o: captured.append(o))
+    with torch.no_grad():
+        net.eval()(torch.from_numpy(items.get(index)))
+    expected = captured[0].mean(dim=(0, 2, 3))
+    hook.remove()
+    n = recalibrate_batchnorm(net, items, index, torch.device("cpu"), batch_size=64)
+    assert n == 2 and not net.training
+    assert torch.allclose(net.features.bnorm.running_mean, expected, atol=1e-5)
+    # Frozen modules keep their statistics.
+    before = net.features.bnorm.running_mean.clone()
+    recalibrate_batchnorm(net, items, np.arange(20, 40), torch.device("cpu"), 64,
+                          skip=[net.features])
+    assert torch.equal(net.features.bnorm.running_mean, before)
