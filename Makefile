@@ -2,6 +2,7 @@
 #   make demo   -- build .venv, install neurodx, run the main job on sample_data/
 #   make test   -- build .venv if missing, run the test suite
 #   make docs   -- build the documentation site offline into docs/_build/html
+#   make test-lowest -- the test suite against the lowest supported dependency versions
 SHELL  := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3
@@ -10,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.neurodx-installed
 OUT    ?= runs/demo
 
-.PHONY: demo test bench docs validate clean
+.PHONY: demo test test-lowest bench docs validate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +45,22 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
 
+# The test suite in a second venv holding the lowest version of every direct dependency
+# that pyproject.toml allows (its `>=` bounds, pinned by requirements/lowest_constraints.py).
+# torch stays at the local CPU build 2.13.0 (an older torch would be a multi-GB CUDA build);
+# the test tools themselves are not pinned low. uv (from PyPI) resolves: it names the
+# package behind a conflict, where pip's resolver only reports one.
+LOWEST := .venv-lowest
+test-lowest: pyproject.toml requirements/lowest_constraints.py
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --quiet --upgrade pip uv
+	$(LOWEST)/bin/python requirements/lowest_constraints.py pyproject.toml requirements/lowest-constraints.txt
+	$(LOWEST)/bin/python -m pip install --quiet torch==2.13.0
+	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python \
+		-c requirements/lowest-constraints.txt -e ".[test]"
+	$(LOWEST)/bin/python -m pip list --format=freeze > $(LOWEST)/installed.txt
+	$(LOWEST)/bin/python -m pytest -q -n 2
+
 # Benchmarks (~15 min on 2 cores; SYNTHETIC data in benchmarks/.data/): rewrites
 # benchmarks/results/*.json and the results section of benchmarks/README.md.
 bench: $(STAMP)
@@ -66,4 +83,4 @@ validate: $(STAMP)
 	$(BIN)/python validation/run_all.py --mirrors $(MIRRORS)
 
 clean:
-	rm -rf $(VENV) runs docs/_build docs/generated docs/auto_examples
+	rm -rf $(VENV) $(LOWEST) runs docs/_build docs/generated docs/auto_examples
