@@ -268,6 +268,13 @@ def check_output_path(path: str | Path) -> str:
     if suffix not in (".csv", ".tsv", ".parquet"):
         raise ConfigError(f"{path}: unknown output format {suffix!r} (use .csv, .tsv or "
                           ".parquet)")
+    if suffix == ".parquet":
+        # Checked here, at argument parsing, so a missing extra fails before minutes of work.
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ConfigError(f"{path}: writing .parquet needs the parquet extra "
+                              "(pip install neurodx[parquet]); or write .csv") from None
     return suffix
 
 
@@ -279,11 +286,6 @@ def write_features(table: pd.DataFrame, path: str | Path) -> Path:
         return atomic_write_text(path, table.to_csv(index=False, float_format="%.9g"))
     if suffix == ".tsv":
         return atomic_write_text(path, table.to_csv(index=False, sep="\t", float_format="%.9g"))
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise ConfigError("writing .parquet needs pyarrow (pip install pyarrow); "
-                          "or write .csv") from None
     import io
 
     buf = io.BytesIO()

@@ -87,3 +87,21 @@ def test_bids_derivatives_one_tsv_and_sidecar_per_subject(small_eeg_cohort, tmp_
 def test_features_needs_an_output(small_eeg_cohort, capsys):
     assert main(["features", str(small_eeg_cohort), "--quiet"]) == 2
     assert "--bids-derivatives" in capsys.readouterr().err
+
+
+def test_parquet_without_pyarrow_fails_before_any_work(small_eeg_cohort, tmp_path, capsys,
+                                                       monkeypatch):
+    import sys
+
+    import neurodx.features
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("features were extracted before the output format was checked")
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)        # `import pyarrow` -> ImportError
+    monkeypatch.setattr(neurodx.features, "extract_features", no_extraction)
+    out = tmp_path / "f.parquet"
+    assert main(["features", str(small_eeg_cohort), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install neurodx[parquet]" in err and "f.parquet" in err
+    assert not out.exists()
