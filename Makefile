@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[test,dask,docs]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dask,docs,braindecode]"
 	touch $(STAMP)
 
 # The main job: every study's routes compared on identical subject-level folds, on the
