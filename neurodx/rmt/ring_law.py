@@ -101,7 +101,7 @@ from ..errors import ConfigError
 __all__ = ["haar_unitary", "haar_orthogonal", "ring_size", "ring_radii", "ring_law_msr", "ring_eigenvalues",
            "mean_spectral_radius", "product_windows", "ring_step", "DEFAULT_RING_SEED"]
 
-# Windows are multiplied in chunks of about this many complex entries (~64 MB).
+# Windows are multiplied in chunks of about this many matrix entries (~32 MB of float64).
 _CHUNK_ELEMENTS = 2 ** 22
 
 #: Seed of the Haar factors shared by every window (see the module docstring).
