@@ -37,9 +37,9 @@ def _resolve(module: str, path: Path, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def _imports(module: str, path: Path):
+def _imports(module: str, path: Path, text: str | None = None):
     """``(target module, imported name or None, line)`` of every import in a module."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+    tree = ast.parse(path.read_text() if text is None else text, filename=str(path))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -129,17 +129,28 @@ def _subpackage(module: str) -> str:
         else module
 
 
-def test_no_private_name_is_imported_from_another_subpackage():
+def _private_across(module: str, path: Path, text: str | None = None) -> list[str]:
     offenders = []
-    for module, path in MODULES.items():
-        for target, name, line in _imports(module, path):
-            if not target.startswith("neurodx") or name is None or not name.startswith("_"):
-                continue
-            if name == "__version__":
-                continue        # the package's version: public by convention
-            if _subpackage(target) != _subpackage(module):
-                offenders.append(f"{path.relative_to(ROOT.parent)}:{line}: {name} "
-                                 f"from {target}")
+    for target, name, line in _imports(module, path, text):
+        if not target.startswith("neurodx") or name is None or not name.startswith("_"):
+            continue
+        if name == "__version__":
+            continue        # the package's version: public by convention
+        if _subpackage(target) != _subpackage(module):
+            offenders.append(f"{path.relative_to(ROOT.parent)}:{line}: {name} from {target}")
+    return offenders
+
+
+def test_the_private_name_rule_sees_an_offender():
+    path = ROOT / "bundles" / "store.py"
+    text = ("from ..evaluation.compare import _git_commit, versions\n"
+            "from .signing import _same_package\nfrom .._atomic import atomic_write_text\n")
+    assert _private_across("neurodx.bundles.store", path, text) == [
+        "neurodx/bundles/store.py:1: _git_commit from neurodx.evaluation.compare"]
+
+
+def test_no_private_name_is_imported_from_another_subpackage():
+    offenders = [o for module, path in MODULES.items() for o in _private_across(module, path)]
     assert not offenders, "private names imported across packages:\n" + "\n".join(offenders)
 
 

@@ -3,7 +3,8 @@
 ``neurodx compare`` (cross-validate every route) and ``neurodx train`` (fit one
 route on every subject) start the same way, here: load and check the cohort the
 config names, take the class labels, channel names, sampling rate or region count
-from it, and let the study module build its routes from that context.
+from it, and build the study's routes from that context (the config's study module,
+or :func:`~neurodx.study.routes.build_routes` without one).
 """
 from __future__ import annotations
 
