@@ -70,8 +70,7 @@ def route_inputs(folder: Path, n_jobs: int, n_subjects: int | None = None):
     from joblib import Parallel, delayed
 
     from neurodx.config import load_config
-    from neurodx.evaluation.compare import _extract_subject
-    from neurodx.evaluation.study import prepare_study
+    from neurodx.study import extract_subject as _extract_subject, prepare_study
 
     cfg = load_config(REPO / CONFIG, overrides={"cohort": {"path": str(folder)}})
     study = prepare_study(cfg, n_jobs=n_jobs, routes=["tangent_space"])
@@ -168,7 +167,7 @@ def main(argv=None):
         # tangent space -> scaling -> classifier; before: LogisticRegression, every grid
         # point refitting the tangent space; after: neurodx's fold fit (row-space
         # classifier, steps before it fitted once per inner fold).
-        from neurodx.evaluation.compare import _fit_fold
+        from neurodx.evaluation.cross_validation import _fit_fold
 
         old_search = clone(route.cv_estimator).set_params(estimator__clf=before)
         X_test = [X[i] for i in fold.test]

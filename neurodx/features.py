@@ -25,6 +25,7 @@ dataset, one TSV + JSON sidecar per subject (:func:`write_bids_derivatives`).
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,11 +37,11 @@ from ._atomic import atomic_write_bytes, atomic_write_text
 from ._logging import progress as progress_bar, verbose as _verbose
 from .config import Config
 from .errors import ConfigError, NeurodxError, Problem
-from .evaluation.compare import StudyContext, load_subject
-from .evaluation.routes import build_from_config
-from .evaluation.study import prepare_cohort
+from .io.bids_derivatives import write_feature_derivatives
 from .rmt import (RMT_ROUTE_KINDS, les_subject_features, make_les_pipeline,
                   make_rmt_tangent_pipeline, shared_band_scatter)
+from .study import StudyContext, build_from_config, get_modality, is_synthetic, load_subject, \
+    prepare_cohort, rmt_settings
 
 __all__ = ["FeatureTable", "extract_features", "log_euclidean_features", "write_features",
            "check_output_path", "write_bids_derivatives"]
@@ -100,47 +101,32 @@ def log_euclidean_features(covs, bands, channel_names) -> tuple[np.ndarray, list
 def _routes(context: StudyContext, covariance: str):
     """The LES route and the cleaned-covariance route, from the config's settings."""
     cfg = context.config
-    if context.modality in ("regions", "volume"):
-        # As pipelines/region_timeseries.py and meth_fmri.py: one unfiltered band,
-        # windows in time points.
-        bands, sfreq = {"broadband": None}, 1.0
-    else:
-        bands = {name: (tuple(edges) if edges else None)
-                 for name, edges in cfg["windows"]["bands"].items()}
-        sfreq = None
-    fixed = dict(bands=bands, sfreq=sfreq, window=cfg["windows"]["length"],
-                 random_state=context.seed)
+    # The same study settings (bands, rate, windows) as the routes of build_routes.
+    bands = get_modality(context.modality).rmt_bands(cfg)
     by_kind = {}
     for name, params in cfg["routes"].items():
         by_kind.setdefault(params["kind"], (name, params))
     les_name, les_params = by_kind.get("rmt_les", ("rmt_les", {"kind": "rmt_les"}))
     les = build_from_config(les_name, make_les_pipeline, les_params,
                             RMT_ROUTE_KINDS["rmt_les"][1],
-                            overlap=cfg["windows"]["overlap"], **fixed)
+                            **rmt_settings(les_params, make_les_pipeline, context))
     if covariance == "none":
         return les, None, list(bands)
+    # Without an rmt_tangent route: nonlinear shrinkage on disjoint windows.
     cov_name, cov_params = by_kind.get("rmt_tangent", ("rmt_tangent",
                                                        {"kind": "rmt_tangent",
-                                                        "method": "nonlinear"}))
+                                                        "method": "nonlinear",
+                                                        "overlap": 0.0}))
     cov = build_from_config(cov_name, make_rmt_tangent_pipeline, cov_params,
-                            RMT_ROUTE_KINDS["rmt_tangent"][1], **fixed)
+                            RMT_ROUTE_KINDS["rmt_tangent"][1],
+                            **rmt_settings(cov_params, make_rmt_tangent_pipeline, context))
     return les, cov, list(bands)
-
-
-def _region_series(path, volume):
-    """A 4-D run's region series from ``volume.atlas`` (as the meth_fmri RMT routes)."""
-    from .preprocessing.regions_from_volume import RegionsFromVolume
-
-    step = RegionsFromVolume(atlas=volume["atlas"], low_pass=volume["low_pass"],
-                             high_pass=volume["high_pass"])
-    return step.fit_transform([path])[0]
 
 
 def _subject_features(paths, context, spec, les, cov, bands):
     """One subject's window spectra (for the LES step) and cleaned-covariance features."""
-    data = load_subject(paths, context, spec)
-    if context.modality == "volume":
-        data = _region_series(data, context.config["volume"])
+    data = get_modality(context.modality).feature_input(load_subject(paths, context, spec),
+                                                        context.config)
     # one band representation of the recording serves both families when their
     # windows nest (see neurodx.rmt.shared_band_scatter)
     shared, usable = shared_band_scatter(data, [les.estimator.steps[0][1],
@@ -192,12 +178,7 @@ def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: i
         raise ConfigError("no cohort: give COHORT or set cohort.path in the config")
     # Files failing the checks are left out and listed, whatever cohort.skip_bad says.
     usable, check, spec, context = prepare_cohort(config, n_jobs=n_jobs, skip_bad=True)
-    if usable.modality == "volume" and not config["volume"].get("atlas"):
-        # A parcellation would be learnt from the subjects; per-subject features take
-        # the regions of a given label image, read from every run alike.
-        raise ConfigError("RMT features of 4-D fMRI runs need region time series: set "
-                          "volume.atlas to a NIfTI label image (e.g. --set volume.atlas="
-                          "sample_data/fmri/atlas.nii.gz)")
+    get_modality(usable.modality).check_features_config(config)
     failures = [p for p in check.problems if p.excludes_subject]
     les, cov, bands = _routes(context, covariance)
     jobs = (delayed(_safe_subject_features)(s.participant_id, s.paths, context, spec, les, cov,
@@ -235,12 +216,8 @@ def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: i
                      **dict(zip(les_names, les_row)), **dict(zip(cov_names, cov_values))})
     reference = {"fitted_on": "cohort", "n_subjects": len(kept),
                  "n_eff": {b: float(v) for b, v in zip(les_step.bands_, les_step.n_eff_)}}
-    if context.modality == "regions":
-        bands = {"broadband": None}
-    else:
-        bands = {name: (tuple(edges) if edges else None)
-                 for name, edges in config["windows"]["bands"].items()}
-    return FeatureTable(pd.DataFrame(rows), failures, reference, cohort=usable, bands=bands,
+    return FeatureTable(pd.DataFrame(rows), failures, reference, cohort=usable,
+                        bands=get_modality(context.modality).rmt_bands(config),
                         les_standardized=bool(les_step.standardize))
 
 
@@ -250,16 +227,13 @@ def write_bids_derivatives(result: FeatureTable, out: str | Path) -> Path:
     ``out`` is a BIDS root, usually the source dataset itself; see
     :mod:`neurodx.io.bids_derivatives` for the layout. Returns the derivatives folder.
     """
-    from .evaluation.compare import _is_synthetic
-    from .io.bids_derivatives import write_feature_derivatives
-
     if result.cohort is None:
         raise ConfigError("this feature table carries no cohort (make it with "
                           "extract_features) and cannot name its sources")
     return write_feature_derivatives(result.table, out, result.cohort, bands=result.bands,
                                      standardized=result.les_standardized,
                                      reference=result.reference,
-                                     synthetic=_is_synthetic(result.cohort))
+                                     synthetic=is_synthetic(result.cohort))
 
 
 def check_output_path(path: str | Path) -> str:
@@ -286,8 +260,6 @@ def write_features(table: pd.DataFrame, path: str | Path) -> Path:
         return atomic_write_text(path, table.to_csv(index=False, float_format="%.9g"))
     if suffix == ".tsv":
         return atomic_write_text(path, table.to_csv(index=False, sep="\t", float_format="%.9g"))
-    import io
-
     buf = io.BytesIO()
     table.to_parquet(buf, index=False)
     return atomic_write_bytes(path, buf.getvalue())

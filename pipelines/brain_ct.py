@@ -15,8 +15,9 @@ The route is a model preset (``neurodx.models.PRESETS``); any preset setting can
 overridden in the config or with ``neurodx compare --set routes.NAME.KEY=VALUE``.
 Class labels come from the cohort, so a two-class cohort works unchanged.
 """
-from neurodx.evaluation import preset_routes
+from neurodx.study import build_routes as standard_routes
 
 
 def build_routes(context):
-    return preset_routes(context)
+    # Only standard routes: the default of a config without ``pipeline:``.
+    return standard_routes(context)

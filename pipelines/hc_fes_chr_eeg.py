@@ -19,32 +19,9 @@ Routes (each one estimator over a list of preprocessed recordings, mne Raw):
 
 Group labels, channel names and sampling rate come from the cohort (``context``).
 """
-from neurodx.errors import ConfigError
-from neurodx.evaluation import build_braindecode_route, build_from_config, build_preset_route
-from neurodx.rmt import RMT_ROUTE_KINDS, make_les_pipeline
+from neurodx.study import build_routes as standard_routes
 
 
 def build_routes(context):
-    cfg = context.config
-    bands = {name: (tuple(edges) if edges else None)
-             for name, edges in cfg["windows"]["bands"].items()}
-    routes = []
-    for name, params in cfg["routes"].items():
-        kind = params["kind"]
-        if kind == "cnn":
-            routes.append(build_preset_route(name, params, seed=context.seed, context=context))
-            continue
-        if kind == "braindecode":
-            route = build_braindecode_route(name, params, seed=context.seed, context=context)
-            if route is not None:
-                routes.append(route)
-            continue
-        if kind not in RMT_ROUTE_KINDS:
-            raise ConfigError(f"routes.{name}: unknown kind {kind!r} for this study "
-                              f"(known: {', '.join(RMT_ROUTE_KINDS)}, cnn, braindecode)")
-        factory, stateless = RMT_ROUTE_KINDS[kind]
-        fixed = dict(bands=bands, window=cfg["windows"]["length"], random_state=context.seed)
-        if factory is make_les_pipeline:
-            fixed["overlap"] = cfg["windows"]["overlap"]
-        routes.append(build_from_config(name, factory, params, stateless, **fixed))
-    return routes
+    # Only standard routes: the default of a config without ``pipeline:``.
+    return standard_routes(context)

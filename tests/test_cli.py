@@ -94,7 +94,7 @@ def test_out_is_checked_before_any_work(small_eeg_cohort, tmp_path, capsys, argv
                                         monkeypatch):
     from pathlib import Path
 
-    import neurodx.evaluation.study as study
+    import neurodx.study.prepare as study
 
     def no_work(*args, **kwargs):
         raise AssertionError("the cohort was loaded before --out was checked")

@@ -12,8 +12,7 @@ from neurodx.bundles import load_bundle, load_checked_input, train_route
 from neurodx.cli import main
 from neurodx.config import load_config
 from neurodx.errors import ConfigError, RecordingError
-from neurodx.evaluation.compare import load_subject
-from neurodx.evaluation.study import prepare_cohort
+from neurodx.study import load_subject, prepare_cohort
 from neurodx.simulate import simulate_eeg_cohort, simulate_eeg_raw, simulate_region_cohort
 
 CONFIGS = Path(__file__).parents[1] / "configs"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 #: Packages documented in the API reference, in reading order (data flows this way).
 API_PACKAGES = ["neurodx", "neurodx.io", "neurodx.preprocessing", "neurodx.rmt",
-                "neurodx.models", "neurodx.evaluation", "neurodx.bundles", "neurodx.scoring",
+                "neurodx.models", "neurodx.study", "neurodx.evaluation", "neurodx.bundles", "neurodx.scoring",
                 "neurodx.simulate", "neurodx.config"]
 
 

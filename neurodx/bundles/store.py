@@ -33,10 +33,14 @@ import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
+import skops.io as sio
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
 from .._hashing import sha256_file
 from .._json import dumps, json_default
@@ -44,7 +48,8 @@ from .. import __version__
 from .._atomic import atomic_write_bytes, atomic_write_text
 from ..config import Config
 from ..errors import BundleError, ConfigError
-from ..evaluation.routes import Route
+from ..study import Route, StudyContext, get_modality, git_commit, versions
+from .expected import expected_input as _expected_input
 from .signing import SIGNATURE, signature_bytes, verify_signature
 from .trust import check_loaded, check_skops
 
@@ -82,8 +87,6 @@ def _json_default(obj):
 
 
 def _bundle_versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
     out = {}
     for pkg in ("skops", "safetensors"):
         try:
@@ -131,9 +134,7 @@ class Bundle:
         return self.manifest["input"]["modality"]
 
     def context(self):
-        """The :class:`~neurodx.evaluation.compare.StudyContext` the route was trained in."""
-        from ..evaluation.compare import StudyContext
-
+        """The :class:`~neurodx.study.StudyContext` the route was trained in."""
         inp = self.manifest["input"]
         config = Config(self.manifest["config"], None, self.manifest["config_sha256"])
         return StudyContext(config, self.classes, inp["modality"], inp.get("channel_names"),
@@ -191,9 +192,6 @@ def _split_torch(estimator):
 
 
 def _check_fitted(route: Route) -> None:
-    from sklearn.exceptions import NotFittedError
-    from sklearn.utils.validation import check_is_fitted
-
     try:
         check_is_fitted(_fitted_part(route))
     except NotFittedError:
@@ -266,11 +264,6 @@ def save_bundle(route: Route, context, config: Config, out_dir: str | Path, *,
     Path
         ``out_dir``.
     """
-    from ..evaluation.compare import _git_commit, _versions
-    from .expected import expected_input as _expected
-
-    import skops.io as sio
-
     _check_fitted(route)
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -298,13 +291,13 @@ def save_bundle(route: Route, context, config: Config, out_dir: str | Path, *,
                       "steps": [n for n, _ in route.estimator.steps]
                       if isinstance(route.estimator, Pipeline) else None},
             "study": config["study"], "classes": list(context.classes),
-            "input": expected_input or _expected(context, config),
-            "preprocessing": config["preprocessing"] if context.modality == "eeg" else None,
+            "input": expected_input or _expected_input(context, config),
+            "preprocessing": get_modality(context.modality).preprocessing(config),
             "seed": int(context.seed), "training": training or {},
             "config": config.data, "config_file": str(config.path) if config.path else None,
             "config_sha256": config.sha256,
-            "neurodx_version": __version__, "versions": {**_versions(), **_bundle_versions()},
-            "git_commit": _git_commit(),
+            "neurodx_version": __version__, "versions": {**versions(), **_bundle_versions()},
+            "git_commit": git_commit(),
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             **(extra or {}),
             "parts": parts, "files": files,
@@ -412,8 +405,6 @@ def load_bundle(path: str | Path, *, key: bytes | None = None,
         added file, a type outside the trusted list, or a stored setting that
         would touch the file system (:func:`neurodx.bundles.trust.check_loaded`).
     """
-    import skops.io as sio
-
     root = Path(path)
     manifest = _read_manifest(root, key)
     if expect_model_id is not None:

@@ -1,7 +1,7 @@
 """Fit one route of a study on every usable subject and write it as a bundle.
 
 The study is prepared exactly as ``neurodx compare`` prepares it
-(:func:`neurodx.evaluation.study.prepare_study`): same cohort checks, same
+(:func:`neurodx.study.prepare_study`): same cohort checks, same
 context, same routes. Each subject is loaded and passed through the route's
 stateless prefix once (in parallel); the rest of the route is fitted on all of
 them (for ``rmt_les`` this includes the LES step's MP reference, ``n_eff_`` and
@@ -29,7 +29,8 @@ from sklearn.pipeline import Pipeline
 from .._logging import logger, verbose as _verbose
 from .._threads import single_threaded_blas
 from ..config import Config
-from ..evaluation.routes import Route
+from ..preprocessing.regions_from_volume import RegionsFromVolume
+from ..study import Route, input_hashes, is_synthetic, load_subject, prepare_study
 from .expected import expected_input
 from .store import Bundle, load_bundle, save_bundle
 
@@ -37,15 +38,11 @@ __all__ = ["train_route"]
 
 
 def _reads_atlas(prefix: Pipeline) -> bool:
-    from ..preprocessing.regions_from_volume import RegionsFromVolume
-
     return any(isinstance(step, RegionsFromVolume) and step.atlas is not None
                for _, step in prefix.steps)
 
 
 def _extract(paths, context, spec, route: Route):
-    from ..evaluation.compare import load_subject
-
     return route.extract(load_subject(paths, context, spec))
 
 
@@ -84,9 +81,6 @@ def train_route(config: Config, route: str, out_dir: str | Path, *, n_jobs: int 
 
 
 def _train_route(config, route, out_dir, *, n_jobs, argv, sign_key) -> Bundle:
-    from ..evaluation.compare import _input_hashes, _is_synthetic, load_subject
-    from ..evaluation.study import prepare_study
-
     study = prepare_study(config, n_jobs=n_jobs, routes=[route])
     r, cohort, context = study.routes[0], study.cohort, study.context
     y = np.asarray([s.group for s in cohort], dtype=object)
@@ -125,8 +119,8 @@ def _train_route(config, route, out_dir, *, n_jobs, argv, sign_key) -> Bundle:
         "n_subjects": len(cohort),
         "subjects_per_class": {c: int(np.sum(y == c)) for c in context.classes},
         "excluded_subjects": len(cohort.excluded),
-        "cohort": str(cohort.root), "synthetic_data": _is_synthetic(cohort),
-        "inputs_sha256": _input_hashes(cohort),
+        "cohort": str(cohort.root), "synthetic_data": is_synthetic(cohort),
+        "inputs_sha256": input_hashes(cohort),
         "extract_seconds": round(extract_seconds, 3), "fit_seconds": round(fit_seconds, 3),
         "command": argv or sys.argv, "cv_metrics": None,
     }

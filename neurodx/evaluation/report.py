@@ -22,6 +22,11 @@ from sklearn.metrics import roc_curve  # noqa: E402
 
 from .._atomic import atomic_write_text  # noqa: E402
 from .._plotting import panel_grid  # noqa: E402
+from ..io import format_flat_dropped  # noqa: E402
+from ..rmt import (WindowSpectra, les_subject_features, plot_les_distributions,  # noqa: E402
+                   plot_ring_law, plot_spectra_vs_mp)
+from ..rmt.band_summary import band_summary  # noqa: E402
+from ..study.modalities import get_modality  # noqa: E402
 
 __all__ = ["write_report", "figure_to_png", "confusion_figure", "roc_figure",
            "training_figure"]
@@ -185,8 +190,6 @@ def _c_bound(routes):
 
 def _band_table(spectra, groups, sfreq, routes) -> tuple[dict, list[str]]:
     """Issue 16's per-band account: window length, c, MP edges, outliers, point mass."""
-    from ..rmt.band_summary import band_summary
-
     bound_route, c_max = _c_bound(routes)
     rows = band_summary(spectra, groups, sfreq=sfreq, c_max=c_max)
     labels = list(rows[0]["mean_above_edge_by_group"])
@@ -213,9 +216,6 @@ def _band_table(spectra, groups, sfreq, routes) -> tuple[dict, list[str]]:
 
 def _rmt_sections(routes, extracted, groups, spectra, feature_names, sfreq) -> list[dict]:
     """MP spectra (with the per-band table) and the ring law, and LES distributions."""
-    from ..rmt import WindowSpectra, les_subject_features, plot_les_distributions, \
-        plot_ring_law, plot_spectra_vs_mp
-
     sections = []
     if spectra is None:   # e.g. fMRI with an atlas: spectra follow a route's region step
         spectra = next((subjects for subjects in ([s[k] for s in extracted]
@@ -408,10 +408,9 @@ def write_report(result, cohort, context, routes, extracted, pipeline=None, spec
                          pipeline.report_figures(context, cohort, routes, extracted).items()]
     flat = None
     if m.get("flat_dropped"):
-        from ..io import format_flat_dropped
-
-        unit, key = ("channel", "eeg") if cohort.modality == "eeg" else ("region", "regions")
-        flat = {"text": format_flat_dropped(m["flat_dropped"], unit), "key": key}
+        modality = get_modality(cohort.modality)
+        flat = {"text": format_flat_dropped(m["flat_dropped"], modality.unit),
+                "key": modality.section}
     roc = roc_figure(result.predictions, m)
 
     page = _ENV.get_template("report.html.j2").render(

@@ -1,5 +1,5 @@
 """Reading cohorts and recordings (EEG, region time series, volumes), and validating them."""
-from .cohort import PARTICIPANTS_FILE, Cohort, Subject, load_cohort
+from .cohort import PARTICIPANTS_FILE, Cohort, Subject, load_cohort, read_participants
 from .dicom import DicomSeries, dicom_problems, list_dicom_series, read_dicom_series
 from .eeg import DEFAULT_NON_EEG_PATTERNS, EEGSpec, load_eeg, pick_eeg_channels, read_eeg
 from .formats import EEG_FORMATS, REGION_FORMATS, VOLUME_FORMATS, file_format
@@ -15,7 +15,7 @@ from .volume_checks import VolumeSpec, check_volume, check_volume_consistency, c
 from .volumes import VOLUME_KINDS, describe_volume, read_volume, scan_values, volume_format
 
 __all__ = [
-    "PARTICIPANTS_FILE", "Cohort", "Subject", "load_cohort",
+    "PARTICIPANTS_FILE", "Cohort", "Subject", "load_cohort", "read_participants",
     "EEGSpec", "read_eeg", "pick_eeg_channels", "load_eeg", "DEFAULT_NON_EEG_PATTERNS",
     "EEG_FORMATS", "REGION_FORMATS", "VOLUME_FORMATS", "file_format",
     "RegionSpec", "RegionTimeSeries", "read_region_timeseries",

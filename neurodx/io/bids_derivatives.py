@@ -36,6 +36,9 @@ _STATS = {"mean": "mean over windows", "sd": "standard deviation over windows",
           "median": "median over windows", "iqr": "interquartile range over windows"}
 
 
+# The BIDS datatype folder of each modality's features (region series come from fMRI).
+_DATATYPE = {"eeg": "eeg", "regions": "func", "volume": "func"}
+
 def _band_of(column: str, bands: Mapping) -> str | None:
     # longest first: "low_gamma" before a band called "gamma"
     return next((b for b in sorted(bands, key=len, reverse=True) if column.startswith(b + "_")),
@@ -140,7 +143,7 @@ def write_feature_derivatives(table: pd.DataFrame, out: str | Path, cohort, *,
     atomic_write_text(root / "dataset_description.json", dumps(description, indent=4) + "\n")
     features = [c for c in table.columns if c not in _ID_COLUMNS]
     columns = feature_columns_sidecar(features, bands, standardized=standardized)
-    datatype = "eeg" if cohort.modality == "eeg" else "func"
+    datatype = _DATATYPE[cohort.modality]
     for _, row in table.iterrows():
         pid = str(row["participant_id"])
         label = pid if pid.startswith("sub-") else f"sub-{pid}"

@@ -21,8 +21,8 @@ import pandas as pd
 from ..errors import CohortError, Problem
 from .formats import MODALITY_OF_FORMAT, file_format, is_bids_sidecar
 
-__all__ = ["Subject", "Cohort", "load_cohort", "recording_paths", "bids_recordings",
-           "PARTICIPANTS_FILE"]
+__all__ = ["Subject", "Cohort", "load_cohort", "read_participants", "recording_paths",
+           "bids_recordings", "PARTICIPANTS_FILE"]
 
 PARTICIPANTS_FILE = "participants.tsv"
 _BIDS_DATATYPES = ("eeg", "func", "anat", "ct")
@@ -119,7 +119,18 @@ class Cohort:
                       self.excluded + dropped)
 
 
-def _read_participants(root: Path) -> pd.DataFrame:
+def read_participants(root: str | Path) -> pd.DataFrame:
+    """A cohort folder's ``participants.tsv`` as a table of text.
+
+    Every cell is read as text (IDs like ``"001"`` keep their zeros); BIDS's
+    ``n/a`` and empty cells are missing values; column names are stripped.
+
+    Raises
+    ------
+    CohortError
+        The folder or its ``participants.tsv`` is missing, or the table is unreadable.
+    """
+    root = Path(root)
     tsv = root / PARTICIPANTS_FILE
     if not root.is_dir():
         raise CohortError(f"{root}: cohort folder not found")
@@ -258,7 +269,7 @@ def load_cohort(path: str | Path, *, groups: Sequence[str] | None = None,
         modalities); per-subject problems are collected in ``Cohort.problems``.
     """
     root = Path(path).expanduser().resolve()
-    df = _read_participants(root)
+    df = read_participants(root)
     tsv = root / PARTICIPANTS_FILE
     for col in ("participant_id", group_column):
         if col not in df.columns:

@@ -385,11 +385,11 @@ def _pixels(h: _Header) -> tuple[np.ndarray, float, float, bool]:
 
 def _in_hu(ds) -> bool:
     """Whether rescaled values are Hounsfield units (see the module docstring)."""
-    modality = str(ds.get("Modality", "") or "").upper()
-    if modality == "CT" or str(ds.get("RescaleType", "") or "").upper() == "HU":
+    dicom_kind = str(ds.get("Modality", "") or "").upper()    # the DICOM Modality tag
+    if dicom_kind == "CT" or str(ds.get("RescaleType", "") or "").upper() == "HU":
         return True
     # Old CT exports sometimes drop Modality but keep the rescale to HU.
-    return not modality and ds.get("RescaleIntercept") not in (None, "")
+    return not dicom_kind and ds.get("RescaleIntercept") not in (None, "")
 
 
 def read_dicom_series(path: str | Path, *, series: str | int | None = None) -> nib.Nifti1Image:

@@ -84,6 +84,43 @@ def _volume_table(rec):
                       frames=rec["n_frames"], range=rec.apply(value_range, axis=1))
 
 
+def _eeg_summary(check: CohortCheck) -> list[str]:
+    rec = check.recordings
+    lines = [f"  EEG channels: {_range(rec['n_channels'])}",
+             f"  sampling rate (Hz): {_range(rec['sfreq'])}",
+             f"  duration (s): {_range(rec['duration_s'], '{:.1f}')}"]
+    if check.flat_dropped:
+        lines.append("  " + format_flat_dropped(check.flat_dropped, "channel"))
+    if check.bads_dropped:
+        listed = ", ".join(f"{c} ({', '.join(p)})" for c, p in check.bads_dropped.items())
+        lines.append(f"  {len(check.bads_dropped)} channel(s) marked bad, excluded from "
+                     f"every subject (eeg.bad_channels: exclude): {listed}")
+    if check.bad_annotations:
+        secs = sum(e["seconds"] for e in check.bad_annotations.values())
+        lines.append(f"  BAD_ annotated spans in {len(check.bad_annotations)} subject(s), "
+                     f"{secs:.1f} s in all: windows touching them are skipped")
+    if check.channel_names:
+        names = check.channel_names
+        lines.append(f"  channel set used ({len(names)}): {', '.join(names[:12])}"
+                     + (" ..." if len(names) > 12 else ""))
+    if check.sfreq:
+        lines.append(f"  sampling rate used: {check.sfreq:g} Hz")
+    return lines
+
+
+def _region_summary(check: CohortCheck) -> list[str]:
+    rec = check.recordings
+    lines = [f"  regions: {_range(rec['n_channels'])}",
+             f"  time points: {_range(rec['n_times'])}"]
+    if check.flat_dropped:
+        lines.append("  " + format_flat_dropped(check.flat_dropped, "region"))
+    if check.n_regions:
+        used = check.n_regions - len(check.flat_dropped)
+        lines.append(f"  region count used: {used}" + (
+            f" of {check.n_regions}" if check.flat_dropped else ""))
+    return lines
+
+
 def format_check(check: CohortCheck, *, per_file: bool = True) -> str:
     """Text report: counts per group and site, recording properties, every problem."""
     cohort, rec = check.cohort, check.recordings
@@ -93,38 +130,7 @@ def format_check(check: CohortCheck, *, per_file: bool = True) -> str:
              "Subjects per group and site:"]
     lines += ["  " + ln for ln in cohort.counts().to_string().splitlines()]
     lines.append("")
-    if cohort.modality == "volume":
-        lines += _volume_summary(check)
-    else:
-        unit = "EEG channels" if cohort.modality == "eeg" else "regions"
-        lines.append(f"  {unit}: {_range(rec['n_channels'])}")
-    if cohort.modality == "eeg":
-        lines.append(f"  sampling rate (Hz): {_range(rec['sfreq'])}")
-        lines.append(f"  duration (s): {_range(rec['duration_s'], '{:.1f}')}")
-        if check.flat_dropped:
-            lines.append("  " + format_flat_dropped(check.flat_dropped, "channel"))
-        if check.bads_dropped:
-            listed = ", ".join(f"{c} ({', '.join(p)})" for c, p in check.bads_dropped.items())
-            lines.append(f"  {len(check.bads_dropped)} channel(s) marked bad, excluded from "
-                         f"every subject (eeg.bad_channels: exclude): {listed}")
-        if check.bad_annotations:
-            secs = sum(e["seconds"] for e in check.bad_annotations.values())
-            lines.append(f"  BAD_ annotated spans in {len(check.bad_annotations)} subject(s), "
-                         f"{secs:.1f} s in all: windows touching them are skipped")
-        if check.channel_names:
-            names = check.channel_names
-            lines.append(f"  channel set used ({len(names)}): {', '.join(names[:12])}"
-                         + (" ..." if len(names) > 12 else ""))
-        if check.sfreq:
-            lines.append(f"  sampling rate used: {check.sfreq:g} Hz")
-    elif cohort.modality == "regions":
-        lines.append(f"  time points: {_range(rec['n_times'])}")
-        if check.flat_dropped:
-            lines.append("  " + format_flat_dropped(check.flat_dropped, "region"))
-        if check.n_regions:
-            used = check.n_regions - len(check.flat_dropped)
-            lines.append(f"  region count used: {used}" + (
-                f" of {check.n_regions}" if check.flat_dropped else ""))
+    lines += _SUMMARIES[cohort.modality](check)
     if per_file:
         lines += ["", "Recordings:"]
         # A file only left out by flat_policy: skip_subject is "skipped", not an error.
@@ -132,15 +138,8 @@ def format_check(check: CohortCheck, *, per_file: bool = True) -> str:
         status = ["ok" if not bad else "skipped" if f"{pid} {f}" in only_skipped else "ERROR"
                   for pid, f, bad in zip(rec["participant_id"], rec["file"], rec["error"])]
         table = rec.assign(site=rec["site"].fillna("-"), status=status)
-        cols = {"eeg": ["participant_id", "group", "site", "file", "n_channels", "sfreq",
-                        "duration_s", "status"],
-                "regions": ["participant_id", "group", "site", "file", "n_channels", "n_times",
-                            "status"],
-                "volume": ["participant_id", "group", "site", "file", "format", "shape",
-                           "spacing", "frames", "orientation", "range", "status"]
-                }[cohort.modality]
-        if cohort.modality == "volume":
-            table = _volume_table(table)
+        cols = _COLUMNS[cohort.modality]
+        table = _TABLES.get(cohort.modality, lambda t: t)(table)
         lines += ["  " + ln for ln in table[cols].to_string(
             index=False, na_rep="-", float_format=lambda x: f"{x:g}").splitlines()]
     errors, skipped = check.errors, check.skipped
@@ -158,3 +157,15 @@ def format_check(check: CohortCheck, *, per_file: bool = True) -> str:
         lines.append("\nREADY: no errors." + (f" {n_skip} subject(s) will be left out (listed "
                                                "above)." if n_skip else ""))
     return "\n".join(lines)
+
+
+# What the report shows of each modality (io has its own tables: it comes before
+# neurodx.study and does not import it).
+_SUMMARIES = {"eeg": _eeg_summary, "regions": _region_summary, "volume": _volume_summary}
+_COLUMNS = {"eeg": ["participant_id", "group", "site", "file", "n_channels", "sfreq",
+                    "duration_s", "status"],
+            "regions": ["participant_id", "group", "site", "file", "n_channels", "n_times",
+                        "status"],
+            "volume": ["participant_id", "group", "site", "file", "format", "shape",
+                       "spacing", "frames", "orientation", "range", "status"]}
+_TABLES = {"volume": _volume_table}

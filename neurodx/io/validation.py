@@ -276,8 +276,6 @@ def _check_region_consistency(rows: list[dict], spec: RegionSpec) -> tuple[list[
     return problems, n_regions
 
 
-_SPECS = {"eeg": EEGSpec, "regions": RegionSpec, "volume": VolumeSpec}
-_CHECKS = {"eeg": check_eeg_file, "regions": check_region_file, "volume": check_volume_file}
 
 
 @_verbose
@@ -302,10 +300,10 @@ def check_cohort(cohort: Cohort, spec: EEGSpec | RegionSpec | VolumeSpec | None 
     ConfigError
         If ``spec`` is not the kind the cohort's modality needs.
     """
-    if cohort.modality not in _SPECS:
+    spec_type = _SPECS.get(cohort.modality)
+    if spec_type is None:
         raise ConfigError(f"cannot check {cohort.modality!r} cohorts (known: "
                           f"{', '.join(_SPECS)})")
-    spec_type = _SPECS[cohort.modality]
     spec = spec if spec is not None else spec_type()
     if not isinstance(spec, spec_type):
         raise ConfigError(f"{cohort.modality} cohorts are checked against "
@@ -322,20 +320,11 @@ def check_cohort(cohort: Cohort, spec: EEGSpec | RegionSpec | VolumeSpec | None 
                      "site": subject.site, "file": src.split(" ", 1)[1], "source": src, **info})
         problems += file_problems
     check = CohortCheck(cohort, pd.DataFrame(), problems)
-    if cohort.modality == "eeg":
-        more, check.channel_names, check.sfreq = _check_eeg_consistency(rows, spec)
-    elif cohort.modality == "regions":
-        more, check.n_regions = _check_region_consistency(rows, spec)
-    else:
-        more, check.volume_shape = check_volume_consistency(rows, spec)
-    check.problems += more
+    check.problems += _CONSISTENCY[cohort.modality](check, rows, spec)
     with_error = {p.source for p in check.problems if p.excludes_subject}
     for r in rows:
         r["error"] = r["source"] in with_error
-    if cohort.modality == "eeg":
-        _bad_annotations(check, rows)
-        if spec.bad_channels == "exclude":
-            _drop_bad_channels(check, rows)
+    _MARKINGS.get(cohort.modality, lambda check, rows, spec: None)(check, rows, spec)
     if getattr(spec, "flat_policy", None) == "drop":
         _drop_flat(check, rows)
     check.recordings = pd.DataFrame(rows).drop(
@@ -385,33 +374,70 @@ def _drop_flat(check: CohortCheck, rows: list[dict]) -> None:
     """
     bad = {r["participant_id"] for r in rows if r["error"]}
     usable = [r for r in rows if r["participant_id"] not in bad and r["flat"]]
-    modality = check.cohort.modality
-    if modality == "eeg":
-        names = list(check.channel_names or [])
-        flat_in = {c: sorted({r["participant_id"] for r in usable if c in r["flat"]})
-                   for c in names}
-        check.flat_dropped = {c: pids for c, pids in flat_in.items() if pids}
-        check.channel_names = [c for c in names if c not in check.flat_dropped]
-        kept, total, unit = len(check.channel_names), len(names), "channel"
-    else:
-        # Regions are matched by column position; names come from the cohort's most
-        # common header (or region_NNN without one).
-        same = [r for r in rows if r["participant_id"] not in bad
-                and r["channel_names"] is not None and len(r["channel_names"]) == check.n_regions]
-        names = list(_most_common(tuple(r["channel_names"]) for r in same) or ())
-        flat_in = {}
-        for r in usable:
-            if len(r["channel_names"]) != check.n_regions:
-                continue
-            for name in r["flat"]:
-                flat_in.setdefault(list(r["channel_names"]).index(name), set()).add(
-                    r["participant_id"])
-        check.flat_dropped = {names[i]: sorted(flat_in[i]) for i in sorted(flat_in)}
-        check.region_columns = ([i for i in range(check.n_regions or 0) if i not in flat_in]
-                                if flat_in else None)
-        kept, total, unit = (check.n_regions or 0) - len(flat_in), check.n_regions or 0, "region"
+    kept, total, unit, section = _FLAT_DROP[check.cohort.modality](check, rows, bad, usable)
     if check.flat_dropped and kept < 2:
         raise ConfigError(f"{check.cohort.root}: {len(check.flat_dropped)} of the cohort's "
                           f"{total} {unit}s are flat in some subject; dropping them leaves "
-                          f"{kept}. Set {'eeg' if unit == 'channel' else 'regions'}.flat_policy "
+                          f"{kept}. Set {section}.flat_policy "
                           "to skip_subject to leave those subjects out instead")
+
+
+def _drop_flat_channels(check: CohortCheck, rows, bad, usable) -> tuple:
+    names = list(check.channel_names or [])
+    flat_in = {c: sorted({r["participant_id"] for r in usable if c in r["flat"]})
+               for c in names}
+    check.flat_dropped = {c: pids for c, pids in flat_in.items() if pids}
+    check.channel_names = [c for c in names if c not in check.flat_dropped]
+    return len(check.channel_names), len(names), "channel", "eeg"
+
+
+def _drop_flat_regions(check: CohortCheck, rows, bad, usable) -> tuple:
+    # Regions are matched by column position; names come from the cohort's most
+    # common header (or region_NNN without one).
+    same = [r for r in rows if r["participant_id"] not in bad
+            and r["channel_names"] is not None and len(r["channel_names"]) == check.n_regions]
+    names = list(_most_common(tuple(r["channel_names"]) for r in same) or ())
+    flat_in = {}
+    for r in usable:
+        if len(r["channel_names"]) != check.n_regions:
+            continue
+        for name in r["flat"]:
+            flat_in.setdefault(list(r["channel_names"]).index(name), set()).add(
+                r["participant_id"])
+    check.flat_dropped = {names[i]: sorted(flat_in[i]) for i in sorted(flat_in)}
+    check.region_columns = ([i for i in range(check.n_regions or 0) if i not in flat_in]
+                            if flat_in else None)
+    return (check.n_regions or 0) - len(flat_in), check.n_regions or 0, "region", "regions"
+
+
+def _eeg_consistency(check: CohortCheck, rows: list[dict], spec) -> list[Problem]:
+    more, check.channel_names, check.sfreq = _check_eeg_consistency(rows, spec)
+    return more
+
+
+def _region_consistency(check: CohortCheck, rows: list[dict], spec) -> list[Problem]:
+    more, check.n_regions = _check_region_consistency(rows, spec)
+    return more
+
+
+def _volume_consistency(check: CohortCheck, rows: list[dict], spec) -> list[Problem]:
+    more, check.volume_shape = check_volume_consistency(rows, spec)
+    return more
+
+
+def _eeg_markings(check: CohortCheck, rows: list[dict], spec) -> None:
+    """BAD_ annotations and channels marked bad in BIDS ``_channels.tsv`` files."""
+    _bad_annotations(check, rows)
+    if spec.bad_channels == "exclude":
+        _drop_bad_channels(check, rows)
+
+
+# Per modality: the expectations, the per-file check, the cohort-wide consistency
+# check and the recordings' own markings. (io has its own tables: it comes before
+# neurodx.study, whose Modality registry builds on these readers and checks.)
+_SPECS = {"eeg": EEGSpec, "regions": RegionSpec, "volume": VolumeSpec}
+_CHECKS = {"eeg": check_eeg_file, "regions": check_region_file, "volume": check_volume_file}
+_CONSISTENCY = {"eeg": _eeg_consistency, "regions": _region_consistency,
+                "volume": _volume_consistency}
+_MARKINGS = {"eeg": _eeg_markings}
+_FLAT_DROP = {"eeg": _drop_flat_channels, "regions": _drop_flat_regions}

@@ -48,6 +48,7 @@ import scipy.fft
 
 from ..errors import ConfigError
 from ..preprocessing.windows import bad_spans, clean_window_mask
+from .sample_size import effective_sample_size, participation_ratio
 
 __all__ = ["BandScatter", "windows_scatter", "participation_ratio", "recording_band_scatter"]
 
@@ -60,26 +61,6 @@ _STOPBAND = 10 ** (-50 / 20)
 # samples differs from the one over T by ~q / T (edge terms of the sum): window
 # correlations within ~0.03 at 200 samples (tests/rmt/test_band_scatter.py).
 _MIN_WINDOW_SAMPLES = 200
-
-
-def _rfft_weights(n_samples):
-    # rfft keeps one side of the spectrum: interior bins stand for two full-grid bins
-    weights = np.full(n_samples // 2 + 1, 2.0)
-    weights[0] = 1.0
-    if n_samples % 2 == 0:
-        weights[-1] = 1.0
-    return weights
-
-
-def participation_ratio(power, n_samples: int) -> float:
-    """``(sum_k P_k)^2 / sum_k P_k^2`` over the full DFT grid of a one-sided spectrum."""
-    power = np.asarray(power, dtype=np.float64)
-    if power.shape != (n_samples // 2 + 1,):
-        raise ConfigError(f"power must have n_samples // 2 + 1 = {n_samples // 2 + 1} "
-                          f"values, got shape {power.shape}")
-    w = _rfft_weights(n_samples)
-    t_eff = np.sum(w * power) ** 2 / np.sum(w * power ** 2)
-    return float(np.clip(t_eff, 1.0, n_samples - 1))
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,8 +175,6 @@ def windows_scatter(windows, *, dtype=np.float32) -> BandScatter:
     BandScatter
         One band ``"broadband"``.
     """
-    from .spectra import effective_sample_size
-
     windows = np.asarray(windows)
     n_s = windows.shape[-1]
     return BandScatter(_window_scatter(windows, np.dtype(dtype))[None], np.array([n_s]),
@@ -275,8 +254,6 @@ def recording_band_scatter(recording, bands: Mapping, *, sfreq: float | None = N
     -------
     BandScatter
     """
-    from .spectra import effective_sample_size
-
     is_raw = isinstance(recording, mne.io.BaseRaw)
     if is_raw:
         n_times, fs = recording.n_times, float(recording.info["sfreq"])

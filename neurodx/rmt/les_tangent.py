@@ -45,6 +45,7 @@ from .inverse_shrinkage import INVERSE_SHRINKAGE_METHODS
 from .les import LinearEigenvalueStatistics
 from .spectra import WindowSpectra, _scatter_to_matrices
 from .spectral_density import pooled_window_count
+from .classifiers import make_classifier
 
 __all__ = ["SubjectBands", "BandSummaries", "LESTangentFeatures", "make_les_tangent_pipeline"]
 
@@ -259,7 +260,6 @@ def make_les_tangent_pipeline(*, bands=None, sfreq=None, window=2.0, c_max=0.5,
     baseline on the real cohorts (ADHD +0.010, schizophrenia -0.036 balanced accuracy,
     neither significant); LES without the tangent features stays 0.09-0.15 below it.
     """
-    from .pipelines import make_classifier   # pipelines registers this factory
 
     check_bands(bands)
     return Pipeline([

@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ConfigError
 from .covariances import RMTCovariances, _check_band_matrices
+from .classifiers import make_classifier
 
 __all__ = ["RELATIVE_STATISTICS", "relative_eigenvalues", "relative_statistics",
            "ClassRelativeSpectra", "make_les_relative_pipeline"]
@@ -154,7 +155,6 @@ def make_les_relative_pipeline(*, method="nonlinear", bands=None, sfreq=None, wi
     Eigenvalue statistics only, relative to the class means learnt in each fold; the
     best eigenvalue-only route measured on real EEG (see the module docstring).
     """
-    from .pipelines import make_classifier   # pipelines registers this factory
 
     return Pipeline([
         ("covariances", RMTCovariances(method=method, kind="covariance", bands=bands,

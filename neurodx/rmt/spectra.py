@@ -31,7 +31,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._logging import logger
 from ..errors import ConfigError
 from ._inputs import check_dtype, check_params_common, check_subjects, subject_band_scatter
-from .band_fft import _rfft_weights, participation_ratio
+from .sample_size import band_power_spectrum, check_windows as _check_windows, \
+    effective_sample_size, participation_ratio
 from .marchenko_pastur import marchenko_pastur_edges
 
 __all__ = ["window_matrices", "window_eigenvalues", "band_power_spectrum",
@@ -147,75 +148,6 @@ def window_eigenvalues(windows, kind: str = "correlation", *, dtype=np.float32,
     if return_info:
         return eig, sigma2, n_flat
     return eig
-
-
-def band_power_spectrum(windows, *, max_windows: int = 64) -> np.ndarray:
-    """Average temporal power spectrum of a window stack, channels weighted equally.
-
-    Each channel of each window is demeaned and scaled to unit variance, and the
-    periodograms are averaged over windows and channels.
-
-    Parameters
-    ----------
-    windows : ndarray, shape (n_windows, n_channels, n_samples)
-    max_windows : int
-        At most this many windows, evenly spread, enter the average.
-
-    Returns
-    -------
-    power : ndarray, shape (n_samples // 2 + 1,)
-        On the ``rfft`` grid, scaled so that its mean over the full DFT grid is 1
-        (white noise: ~1 at every non-zero frequency).
-    """
-    windows = _check_windows(windows)
-    n_w, _, n_s = windows.shape
-    idx = np.unique(np.linspace(0, n_w - 1, min(n_w, max_windows)).round().astype(int))
-    x = np.asarray(windows[idx], dtype=np.float64)
-    x = x - x.mean(axis=-1, keepdims=True)
-    sd = x.std(axis=-1, keepdims=True)
-    valid = sd[..., 0] > 0
-    if not valid.any():
-        raise ConfigError("cannot estimate the power spectrum: every channel is flat")
-    x = x / np.where(sd > 0, sd, 1.0)
-    power = (np.abs(np.fft.rfft(x, axis=-1)) ** 2)[valid].mean(axis=0)
-    return power / (np.sum(_rfft_weights(n_s) * power) / n_s)
-
-
-def effective_sample_size(windows, *, max_windows: int = 64) -> float:
-    """Effective number of independent samples per window (spectral participation ratio).
-
-    ``T_eff = (sum_k P_k)^2 / sum_k P_k^2`` over the full DFT grid of the window, where
-    ``P`` is :func:`band_power_spectrum` (see the module docstring). It equals
-    ``T - 1`` for white noise and about ``2 * bandwidth * duration`` for a band-passed
-    signal. The estimate's relative bias is ~1 / (windows x channels averaged),
-    negligible already at 64 x 8.
-
-    Parameters
-    ----------
-    windows : ndarray, shape (n_windows, n_channels, n_samples)
-    max_windows : int
-        At most this many windows, evenly spread, enter the average.
-
-    Returns
-    -------
-    t_eff : float
-        Between 1 and ``n_samples - 1``.
-    """
-    windows = _check_windows(windows)
-    return participation_ratio(band_power_spectrum(windows, max_windows=max_windows),
-                               windows.shape[-1])
-
-
-def _check_windows(windows):
-    if not hasattr(windows, "ndim"):
-        windows = np.asarray(windows)
-    if windows.ndim != 3:
-        raise ConfigError(f"windows must be (n_windows, n_channels, n_samples), "
-                          f"got shape {windows.shape}")
-    if windows.shape[0] < 1 or windows.shape[1] < 2 or windows.shape[2] < 2:
-        raise ConfigError(f"need at least 1 window, 2 channels and 2 samples per window, "
-                          f"got shape {windows.shape}")
-    return windows
 
 
 @dataclass(frozen=True, eq=False)

@@ -25,7 +25,9 @@ import pandas as pd
 
 from .._hashing import sha256_file
 from ..errors import CohortError, RecordingError
-from ..io import PARTICIPANTS_FILE
+from ..io import PARTICIPANTS_FILE, read_participants, volume_format
+from ..io.cohort import bids_recordings, recording_paths
+from ..study.modalities import get_modality
 from ..io.formats import MODALITY_OF_FORMAT, file_format, is_bids_sidecar
 
 __all__ = ["ScoreInput", "expand_inputs", "input_sha256"]
@@ -107,8 +109,6 @@ def _entries(folder: Path) -> list[Path]:
 
 def _is_series(folder: Path) -> bool:
     """A folder holding one DICOM series or a stack of image slices (regular files only)."""
-    from ..io import volume_format
-
     entries = _entries(folder)
     if not entries or any(_file_kind(p)[0] != "file" for p in entries):
         return False
@@ -152,7 +152,7 @@ def _walk(root: Path, shown: str, modality: str, skip: set[Path],
                 continue
             if target in visited:
                 continue                # reached by another link: its inputs are listed
-            if modality == "volume" and _is_series(entry):
+            if get_modality(modality).series_folders and _is_series(entry):
                 out.append(ScoreInput(entry.name, label, entry.resolve()))
             else:
                 out += _walk(entry, label, modality, skip, visited, enclosing)
@@ -166,15 +166,7 @@ def _walk(root: Path, shown: str, modality: str, skip: set[Path],
 
 
 def _cohort(root: Path, shown: str, allow_outside: bool) -> list[ScoreInput]:
-    from ..io.cohort import bids_recordings, recording_paths
-
-    try:
-        df = pd.read_csv(root / PARTICIPANTS_FILE, sep="\t", dtype=str, keep_default_na=False,
-                         na_values=["n/a", ""])
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise CohortError(f"{root / PARTICIPANTS_FILE}: not a readable tab-separated table "
-                          f"({err})") from None
-    df.columns = [c.strip() for c in df.columns]
+    df = read_participants(root)
     if "participant_id" not in df.columns:
         raise CohortError(f"{root / PARTICIPANTS_FILE}: missing column 'participant_id'")
     out = []
@@ -236,7 +228,7 @@ def expand_inputs(args, modality: str, *, skip=(), allow_outside: bool = False
             out.append(ScoreInput(_stem(path), shown, None, error))
         elif kind == "folder" and (path / PARTICIPANTS_FILE).is_file():
             out += _cohort(path.resolve(), shown, allow_outside)
-        elif kind == "folder" and not (modality == "volume" and _is_series(path)):
+        elif kind == "folder" and not (get_modality(modality).series_folders and _is_series(path)):
             out += _walk(path, shown, modality, skip, set())
         else:
             out.append(ScoreInput(_stem(path), shown, path.resolve()))

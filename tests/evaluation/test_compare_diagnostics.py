@@ -3,7 +3,8 @@ import json
 from pathlib import Path
 
 from neurodx.config import load_config
-from neurodx.evaluation.compare import _fold_diagnostics, run_comparison
+from neurodx.evaluation.compare import run_comparison
+from neurodx.evaluation.cross_validation import _fold_diagnostics
 from neurodx.evaluation.folds import make_folds
 from neurodx.models import SliceVotingClassifier
 from neurodx.simulate import simulate_ct_cohort
@@ -54,8 +55,8 @@ def test_routes_without_the_setting_give_no_record():
 def test_permutation_refits_skip_the_diagnostics(monkeypatch):
     import numpy as np
 
-    from neurodx.evaluation.compare import _fit_fold
-    from neurodx.evaluation.routes import Route
+    from neurodx.evaluation.cross_validation import _fit_fold
+    from neurodx.study import Route
 
     seen = []
 

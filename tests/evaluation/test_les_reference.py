@@ -11,10 +11,11 @@ from sklearn.base import clone
 from neurodx.bundles import load_bundle, load_checked_input
 from neurodx.cli import main
 from neurodx.config import load_config
-from neurodx.evaluation.compare import _extract_subject, _fit_fold, _spectra_step, \
-    load_subject, run_comparison
+from neurodx.evaluation.compare import run_comparison
+from neurodx.evaluation.cross_validation import _fit_fold
 from neurodx.evaluation.folds import make_folds
-from neurodx.evaluation.study import prepare_study
+from neurodx.study import extract_subject as _extract_subject, \
+    first_spectra_step as _spectra_step, load_subject, prepare_study
 from neurodx.features import extract_features
 from neurodx.rmt import EigenSpectra, make_les_pipeline
 

@@ -4,7 +4,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from neurodx.evaluation import Route
-from neurodx.evaluation.compare import _cross_validate, _runs_torch
+from neurodx.evaluation.cross_validation import _runs_torch, cross_validate as _cross_validate
 from neurodx.evaluation.folds import make_folds
 from neurodx.models import SliceVotingClassifier
 from neurodx.rmt import make_classifier
@@ -31,7 +31,7 @@ def test_cnn_routes_stay_in_this_process():
 def test_a_classifier_grid_fits_the_steps_before_it_once_per_inner_fold_same_result():
     from sklearn.base import clone
 
-    from neurodx.evaluation.compare import _fit_fold, _grid_sets_only_the_classifier
+    from neurodx.evaluation.cross_validation import _fit_fold, _grid_sets_only_the_classifier
 
     rng = np.random.default_rng(1)
     y = np.array(["HC", "SZ"] * 10, dtype=object)

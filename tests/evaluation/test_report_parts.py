@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from neurodx.evaluation.compare import _fold_record
+from neurodx.evaluation.cross_validation import _fold_record
 from neurodx.evaluation.report import _ENV, training_figure
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from neurodx.config import load_config
 from neurodx.errors import CohortError, ConfigError
-from neurodx.evaluation.study import prepare_study
+from neurodx.study import prepare_study
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "hc_fes_chr_eeg.yaml"
 

@@ -10,7 +10,7 @@ import pytest
 
 from neurodx.config import load_config
 from neurodx.errors import ConfigError
-from neurodx.evaluation.compare import bad_annotation_summary
+from neurodx.evaluation.summary import bad_annotation_summary
 from neurodx.io import EEGSpec, check_cohort, load_cohort, load_eeg
 from neurodx.simulate import simulate_eeg_cohort
 

@@ -147,7 +147,7 @@ def test_cohort_of_text_files_validates_and_resamples(tmp_path):
 
 
 def test_run_manifest_hashes_the_sidecars(tmp_path):
-    from neurodx.evaluation.compare import _input_hashes
+    from neurodx.study import input_hashes as _input_hashes
 
     _write(tmp_path / "sub-01" / "eeg", _signal(), stem="sub-01_task-rest")
     pd.DataFrame([{"participant_id": "sub-01", "group": "A",

@@ -1,13 +1,44 @@
-"""A route: how one method turns a subject's recording into a prediction."""
+"""A route: how one method turns a subject's recording into a prediction.
+
+Route kinds (the ``kind`` of a route in the config's ``routes:`` section):
+
+* the RMT kinds of :data:`neurodx.rmt.RMT_ROUTE_KINDS` (``rmt_les``, ``rmt_tangent``,
+  ``tangent_space``...), built by :func:`build_from_config`;
+* ``cnn``: a model preset (:data:`neurodx.models.PRESETS`), :func:`build_preset_route`;
+* ``braindecode``: a braindecode network as a peer, :func:`build_braindecode_route`.
+
+:func:`build_routes` builds every route of a config for its modality; a study
+module (``pipeline:``) is needed only for routes of its own.
+
+**Windows.** ``windows.length`` and ``windows.overlap`` are the study's window
+settings, in the modality's unit (:attr:`neurodx.study.modalities.Modality.window_unit`:
+seconds for EEG, time points for region series). :func:`build_routes` gives them to
+every route that windows (the RMT kinds and window CNN presets) unless the route
+sets its own ``window`` / ``overlap``; a CNN route may say ``window: preset`` /
+``overlap: preset`` to keep its preset's own value. ``kind: braindecode`` peers keep
+their preset's windows unless the route sets them: a peer is trained exactly like
+the neurodx network it is compared with.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import inspect
+from dataclasses import dataclass, replace
 
 from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-__all__ = ["Route", "build_from_config", "build_preset_route", "preset_routes",
-           "adapt_to_recordings", "build_braindecode_route"]
+from .._logging import logger
+from ..errors import ConfigError
+from ..rmt import RMT_ROUTE_KINDS, LinearEigenvalueStatistics
+from .modalities import get_modality
+
+__all__ = ["Route", "build_routes", "rmt_settings", "build_from_config", "build_preset_route",
+           "preset_routes", "adapt_to_recordings", "build_braindecode_route",
+           "FROM_PRESET"]
+
+#: A CNN route's ``window`` / ``overlap`` value meaning "the preset's own".
+FROM_PRESET = "preset"
 
 
 @dataclass
@@ -54,9 +85,6 @@ class Route:
                 not 0 <= self.stateless_steps < len(self.estimator.steps):
             raise ValueError(f"route {self.name!r}: stateless_steps must leave at least one "
                              f"step to fit (pipeline has {len(self.estimator.steps)})")
-        from ..errors import ConfigError
-        from ..rmt import LinearEigenvalueStatistics
-
         for step_name, step in (self.estimator.steps[:self.stateless_steps]
                                 if self.stateless_steps else ()):
             # The LES step learns its MP reference (n_eff_, null moments) from the
@@ -103,8 +131,6 @@ class Route:
             else self.estimator
         if not self.param_grid:
             return fitted
-        from sklearn.model_selection import GridSearchCV, StratifiedKFold
-
         # One item per subject, so the inner folds are subject-level by construction.
         inner = StratifiedKFold(self.inner_splits, shuffle=True, random_state=0)
         return GridSearchCV(fitted, self.param_grid, cv=inner, scoring="balanced_accuracy",
@@ -113,8 +139,6 @@ class Route:
 
 def _tuning(name: str, estimator, tune) -> dict:
     """``param_grid``/``inner_splits`` of a route's ``tune`` mapping, checked."""
-    from ..errors import ConfigError
-
     if not tune:
         return {}
     if not isinstance(tune, dict) or not isinstance(tune.get("param_grid"), dict):
@@ -148,10 +172,6 @@ def build_from_config(name: str, factory, params: dict, stateless_steps: int = 0
     window...). A parameter the factory does not take is reported as a config
     error naming the route (``routes.<name>``), not as a Python ``TypeError``.
     """
-    import inspect
-
-    from ..errors import ConfigError
-
     kwargs = {k: v for k, v in params.items() if k not in ("kind", "description", "tune")}
     accepted = inspect.signature(factory).parameters
     unknown = sorted(set(kwargs) - set(accepted))
@@ -176,7 +196,7 @@ def build_preset_route(name: str, params: dict, *, seed: int, context=None, **fi
     With the study ``context``, an EEG window CNN is set to the recordings' rate
     (:func:`adapt_to_recordings`).
     """
-    from ..errors import ConfigError
+    # neurodx.models imports torch: loaded when a CNN route is built, not with the study
     from ..models import PRESETS, make_estimator
 
     params = dict(params)
@@ -208,12 +228,13 @@ def build_braindecode_route(name: str, params: dict, *, seed: int, context=None)
     ``braindecode`` extra the route is left out with a warning naming the route
     (returns None), so a study still runs.
     """
-    from .._logging import logger
-    from ..errors import ConfigError
+    # the peers' module imports torch (and braindecode when asked): loaded only here
     from ..models.peers import BRAINDECODE_MODELS, braindecode_available
     from ..models.peers.braindecode_net import MISSING_BRAINDECODE
 
-    params = dict(params)
+    # The preset's windows are the peer's default already: "preset" says so out loud.
+    params = {k: v for k, v in params.items()
+              if not (k in ("window", "overlap") and v == FROM_PRESET)}
     model = params.pop("model", None)
     if model not in BRAINDECODE_MODELS:
         raise ConfigError(f"routes.{name}.model: expected one of "
@@ -252,18 +273,83 @@ def adapt_to_recordings(name: str, estimator, params: dict, context) -> None:
 
 def preset_routes(context) -> list[Route]:
     """Every route of a config whose routes are all CNN presets (``kind: cnn``)."""
-    from ..errors import ConfigError
-
-    from ..models import PRESETS
-
-    routes = []
     for name, params in context.config["routes"].items():
         if params["kind"] != "cnn":
             raise ConfigError(f"routes.{name}: unknown kind {params['kind']!r} for this study "
                               "(known: cnn)")
-        # Slice routes read the volumes' unit as the config's volume section says.
-        fixed = {"intensity": context.config["volume"].get("intensity", "auto")} \
-            if PRESETS.get(params.get("preset"), ("",))[0] == "SliceVotingClassifier" else {}
-        routes.append(build_preset_route(name, params, seed=context.seed, context=context,
-                                         **fixed))
+    return build_routes(context)
+
+
+def _windows(params: dict, takes, windows: dict) -> dict:
+    """The study's ``windows.length``/``overlap`` for a route that windows, as keyword
+    arguments for the parameters in ``takes``, unless the route sets its own."""
+    return {key: value for key, value in (("window", windows["length"]),
+                                          ("overlap", windows["overlap"]))
+            if key in takes and key not in params}
+
+
+def rmt_settings(params: dict, factory, context) -> dict:
+    """The study's arguments of an RMT factory: the modality's bands and rate, the
+    seed, and ``windows.length``/``overlap`` where the route does not set its own."""
+    cfg = context.config
+    modality = get_modality(context.modality)
+    return dict(bands=modality.rmt_bands(cfg), sfreq=modality.rmt_sfreq,
+                random_state=context.seed,
+                **_windows(params, inspect.signature(factory).parameters, cfg["windows"]))
+
+
+def _rmt_route(name: str, params: dict, context, modality) -> Route:
+    """An RMT-kind route, as the modality runs it (volumes: on region series)."""
+    factory, stateless = RMT_ROUTE_KINDS[params["kind"]]
+    route = build_from_config(name, factory, params, stateless,
+                              **rmt_settings(params, factory, context))
+    return modality.adapt_rmt_route(route, context)
+
+
+def _cnn_route(name: str, params: dict, context) -> Route:
+    """A ``kind: cnn`` route: its preset, with the study's windows for a window CNN."""
+    from ..models import PRESETS     # imports torch (see build_preset_route)
+
+    params = dict(params)
+    cls_name, settings = PRESETS.get(params.get("preset"), ("", {}))
+    for key in ("window", "overlap"):
+        if params.get(key) == FROM_PRESET:
+            del params[key]          # the preset's own value, said out loud in the config
+            settings = {k: v for k, v in settings.items() if k != key}
+    params.update(_windows(params, settings, context.config["windows"]))
+    # Slice routes read the volumes' unit as the config's volume section says.
+    fixed = {"intensity": context.config["volume"].get("intensity", "auto")} \
+        if cls_name == "SliceVotingClassifier" else {}
+    return build_preset_route(name, params, seed=context.seed, context=context, **fixed)
+
+
+def build_routes(context) -> list[Route]:
+    """Every route of the config's ``routes:`` section, for the study's modality.
+
+    The default of a study without a ``pipeline:`` module (and what the shipped
+    study modules return). Route kinds: the RMT kinds, ``cnn`` and ``braindecode``
+    (those the modality takes, :attr:`~neurodx.study.modalities.Modality.route_kinds`).
+    ``windows.length`` / ``windows.overlap`` reach every route that windows, in the
+    modality's unit (see the module docstring).
+
+    Raises
+    ------
+    ConfigError
+        A route of a kind this modality does not take.
+    """
+    modality = get_modality(context.modality)
+    routes = []
+    for name, params in context.config["routes"].items():
+        kind = params["kind"]
+        if kind not in modality.route_kinds:
+            raise ConfigError(f"routes.{name}: unknown kind {kind!r} for this study "
+                              f"(known: {', '.join(modality.route_kinds)})")
+        if kind == "cnn":
+            routes.append(_cnn_route(name, params, context))
+        elif kind == "braindecode":
+            route = build_braindecode_route(name, params, seed=context.seed, context=context)
+            if route is not None:
+                routes.append(route)
+        else:
+            routes.append(_rmt_route(name, params, context, modality))
     return routes

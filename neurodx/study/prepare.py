@@ -3,19 +3,25 @@
 ``neurodx compare`` (cross-validate every route) and ``neurodx train`` (fit one
 route on every subject) start the same way, here: load and check the cohort the
 config names, take the class labels, channel names, sampling rate or region count
-from it, and let the study module build its routes from that context.
+from it, and build the study's routes from that context (the config's study module,
+or :func:`~neurodx.study.routes.build_routes` without one).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sklearn.base import clone
+
 from ..config import Config
 from ..errors import CohortError, ConfigError, Problem
 from ..io import check_cohort, load_cohort
-from ..io.units import check_intensity_setting
-from .routes import Route
+from ..rmt import shared_band_scatter
+from .context import StudyContext, load_pipeline
+from .modalities import get_modality
+from .routes import Route, build_routes
 
-__all__ = ["PreparedStudy", "prepare_cohort", "prepare_study"]
+__all__ = ["PreparedStudy", "prepare_cohort", "prepare_study", "study_spec", "load_subject",
+           "extract_subject", "first_spectra_step"]
 
 
 @dataclass
@@ -34,8 +40,9 @@ class PreparedStudy:
         What the study module saw when it built its routes.
     routes : list of Route
         The routes asked for (all of the study's by default).
-    pipeline : module
-        The study module (``pipelines/<study>.py``).
+    pipeline : module or None
+        The study module (``pipelines/<study>.py``); None when the config names none
+        and the routes are :func:`~neurodx.study.routes.build_routes`'s.
     """
 
     cohort: object
@@ -61,8 +68,6 @@ def prepare_cohort(config: Config, *, n_jobs: int = 1, skip_bad: bool = False):
     CohortError
         When the cohort has errors and ``skip_bad`` is false.
     """
-    from .compare import StudyContext, study_spec
-
     cfg = config
     if cfg["cohort"]["path"] is None:
         raise ConfigError("no cohort: set cohort.path in the config or pass --cohort")
@@ -71,11 +76,10 @@ def prepare_cohort(config: Config, *, n_jobs: int = 1, skip_bad: bool = False):
                          group_column=cfg["cohort"]["group_column"],
                          site_column=cfg["cohort"]["site_column"],
                          allow_outside=cfg["cohort"]["allow_outside"])
-    spec = study_spec(cfg, cohort.modality)
+    modality = get_modality(cohort.modality)
+    spec = modality.spec(cfg)
     check = check_cohort(cohort, spec, n_jobs=n_jobs)
-    if cohort.modality == "volume":
-        # A config forcing HU on PNG/JPEG (or display on DICOM CT) is the config's error.
-        check_intensity_setting(check.recordings, spec.intensity)
+    modality.check_settings(check, spec)
     if check.has_errors and not skip_bad:
         listed = "; ".join(str(p) for p in check.errors[:5])
         raise CohortError(f"{cohort.root}: {len(check.errors)} problem(s) stop this study "
@@ -95,6 +99,10 @@ def prepare_study(config: Config, *, n_jobs: int = 1,
                   routes: list[str] | None = None) -> PreparedStudy:
     """Load and check a config's cohort, then build the study's routes.
 
+    The routes come from the study module the config names (``pipeline:``), or,
+    without one, from :func:`~neurodx.study.routes.build_routes` (every route of the
+    config's ``routes:`` section).
+
     Parameters
     ----------
     config : Config
@@ -109,17 +117,13 @@ def prepare_study(config: Config, *, n_jobs: int = 1,
     CohortError
         When the cohort has errors and ``cohort.skip_bad`` is false.
     """
-    from .compare import load_pipeline
-
     cfg = config
     if cfg["cohort"]["path"] is None:
         raise ConfigError("no cohort: set cohort.path in the config or pass --cohort")
-    if cfg["pipeline"] is None:
-        raise ConfigError("the config names no pipeline module (key 'pipeline')")
     cohort, check, spec, context = prepare_cohort(cfg, n_jobs=n_jobs,
                                                   skip_bad=cfg["cohort"]["skip_bad"])
-    pipeline = load_pipeline(cfg["pipeline"])
-    built = pipeline.build_routes(context)
+    pipeline = load_pipeline(cfg["pipeline"]) if cfg["pipeline"] is not None else None
+    built = pipeline.build_routes(context) if pipeline is not None else build_routes(context)
     if routes:
         unknown = sorted(set(routes) - {r.name for r in built})
         if unknown:
@@ -127,5 +131,64 @@ def prepare_study(config: Config, *, n_jobs: int = 1,
                               f"{[r.name for r in built]}")
         built = [r for r in built if r.name in routes]
     if not built:
-        raise ConfigError("the study defines no route")
+        raise ConfigError("the study defines no route (add one to the config's routes "
+                          "section)")
     return PreparedStudy(cohort, check, spec, context, built, pipeline, list(check.problems))
+
+
+def study_spec(cfg: Config, modality: str):
+    """The expectations (EEGSpec, RegionSpec or VolumeSpec) of a config for a modality."""
+    return get_modality(modality).spec(cfg)
+
+
+def load_subject(paths, context: StudyContext, spec):
+    """Load one subject's recording(s) ready for the routes.
+
+    EEG: a preprocessed :class:`mne.io.Raw`; region time series: an array
+    ``(n_regions, n_times)``; volumes: the path of the subject's one volume (file or
+    series folder), read lazily by the routes.
+    """
+    return get_modality(context.modality).load(paths, context, spec)
+
+
+def first_spectra_step(routes):
+    """The first route step computing window eigen-spectra (for the report's MP plot)."""
+    for route in routes:
+        steps = getattr(route.estimator, "steps", [])
+        # only a first step: spectra behind another step (fMRI region extraction) need
+        # that step's output, not the loaded recording
+        if steps and steps[0][0] == "spectra":
+            return steps[0][1]
+    return None
+
+
+def _starts_with(route, step) -> bool:
+    """Whether ``route``'s first stateless step computes exactly what ``step`` computes."""
+    steps = getattr(route.estimator, "steps", None)
+    if not steps or not route.stateless_steps or step is None:
+        return False
+    first = steps[0][1]
+    return type(first) is type(step) and first.get_params() == step.get_params()
+
+
+def extract_subject(pid, paths, context, spec, routes, spectra_step=None):
+    """One subject's stateless route outputs, and its window spectra when asked.
+
+    Returns ``(outputs, feature_names, spectra)``: one item per route of each.
+    """
+    data = get_modality(context.modality).route_input(pid, load_subject(paths, context, spec))
+    # One band representation per recording (window FFTs -> band scatter matrices)
+    # serves the spectra step and every route starting with a step that takes it
+    # (cleaned band covariances), on nested window grids.
+    firsts = [route.estimator.steps[0][1]
+              if getattr(route.estimator, "steps", None) and route.stateless_steps else None
+              for route in routes]
+    bands, usable = shared_band_scatter(data, [spectra_step, *firsts])
+    spectra = (clone(spectra_step).fit_transform([bands if usable[0] else data])[0]
+               if spectra_step is not None else None)
+    # Routes starting with the same spectra step reuse them (eigen-decompositions are
+    # the costly part of extraction once the bands are shared).
+    out = [r.extract(spectra, return_names=True, start=1) if _starts_with(r, spectra_step)
+           else r.extract(bands if use else data, return_names=True)
+           for r, use in zip(routes, usable[1:])]
+    return [features for features, _ in out], [names for _, names in out], spectra
