@@ -72,10 +72,11 @@ def band_summary(spectra, groups=None, *, sfreq: float | None = None,
         notes = []
         if c > 1:
             notes.append(
-                f"c > 1: a window has fewer effective samples ({t_eff:.0f}) than channels "
-                f"({n_ch}), so {100 * (1 - 1 / c):.0f}% of its eigenvalues are (near) zero "
-                "by construction and the statistics rest on the other "
-                f"{n_ch - point_mass_count(c, n_ch)} per window; longer windows "
+                f"c > 1: point mass 1 - 1/c = {100 * (1 - 1 / c):.0f}% at zero, statistics "
+                f"on the non-zero part: a window has fewer effective samples ({t_eff:.0f}) "
+                f"than channels ({n_ch}), so the informative eigenvalues are the other "
+                f"{n_ch - point_mass_count(c, n_ch)} per window (the rmt_les_nonzero route "
+                "compares them with the MP law of ratio 1/c); longer windows "
                 "(windows.length) or wider bands raise T_eff.")
         rows.append({
             "band": band, "n_samples": int(n_samples),
