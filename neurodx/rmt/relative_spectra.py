@@ -81,6 +81,10 @@ class ClassRelativeSpectra(TransformerMixin, BaseEstimator):
         pyRiemann metric of the class means (``"riemann"``: affine-invariant, so the
         features are invariant to any congruence ``C -> A C A^T`` applied to every
         subject, channel permutations included).
+    statistics : sequence of str, optional
+        Subset of :data:`RELATIVE_STATISTICS` to keep (default: all six), in that
+        order; e.g. ``("mean_log", "mean_log2")``, the log-determinant ratio and the
+        squared Riemannian distance / N to each class mean.
 
     Attributes
     ----------
@@ -91,13 +95,26 @@ class ClassRelativeSpectra(TransformerMixin, BaseEstimator):
     Notes
     -----
     ``X`` is ``(n_subjects, n_bands, N, N)`` (e.g. :class:`RMTCovariances`); ``transform``
-    returns ``(n_subjects, n_classes * n_bands * 6)``, ordered class, band, statistic.
+    returns ``(n_subjects, n_classes * n_bands * n_statistics)``, ordered class, band,
+    statistic.
     ``fit`` needs the labels (the references are class means), so this step is fitted
     inside each training fold.
     """
 
-    def __init__(self, metric="riemann"):
+    def __init__(self, metric="riemann", statistics=None):
         self.metric = metric
+        self.statistics = statistics
+
+    def _statistic_index(self):
+        if self.statistics is None:
+            return np.arange(len(RELATIVE_STATISTICS))
+        names = ([self.statistics] if isinstance(self.statistics, str)
+                 else list(self.statistics))
+        unknown = [n for n in names if n not in RELATIVE_STATISTICS]
+        if not names or unknown or len(set(names)) != len(names):
+            raise ConfigError(f"statistics must be distinct names from {RELATIVE_STATISTICS}, "
+                              f"got {self.statistics!r}")
+        return np.array(sorted(RELATIVE_STATISTICS.index(n) for n in names))
 
     def fit(self, X, y):
         """Learn one reference per class and band from the training subjects.
@@ -111,6 +128,7 @@ class ClassRelativeSpectra(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        self.statistic_index_ = self._statistic_index()
         X = _check_band_matrices(X)
         if y is None:
             raise ConfigError("ClassRelativeSpectra needs the training labels (class means)")
@@ -134,7 +152,8 @@ class ClassRelativeSpectra(TransformerMixin, BaseEstimator):
         if X.shape[1:] != self.references_.shape[1:]:
             raise ConfigError(f"matrices of shape {X.shape[1:]} do not match the fitted "
                               f"{self.references_.shape[1:]}")
-        feats = [relative_statistics(relative_eigenvalues(X[:, b], ref[b]))
+        keep = getattr(self, "statistic_index_", slice(None))   # older bundles: all six
+        feats = [relative_statistics(relative_eigenvalues(X[:, b], ref[b]))[:, keep]
                  for ref in self.references_ for b in range(self.n_bands_)]
         return np.concatenate(feats, axis=1)
 
@@ -147,7 +166,8 @@ class ClassRelativeSpectra(TransformerMixin, BaseEstimator):
 
 def make_les_relative_pipeline(*, method="nonlinear", bands=None, sfreq=None, window=2.0,
                                overlap=0.0, n_eff="spectral", metric="riemann",
-                               classifier="logreg", random_state=0, n_jobs=1) -> Pipeline:
+                               statistics=None, classifier="logreg", random_state=0,
+                               n_jobs=1) -> Pipeline:
     """``rmt_les_relative`` route: ``RMTCovariances -> ClassRelativeSpectra ->
     StandardScaler -> classifier`` (one stateless step).
 
@@ -160,7 +180,7 @@ def make_les_relative_pipeline(*, method="nonlinear", bands=None, sfreq=None, wi
         ("covariances", RMTCovariances(method=method, kind="covariance", bands=bands,
                                        sfreq=sfreq, window=window, overlap=overlap,
                                        n_eff=n_eff, n_jobs=n_jobs)),
-        ("relative", ClassRelativeSpectra(metric=metric)),
+        ("relative", ClassRelativeSpectra(metric=metric, statistics=statistics)),
         ("scale", StandardScaler()),
         ("clf", make_classifier(classifier, random_state)),
     ])
