@@ -372,8 +372,9 @@ class LESTangentFeatures(TransformerMixin, BaseEstimator):
 
 
 def make_les_tangent_pipeline(*, bands=None, sfreq=None, window=2.0, c_max=0.5,
-                              pooling="nominal", method="nonlinear", test_functions=None, metric="riemann",
-                              classifier="logreg", random_state=0, n_jobs=1) -> Pipeline:
+                              pooling="nominal", method="nonlinear", test_functions=None,
+                              metric="riemann", classifier="logreg", random_state=0,
+                              n_jobs=1) -> Pipeline:
     """``rmt_les_tangent`` route: ``BandSummaries -> LESTangentFeatures -> StandardScaler
     -> classifier`` (one stateless step).
 

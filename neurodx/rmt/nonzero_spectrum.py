@@ -54,7 +54,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..errors import ConfigError
 from .aggregation import SubjectAggregator
 from .bank import DEFAULT_FLOOR, DEFAULT_TEST_FUNCTIONS, _white_null, \
-    evaluate_test_functions, get_test_function
+    evaluate_test_functions, get_test_function, null_moments
 from .les import check_spectra
 from .spectra import EigenSpectra
 
@@ -227,7 +227,6 @@ class NonZeroSpectrumLES(TransformerMixin, BaseEstimator):
         return self
 
     def _plain_null(self, t_eff):
-        from .bank import null_moments
         return null_moments(self.test_functions_, self.n_channels_, t_eff, kind=self.kind_,
                             floor=self.floor, n_draws=self.n_draws, seed=self.random_state)
 

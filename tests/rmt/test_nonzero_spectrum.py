@@ -89,3 +89,15 @@ def test_route_kind_runs_and_is_deterministic():
     preds = [make_les_nonzero_pipeline(bands=BROADBAND, sfreq=1.0, window=30, overlap=0.5)
              .fit(X, y).predict(X) for _ in range(2)]
     np.testing.assert_array_equal(preds[0], preds[1])
+
+
+def test_c_below_one_is_the_plain_les():
+    from neurodx.rmt import NONZERO_TEST_FUNCTIONS, LinearEigenvalueStatistics
+    rng = np.random.default_rng(3)
+    spectra = _spectra([rng.standard_normal((20, 4 * T)) for _ in range(3)])   # c = 20/119
+    les = NonZeroSpectrumLES().fit(spectra)
+    assert les.n_nonzero_[0] == 20 and les.point_mass_[0] == 0.0
+    plain = LinearEigenvalueStatistics(test_functions=NONZERO_TEST_FUNCTIONS,
+                                       standardize=True).fit(spectra)
+    for a, b in zip(les.transform(spectra), plain.transform(spectra)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
