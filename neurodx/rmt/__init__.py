@@ -18,6 +18,9 @@ from .covariances import BandCovariances, BandTangentSpace, RMTCovariances, clea
 from .inverse_shrinkage import shrink_spectrum_inverse
 from .les import LinearEigenvalueStatistics
 from .les_tangent import BandSummaries, LESTangentFeatures, make_les_tangent_pipeline
+from .nonzero_spectrum import (NONZERO_TEST_FUNCTIONS, NonZeroSpectrumLES,
+                               make_les_nonzero_pipeline, nonzero_count, nonzero_null_moments,
+                               nonzero_spectrum)
 from .marchenko_pastur import (bbp_threshold, marchenko_pastur_cdf, marchenko_pastur_edges,
                                marchenko_pastur_moments, marchenko_pastur_pdf,
                                sample_marchenko_pastur, spike_location, spike_strength)
@@ -64,6 +67,9 @@ __all__ = [
     "BandSummaries", "LESTangentFeatures",
     "make_les_tangent_pipeline", "relative_eigenvalues", "ClassRelativeSpectra",
     "make_les_relative_pipeline",
+    # c > 1: statistics on the non-zero part of the spectrum (dual MP law)
+    "NONZERO_TEST_FUNCTIONS", "nonzero_count", "nonzero_spectrum", "nonzero_null_moments",
+    "NonZeroSpectrumLES", "make_les_nonzero_pipeline",
     # plots
     "plot_spectra_vs_mp", "plot_les_distributions", "plot_ring_law", "band_summary",
 ]

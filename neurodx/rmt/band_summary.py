@@ -28,7 +28,8 @@ def point_mass_count(c: float, n_channels: int) -> int:
 
 
 def band_summary(spectra, groups=None, *, sfreq: float | None = None,
-                 c_max: float | None = None, tw_level: float = 0.01) -> list[dict]:
+                 c_max: float | None = None, pooling=None,
+                 tw_level: float = 0.01) -> list[dict]:
     """One dict per band describing what the window spectra measured.
 
     Parameters
@@ -42,6 +43,12 @@ def band_summary(spectra, groups=None, *, sfreq: float | None = None,
     c_max : float, optional
         A bound on ``c`` (e.g. the ``c_max`` of an ``rmt_les_tangent`` route); bands
         above it are flagged (``above_bound``).
+    pooling : list of dict, optional
+        Per band, the measured pooling of an ``rmt_les_tangent`` route with
+        ``pooling="measured"`` (``LESTangentFeatures.pooling_`` or
+        :func:`~neurodx.rmt.les_tangent.measured_pooling`): adds ``pooled_blocks``,
+        ``pooled_c`` and ``bound_reached``, and a note for a band that cannot reach
+        ``c_max`` even with every block pooled.
     tw_level : float
         Level of the Tracy-Widom threshold of the largest eigenvalue.
 
@@ -54,12 +61,14 @@ def band_summary(spectra, groups=None, *, sfreq: float | None = None,
         ``point_mass_count`` (per window), ``mean_above_edge`` (eigenvalues above
         ``lambda_plus`` per window, all windows) and ``mean_above_edge_by_group``
         (mean over a group's subjects of their per-window mean), ``above_bound`` and
-        ``note`` (plain language, empty when nothing needs saying).
+        ``note`` (plain language, empty when nothing needs saying); with ``pooling``
+        also ``pooled_blocks``, ``pooled_c`` and ``bound_reached``.
     """
     spectra = check_spectra(spectra, "spectra")
     groups = (np.array(["all"] * len(spectra), dtype=object) if groups is None
               else np.asarray(groups, dtype=object))
     n_ch, n_samples = spectra[0].n_channels, spectra[0].n_samples
+    pooled = {row["band"]: row for row in pooling} if pooling is not None else {}
     rows = []
     for b, band in enumerate(spectra[0].bands):
         t_eff = float(np.median([s.n_eff[b] for s in spectra]))
@@ -72,11 +81,15 @@ def band_summary(spectra, groups=None, *, sfreq: float | None = None,
         notes = []
         if c > 1:
             notes.append(
-                f"c > 1: a window has fewer effective samples ({t_eff:.0f}) than channels "
-                f"({n_ch}), so {100 * (1 - 1 / c):.0f}% of its eigenvalues are (near) zero "
-                "by construction and the statistics rest on the other "
-                f"{n_ch - point_mass_count(c, n_ch)} per window; longer windows "
+                f"c > 1: point mass 1 - 1/c = {100 * (1 - 1 / c):.0f}% at zero, statistics "
+                f"on the non-zero part: a window has fewer effective samples ({t_eff:.0f}) "
+                f"than channels ({n_ch}), so the informative eigenvalues are the other "
+                f"{n_ch - point_mass_count(c, n_ch)} per window (the rmt_les_nonzero route "
+                "compares them with the MP law of ratio 1/c); longer windows "
                 "(windows.length) or wider bands raise T_eff.")
+        pool = pooled.get(band)
+        if pool is not None and not pool["bound_reached"]:
+            notes.append(f"pooled windows: {pool['note']}.")
         rows.append({
             "band": band, "n_samples": int(n_samples),
             "window_seconds": float(n_samples / sfreq) if sfreq else None,
@@ -91,4 +104,7 @@ def band_summary(spectra, groups=None, *, sfreq: float | None = None,
             "above_bound": bool(c_max is not None and c > c_max),
             "note": " ".join(notes),
         })
+        if pool is not None:
+            rows[-1].update(pooled_blocks=int(pool["blocks"]), pooled_c=float(pool["c"]),
+                            bound_reached=bool(pool["bound_reached"]))
     return rows

@@ -29,6 +29,7 @@ from .covariances import BandCovariances, BandTangentSpace, RMTCovariances
 from .les import LinearEigenvalueStatistics
 from .ring_law import ring_step
 from .les_tangent import make_les_tangent_pipeline
+from .nonzero_spectrum import make_les_nonzero_pipeline
 from .relative_spectra import make_les_relative_pipeline
 from .spectra import EigenSpectra
 
@@ -111,7 +112,10 @@ RMT_ROUTE_KINDS = {"rmt_les": (make_les_pipeline, 1),
                    # space (neurodx.rmt.les_tangent; measured in validation/research)
                    "rmt_les_tangent": (make_les_tangent_pipeline, 1),
                    # eigenvalue statistics relative to class means (neurodx.rmt.relative_spectra)
-                   "rmt_les_relative": (make_les_relative_pipeline, 1)}
+                   "rmt_les_relative": (make_les_relative_pipeline, 1),
+                   # LES of the non-zero part of c > 1 spectra against the dual MP law
+                   # (neurodx.rmt.nonzero_spectrum: fewer time points than regions)
+                   "rmt_les_nonzero": (make_les_nonzero_pipeline, 1)}
 
 
 def les_subject_features(pipeline: Pipeline, spectra

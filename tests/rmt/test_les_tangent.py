@@ -64,3 +64,69 @@ def test_bad_parameters_and_inputs_are_refused():
         BandSummaries(bands=BANDS, sfreq=SFREQ, method="oas").fit(X)
     with pytest.raises(ConfigError, match="SubjectBands"):
         LESTangentFeatures().fit([np.eye(3)])
+
+
+def _narrow_band_cohort(n=6, n_ch=30, seconds=60, seed=3):
+    # SYNTHETIC: white noise low-passed at 32 Hz (sfreq 128), so the nominal 30-45 Hz
+    # band holds only its 30-32 Hz edge, as in the 128-Hz ADHD recordings
+    from scipy.signal import butter, sosfiltfilt
+    rng = np.random.default_rng(seed)
+    sos = butter(8, 32.0, fs=128.0, output="sos")
+    return [sosfiltfilt(sos, rng.standard_normal((n_ch, int(seconds * 128.0))), axis=1)
+            for _ in range(n)]
+
+
+def test_measured_pooling_reaches_the_bound_where_the_nominal_width_does_not():
+    X = _narrow_band_cohort()
+    bands = {"gamma": (30.0, 45.0)}
+    nominal = BandSummaries(bands=bands, sfreq=128.0, window=2.0).fit(X).transform(X)
+    assert nominal[0].spectra.ratio[0] > 0.5             # nominal width: 1 block, c > 0.5
+    blocks = BandSummaries(bands=bands, sfreq=128.0, window=2.0,
+                           pooling="measured").fit(X).transform(X)
+    assert blocks[0].spectra is None and blocks[0].block_scatter.shape[1] == 30
+    feats = LESTangentFeatures(c_max=0.5).fit(blocks[:4])      # training subjects only
+    row = feats.pooling_[0]
+    assert row["bound_reached"] and row["c"] <= 0.5 and row["note"] == ""
+    assert feats.blocks_per_window_[0] > nominal[0].blocks_per_window[0]
+    measured_c = 30 / row["block_t_eff"]
+    assert feats.blocks_per_window_[0] == int(np.ceil(measured_c / 0.5))
+    assert feats.transform(blocks[4:]).shape == (2, feats.n_features_out_)
+    with pytest.raises(ConfigError, match="mixed"):
+        feats.transform(nominal)
+
+
+def test_measured_pooling_says_when_a_band_cannot_reach_the_bound():
+    X = _narrow_band_cohort(seconds=4)                   # 2 blocks: too few to pool
+    blocks = BandSummaries(bands={"gamma": (30.0, 45.0)}, sfreq=128.0, window=2.0,
+                           pooling="measured").fit(X).transform(X)
+    feats = LESTangentFeatures(c_max=0.5).fit(blocks)
+    row = feats.pooling_[0]
+    assert feats.blocks_per_window_[0] == 2 and not row["bound_reached"]
+    assert row["c"] > 0.5 and "cannot reach" in row["note"]
+    with pytest.raises(ConfigError, match="pooling"):
+        BandSummaries(bands=BANDS, sfreq=SFREQ, pooling="width").fit(X)
+
+
+def test_nominal_pooling_is_unchanged_by_the_pooling_option():
+    X, y = _cohort(n=8)
+    a = make_les_tangent_pipeline(bands=BANDS, sfreq=SFREQ).fit(X, y)
+    b = make_les_tangent_pipeline(bands=BANDS, sfreq=SFREQ, pooling="measured").fit(X, y)
+    # the measured count equals the nominal one on white noise (T_eff ~ 2 x width x
+    # length); features then agree
+    np.testing.assert_array_equal(b.named_steps["features"].blocks_per_window_,
+                                  a.named_steps["summaries"].transform(X[:1])[0]
+                                  .blocks_per_window)
+    np.testing.assert_allclose(a[:-2].transform(X), b[:-2].transform(X), rtol=1e-9, atol=1e-9)
+
+
+def test_band_summary_states_a_band_that_cannot_reach_the_bound():
+    from neurodx.rmt import EigenSpectra, band_summary
+    X = _narrow_band_cohort(n=3, seconds=4)
+    bands = {"gamma": (30.0, 45.0)}
+    blocks = BandSummaries(bands=bands, sfreq=128.0, window=2.0,
+                           pooling="measured").fit(X).transform(X)
+    feats = LESTangentFeatures(c_max=0.5).fit(blocks)
+    spectra = EigenSpectra(bands=bands, sfreq=128.0, window=2.0).fit_transform(X)
+    row = band_summary(spectra, c_max=0.5, pooling=feats.pooling_)[0]
+    assert row["pooled_blocks"] == 2 and row["bound_reached"] is False
+    assert "cannot reach c <= 0.5" in row["note"]

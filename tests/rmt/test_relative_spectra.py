@@ -74,3 +74,15 @@ def test_route_separates_a_spatial_difference_and_is_deterministic():
     np.testing.assert_array_equal(p1, p2)
     assert np.mean(p1 == y[te]) == 1.0
     assert RMT_ROUTE_KINDS["rmt_les_relative"] == (make_les_relative_pipeline, 1)
+
+
+def test_statistics_subset_keeps_those_columns_in_bank_order():
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((4, 4))
+    X = np.stack([[A @ A.T + (1 + i) * np.eye(4)] for i in range(6)])
+    y = ["a", "b"] * 3
+    full = ClassRelativeSpectra().fit(X, y).transform(X)
+    sub = ClassRelativeSpectra(statistics=["mean_log2", "mean_log"]).fit(X, y).transform(X)
+    np.testing.assert_allclose(sub, full.reshape(6, -1, 6)[:, :, :2].reshape(6, -1))
+    with pytest.raises(ConfigError, match="statistics"):
+        ClassRelativeSpectra(statistics=["median"]).fit(X, y)

@@ -37,7 +37,7 @@ from neurodx.preprocessing import band_windows
 from neurodx.rmt import (BandTangentSpace, LinearEigenvalueStatistics, SubjectAggregator,
                          WindowSpectra, effective_sample_size, make_classifier)
 from neurodx.rmt.covariances import clean_correlation
-from neurodx.rmt.les_tangent import LESTangentFeatures, SubjectBands
+from neurodx.rmt.les_tangent import LESTangentFeatures, SubjectBands, measured_pooling
 from neurodx.rmt.relative_spectra import ClassRelativeSpectra
 from neurodx.rmt.spectral_density import (SpectralDensity, pool_window_scatter,
                                           pooled_window_count)
@@ -126,6 +126,31 @@ def spectra_pooled(sub, sfreq, n_ch, kind="correlation"):
     eig = np.stack([e[:n_min] for e, _ in per_band])
     sig = np.stack([s[:n_min] for _, s in per_band])
     return WindowSpectra(eig, sig, tuple(BANDS), n_blk, np.array(neff), kind), counts
+
+
+def band_blocks(sub, sfreq):
+    """Every 2-s block's demeaned scatter matrix per band and the block T_eff: the input
+    of measured pooling (the fitted step chooses the blocks per window from the
+    training subjects' T_eff)."""
+    n_blk = int(round(BLOCK * sfreq))
+    scat, t_blk = [], []
+    for band in BANDS:
+        blocks = _cut(sub[band], n_blk, n_blk)
+        x = blocks - blocks.mean(axis=-1, keepdims=True)
+        scat.append(x @ x.transpose(0, 2, 1))
+        t_blk.append(effective_sample_size(blocks))
+    return np.stack(scat), np.array(t_blk), n_blk
+
+
+def subject_covariance(sub):
+    """One covariance per band of the whole band signal (all segments, one demeaning per
+    segment): the subject-level covariance."""
+    out = []
+    for band in BANDS:
+        segs = [s - s.mean(axis=1, keepdims=True) for s in sub[band]]
+        n = sum(s.shape[1] for s in segs)
+        out.append(sum(s @ s.T for s in segs) / (n - len(segs)))
+    return np.stack(out)
 
 
 def band_covariance_windows(sub, sfreq, window=2.0):
@@ -249,6 +274,16 @@ class RelativeHistogram(RelativeSpectrumStats):
                 idx = np.searchsorted(edges, ll)
                 feats.append(np.stack([np.mean(idx == k, axis=1) for k in range(8)], axis=1))
         return np.hstack([stats] + feats)
+
+
+class RelativeDistances(ClassRelativeSpectra):
+    """The landed ``ClassRelativeSpectra`` with the bank restricted to ``mean_log`` and
+    ``mean_log2`` (log-determinant ratio and squared Riemannian distance / N to each
+    class mean): 20 features instead of 60, for cohorts of ~20 training subjects."""
+
+    def transform(self, X):
+        f = super().transform(X)
+        return f.reshape(len(f), -1, 6)[:, :, :2].reshape(len(f), -1)
 
 
 def les_steps(key, stats=("mean", "sd", "median", "iqr")):
@@ -377,6 +412,22 @@ VARIANTS = {
                                 "of (b) + log channel variances + LW2020-cleaned tangent "
                                 "space)", lambda: head(Pipeline([("col", Column("bands")),
                                                                  ("f", LESTangentFeatures())]))),
+    "l_rmt_les_tangent_measured": ("(i) with each band's pooled blocks chosen in the fold from "
+                                   "the training subjects' measured T_eff (neurodx.rmt."
+                                   "LESTangentFeatures on BandSummaries(pooling='measured') "
+                                   "blocks) instead of the nominal band width",
+                                   lambda: head(Pipeline([("col", Column("blocks")),
+                                                          ("f", LESTangentFeatures())]))),
+    "m_relative_distances": ("(k) with the bank restricted to mean log and mean log^2 of the "
+                             "relative spectrum (log-det ratio and squared Riemannian "
+                             "distance / N to each class mean): 20 features, not 60",
+                             lambda: head(Pipeline([("col", Column("rmt_nonlinear")),
+                                                    ("rel", RelativeDistances())]))),
+    "n_relative_subject_cov": ("(k) on the subject-level covariance of each band (the whole "
+                               "band signal, one demeaning per segment, LW2020-cleaned at "
+                               "its total T_eff) instead of the mean of 2-s windows",
+                               lambda: head(Pipeline([("col", Column("subject_nonlinear")),
+                                                      ("rel", ClassRelativeSpectra())]))),
 }
 for _m, _desc in {
                   "clip": "MP eigenvalue clipping",
@@ -407,6 +458,11 @@ def subject_inputs(sub, sfreq, n_ch):
         out[f"rmt_{m}"] = cleaned(cov, t_tot, m)
     out["bands"] = SubjectBands(out["spec_pooled"], out["logvar"], out["rmt_nonlinear"],
                                 np.asarray(counts))
+    scat, t_blk, n_blk = band_blocks(sub, sfreq)
+    out["blocks"] = SubjectBands(None, out["logvar"], out["rmt_nonlinear"],
+                                 np.zeros(len(BANDS), int), scat, t_blk, tuple(BANDS), n_blk)
+    # cleaned at the same total T_eff as the windowed covariance (sum over 2-s windows)
+    out["subject_nonlinear"] = cleaned(subject_covariance(sub), t_tot, "nonlinear")
     return out, counts
 
 
@@ -420,6 +476,10 @@ def run_cohort(root: Path, name: str, only=None):
                                          random_state=SEED).split(np.zeros(len(y)), y))
     ratio_shipped = np.median([n_ch / x["spec_shipped"].n_eff for x in X], axis=0)
     ratio_pooled = np.median([n_ch / x["spec_pooled"].n_eff for x in X], axis=0)
+    # descriptive (all subjects); the route chooses the same way on each training fold
+    _, measured = measured_pooling([x["blocks"].block_t_eff for x in X],
+                                   [x["blocks"].block_scatter.shape[1] for x in X], n_ch,
+                                   C_MAX, tuple(BANDS))
     windows = {b: {"shipped_window_s": 2.0,
                    "shipped_c_median": round(float(ratio_shipped[i]), 3),
                    "pooled_blocks": int(counts[0][i]),
@@ -427,7 +487,10 @@ def run_cohort(root: Path, name: str, only=None):
                    "pooled_c_median": round(float(ratio_pooled[i]), 3),
                    "bound_reached": bool(ratio_pooled[i] <= C_MAX),
                    "pooled_windows_per_subject_min": int(min(x["spec_pooled"].n_windows
-                                                             for x in X))}
+                                                             for x in X)),
+                   "measured_blocks": measured[i]["blocks"],
+                   "measured_c": round(measured[i]["c"], 3),
+                   "measured_reached": measured[i]["bound_reached"]}
                for i, b in enumerate(BANDS)}
     preds, results = {}, {}
     names = [n for n in VARIANTS if only is None or n in only or n.startswith("baseline")]
@@ -474,12 +537,16 @@ def write_readme():
                   "", "### What each band's LES measured: windows and MP ratio c = N / T_eff",
                   "", "| band | shipped window | shipped c (median) | pooled blocks x "
                   f"{BLOCK:g} s | pooled c (median) | c <= {r['c_max']} | pooled windows "
-                  "per subject (min) |", "|---|---|---|---|---|---|---|"]
+                  "per subject (min) | measured-T_eff blocks | measured-pooling c | "
+                  f"c <= {r['c_max']} |", "|---|---|---|---|---|---|---|---|---|---|"]
         for b, w in r["windows"].items():
             lines.append(f"| {b} | {w['shipped_window_s']:g} s | {w['shipped_c_median']} | "
                          f"{w['pooled_blocks']} ({w['pooled_window_s']:g} s) | "
                          f"{w['pooled_c_median']} | {'yes' if w['bound_reached'] else 'NO'} | "
-                         f"{w['pooled_windows_per_subject_min']} |")
+                         f"{w['pooled_windows_per_subject_min']} | "
+                         f"{w.get('measured_blocks', '-')} | {w.get('measured_c', '-')} | "
+                         + ({True: "yes", False: "NO"}.get(w.get("measured_reached"), "-"))
+                         + " |")
         lines += ["", "### Variants", "", "| variant | balanced accuracy | 95 % CI | "
                   "diff vs baseline [95 % CI] | paired p | what |", "|---|---|---|---|---|---|"]
         for n, v in r["variants"].items():
