@@ -55,6 +55,7 @@ from ..errors import ConfigError
 from .aggregation import SubjectAggregator
 from .bank import DEFAULT_FLOOR, DEFAULT_TEST_FUNCTIONS, _white_null, \
     evaluate_test_functions, get_test_function, null_moments
+from .classifiers import make_classifier
 from .les import check_spectra
 from .spectra import EigenSpectra
 
@@ -277,8 +278,6 @@ def make_les_nonzero_pipeline(*, bands=None, sfreq=None, window=2.0, overlap=0.5
     statistics on the non-zero part of each spectrum against the dual MP law of ratio
     ``1 / c`` (see the module docstring); where ``c <= 1`` it is the plain LES.
     """
-    from .pipelines import make_classifier   # pipelines registers this factory
-
     return Pipeline([
         ("spectra", EigenSpectra(bands=bands, sfreq=sfreq, window=window, overlap=overlap,
                                  kind=kind, n_eff=n_eff, n_jobs=n_jobs)),
