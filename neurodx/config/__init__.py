@@ -26,7 +26,7 @@ Readers keep the plain mapping (``cfg["cv"]["n_splits"]``, ``cfg.get``,
 """
 from pathlib import Path
 
-from .json_schema import config_json_schema, write_config_schema
+from .json_schema import config_json_schema, schema_text, write_config_schema
 from .loader import DEFAULTS, FREE_FORM, Config, load_config, parse_assignments, validate_config
 from .routes import ROUTE_KINDS, RouteParameters, register_route_kind
 from .schema import StudyConfig
@@ -34,7 +34,7 @@ from .schema import StudyConfig
 __all__ = ["DEFAULTS", "Config", "load_config", "parse_assignments", "FREE_FORM",
            "SHIPPED_PIPELINES", "StudyConfig", "validate_config", "ROUTE_KINDS",
            "RouteParameters", "register_route_kind", "config_json_schema",
-           "write_config_schema"]
+           "schema_text", "write_config_schema"]
 
 #: The study modules shipped with neurodx; a config may name these without opting in.
 SHIPPED_PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"

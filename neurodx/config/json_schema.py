@@ -36,7 +36,7 @@ def config_json_schema() -> dict:
                                      "examples": list(ROUTE_KINDS)}},
              "allOf": branches}
     schema["properties"]["routes"]["additionalProperties"] = route
-    return {"$schema": _DIALECT, "title": "neurodx study config", **schema}
+    return {"$schema": _DIALECT, **schema, "title": "neurodx study config"}
 
 
 def schema_text() -> str:
