@@ -69,6 +69,10 @@ def _model_in(annotation) -> type[BaseModel] | None:
 
 def _expected(info) -> str | None:
     extra = info.json_schema_extra if info is not None else None
+    if callable(extra):              # a schema hook (route settings a preset fills)
+        probe: dict = {}
+        extra(probe)
+        extra = probe
     return extra.get(EXPECTED_KEY) if isinstance(extra, dict) else None
 
 

@@ -81,7 +81,7 @@ class LESParameters(RMTRouteParameters):
     """``rmt_les``: band windows -> correlation eigenvalues -> linear eigenvalue statistics
     (MP-standardised) -> per-subject statistics -> scaler -> classifier."""
 
-    kind: Literal["rmt_les"]
+    kind: Literal["rmt_les"] = Field(description="route kind")
     overlap: float = setting(0.5, "fraction of a window shared with the next (default: "
                              "windows.overlap)", expected="a fraction >= 0 and < 1",
                              ge=0, lt=1)
@@ -99,7 +99,7 @@ class RMTTangentParameters(RMTRouteParameters):
     """``rmt_tangent``: band windows -> RMT-cleaned covariances -> tangent space ->
     scaler -> classifier."""
 
-    kind: Literal["rmt_tangent"]
+    kind: Literal["rmt_tangent"] = Field(description="route kind")
     method: Literal[CLEANING_METHODS] = setting(
         "clip", "covariance cleaning: MP clipping, Ledoit-Wolf 2020 nonlinear shrinkage, "
         "lis / qis / gis, or none")
@@ -114,7 +114,7 @@ class TangentSpaceParameters(RMTRouteParameters):
     """``tangent_space``: pyRiemann covariances per band -> tangent space -> scaler ->
     classifier (the field's baseline)."""
 
-    kind: Literal["tangent_space"]
+    kind: Literal["tangent_space"] = Field(description="route kind")
     estimator: str = setting("oas", "pyRiemann covariance estimator (oas, lwf, scm...)")
     window: Optional[float] = setting(None, "window length (default: windows.length; null: "
                                       "the whole recording)",
@@ -128,7 +128,7 @@ class LESTangentParameters(RMTRouteParameters):
     """``rmt_les_tangent``: LES on pooled windows with c = N / T_eff <= c_max, channel
     log-powers and cleaned tangent-space features -> scaler -> classifier."""
 
-    kind: Literal["rmt_les_tangent"]
+    kind: Literal["rmt_les_tangent"] = Field(description="route kind")
     classifier: Literal["svc", "logreg"] = setting("logreg", "final classifier")
     c_max: float = setting(0.5, "largest MP ratio N / T_eff of a pooled window",
                            expected="a ratio > 0", gt=0)
@@ -143,7 +143,7 @@ class LESRelativeParameters(RMTRouteParameters):
     """``rmt_les_relative``: eigenvalue statistics of each band's cleaned covariance
     relative to the class means learnt per fold -> scaler -> classifier."""
 
-    kind: Literal["rmt_les_relative"]
+    kind: Literal["rmt_les_relative"] = Field(description="route kind")
     classifier: Literal["svc", "logreg"] = setting("logreg", "final classifier")
     method: Literal[CLEANING_METHODS] = setting("nonlinear", "covariance cleaning")
     overlap: float = setting(0.0, "fraction of a window shared with the next",
@@ -151,6 +151,17 @@ class LESRelativeParameters(RMTRouteParameters):
     n_eff: str | float = setting("spectral", "effective samples per window: spectral or a "
                                  "number")
     metric: str = setting("riemann", "Riemannian metric of the tangent space / class means")
+
+
+def preset_setting(description: str, *, expected: str | None = None, **constraints) -> Any:
+    """A preset setting a route may override: absent, the preset's value is kept."""
+    def schema_extra(schema: dict) -> None:
+        schema.pop("default", None)          # the preset's, not null
+        if expected:
+            schema["x-expected"] = expected
+
+    return Field(None, description=description, json_schema_extra=schema_extra,
+                 **constraints)
 
 
 def _preset_names() -> tuple[str, ...]:
@@ -174,42 +185,42 @@ class CNNParameters(RouteParameters):
 
     model_config = {"extra": "allow"}
 
-    kind: Literal["cnn"]
+    kind: Literal["cnn"] = Field(description="route kind")
     preset: str = Field(description="model preset (full size, or *_fast for smoke runs)",
                         json_schema_extra=_preset_enum)
-    epochs: int = setting(None, "training epochs", expected="an integer >= 1", ge=1)
-    batch_size: int = setting(None, "items per batch", expected="an integer >= 1", ge=1)
-    lr: float = setting(None, "learning rate", expected="a rate > 0", gt=0)
-    weight_decay: float = setting(None, "AdamW weight decay", expected="a number >= 0", ge=0)
-    patience: Optional[int] = setting(None, "early stopping after this many epochs without "
+    epochs: int = preset_setting("training epochs", expected="an integer >= 1", ge=1)
+    batch_size: int = preset_setting("items per batch", expected="an integer >= 1", ge=1)
+    lr: float = preset_setting("learning rate", expected="a rate > 0", gt=0)
+    weight_decay: float = preset_setting("AdamW weight decay", expected="a number >= 0", ge=0)
+    patience: Optional[int] = preset_setting("early stopping after this many epochs without "
                                       "improvement (null: off)",
                                       expected="an integer >= 1, or null", ge=1)
-    val_fraction: float = setting(None, "share of training subjects held out for early "
+    val_fraction: float = preset_setting("share of training subjects held out for early "
                                   "stopping and calibration",
                                   expected="a fraction between 0 and 1 (exclusive)",
                                   gt=0, lt=1)
-    items_per_subject: Optional[int] = setting(None, "windows/slices drawn per subject and "
+    items_per_subject: Optional[int] = preset_setting("windows/slices drawn per subject and "
                                                "epoch (null: all)",
                                                expected="an integer >= 1, or null", ge=1)
-    dropout: float = setting(None, "dropout probability",
+    dropout: float = preset_setting("dropout probability",
                              expected="a probability >= 0 and < 1", ge=0, lt=1)
-    window: float = setting(None, "EEG window length, seconds", expected="seconds > 0", gt=0)
-    overlap: float = setting(None, "EEG windows: fraction shared with the next",
+    window: float = preset_setting("EEG window length, seconds", expected="seconds > 0", gt=0)
+    overlap: float = preset_setting("EEG windows: fraction shared with the next",
                              expected="a fraction >= 0 and < 1", ge=0, lt=1)
-    sfreq: Optional[float] = setting(None, "rate the EEG network works at, Hz (first of: "
+    sfreq: Optional[float] = preset_setting("rate the EEG network works at, Hz (first of: "
                                      "this, preprocessing.sfreq, the preset's, the "
                                      "cohort's)", expected="a rate > 0 in Hz, or null", gt=0)
-    frame_stride: int = setting(None, "fMRI: every n-th frame is used",
+    frame_stride: int = preset_setting("fMRI: every n-th frame is used",
                                 expected="an integer >= 1", ge=1)
-    slice_shape: list[int] = setting(None, "slices are fitted (aspect kept) and padded to "
+    slice_shape: list[int] = preset_setting("slices are fitted (aspect kept) and padded to "
                                      "this [height, width]", min_length=2, max_length=2)
-    num_threads: Optional[int] = setting(None, "torch threads (null: every core)",
+    num_threads: Optional[int] = preset_setting("torch threads (null: every core)",
                                          expected="an integer >= 1, or null", ge=1)
-    progress: bool = setting(None, "show a progress bar per epoch")
-    diagnostics: bool | dict[str, Any] = setting(
-        None, "RMT diagnostics of each fold's network (true, false, or {hessian_seconds: "
+    progress: bool = preset_setting("show a progress bar per epoch")
+    diagnostics: bool | dict[str, Any] = preset_setting(
+        "RMT diagnostics of each fold's network (true, false, or {hessian_seconds: "
         "60, hessian_items: 64, lanczos_steps: 30, slq_vectors: 3})")
-    random_state: int = setting(None, "seed (default: the config's seed)",
+    random_state: int = preset_setting("seed (default: the config's seed)",
                                 expected="an integer >= 0", ge=0)
 
     @field_validator("preset")
@@ -237,7 +248,7 @@ class BraindecodeParameters(CNNParameters):
     voted like ``preset`` (optional extra ``neurodx[braindecode]``; without it the route
     is left out with a warning)."""
 
-    kind: Literal["braindecode"]
+    kind: Literal["braindecode"] = Field(description="route kind")
     model: str = Field(description="braindecode network", json_schema_extra=_model_enum)
     model_params: Optional[dict[str, Any]] = setting(None, "keyword arguments of the "
                                                      "network")
