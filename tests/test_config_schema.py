@@ -33,7 +33,7 @@ CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
                             r"leave_one_site_out, got 'kfold'"),
     ("volume: {intensity: HU}", r"volume\.intensity: expected one of auto, hu, display"),
     ("volume: {parcellation: wart}", r"volume\.parcellation: expected one of ward"),
-    ("eeg: {text_unit: volts}", r"eeg\.text_unit: expected one of uV, mV, V, nV"),
+    ("eeg: {text_unit: volts}", r"eeg\.text_unit: expected uV, mV, V or nV .* got 'volts'"),
     ("volume: {expected_shape: [64, 64]}", r"volume\.expected_shape: expected 3 sizes"),
     ("cv: {n_splits: null}", r"cv\.n_splits: expected an integer, got None"),
     ("eeg: {sfreq_polcy: refuse}", r"eeg\.sfreq_polcy: unknown key \(did you mean "
@@ -74,6 +74,11 @@ def test_a_route_is_validated_by_its_kind_at_load(tmp_path, route, message):
     with pytest.raises(ConfigError, match=message) as info:
         load_config(path)
     assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
+
+
+def test_values_the_readers_accept_still_load():
+    cfg = load_config(text="cohort: {groups: [0, 1]}\neeg: {text_unit: µV}")
+    assert cfg["cohort"]["groups"] == [0, 1] and cfg["eeg"]["text_unit"] == "µV"
 
 
 def test_set_overrides_of_route_settings_are_validated_too():

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..io.quality import BAD_CHANNEL_POLICIES, FLAT_POLICIES
+from ..io.text_eeg import TEXT_UNITS
 from ..io.units import INTENSITY_SETTINGS
 from ..preprocessing.bands import DEFAULT_BANDS
 from ..preprocessing.regions_from_volume import PARCELLATION_METHODS
@@ -51,6 +52,15 @@ Band = Annotated[Any, AfterValidator(_band),
                                           "items": {"type": "number", "exclusiveMinimum": 0}})]
 
 
+def _text_unit(unit: str) -> str:
+    if unit.strip().lower() not in TEXT_UNITS:     # the reader's own list (any case)
+        raise PydanticCustomError("text_unit", "expected uV, mV, V or nV (any case; µV too)")
+    return unit
+
+
+TextUnit = Annotated[str, AfterValidator(_text_unit)]
+
+
 class CohortSection(Section):
     """Where the subjects are and what their labels are."""
 
@@ -59,7 +69,9 @@ class CohortSection(Section):
     modality: Optional[Literal[MODALITIES]] = setting(
         None, "kind of recording (null: inferred from the files)",
         expected="eeg, regions or volume (null: inferred from the files)")
-    groups: Optional[list[str]] = setting(None, "allowed labels (null: every label found)")
+    # Labels are compared as text, so [0, 1] means the labels "0" and "1".
+    groups: Optional[list[str | int]] = setting(None, "allowed labels (null: every label "
+                                                "found)")
     group_column: str = setting("group", "participants.tsv column holding the label")
     site_column: str = setting("site", "participants.tsv column holding the site "
                                "(cv.scheme leave_one_site_out)")
@@ -99,8 +111,8 @@ class EEGSection(Section):
         "subject), interpolate (needs electrode positions) or ignore")
     text_orientation: Literal["samples", "channels"] = setting(
         "samples", "text EEG without a sidecar: what one row holds")
-    text_unit: Literal["uV", "mV", "V", "nV"] = setting(
-        "uV", "text EEG without a _channels.tsv: unit of the values")
+    text_unit: TextUnit = setting("uV", "text EEG without a _channels.tsv: unit of the values",
+                                  expected="uV, mV, V or nV (any case; µV too)")
 
 
 class RegionsSection(Section):
