@@ -53,6 +53,12 @@ def test_a_bad_value_is_one_error_naming_its_path(text, message):
     ("{kind: cnn, preset: eeg_fast, overlap: 1.0}", r"routes\.r\.overlap: expected a fraction "
                                                     r">= 0 and < 1, got 1\.0"),
     ("{kind: cnn, preset: eeg_fast, epochs: 0}", r"routes\.r\.epochs: .* got 0"),
+    ("{kind: cnn, preset: eeg_fast, epoch: 3}", r"routes\.r\.epoch: not a setting of preset "
+                                               r"eeg_fast \(did you mean 'epochs'\?\)"),
+    ("{kind: cnn, preset: eeg_fast, frame_stride: 2}", r"routes\.r\.frame_stride: not a "
+                                                      r"setting of preset eeg_fast"),
+    ("{kind: braindecode, model: EEGNet, bogus: 1}", r"routes\.r\.bogus: not a setting of "
+                                                    r"preset eeg_hc_fes_chr \(settings"),
     ("{kind: rmt_les, overlap: -0.1}", r"routes\.r\.overlap: expected a fraction"),
     ("{kind: rmt_les, classifer: svc}", r"routes\.r\.classifer: unknown key \(did you mean "
                                         r"'classifier'\?\)"),

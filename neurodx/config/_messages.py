@@ -129,6 +129,8 @@ def describe_error(err: ValidationError, model: type[BaseModel], prefix: tuple =
         hint = f" (did you mean {close[0]!r}?)" if close else \
             (f" (known keys: {', '.join(known)})" if known else "")
         return f"{path}: unknown key{hint}"
+    if kind == "unknown_setting":                 # a key the route's estimator does not take
+        return f"{path}.{first['ctx']['key']}: {first['msg']}{first['ctx']['hint']}"
     if kind == "missing":
         return f"{path}: required"
     expected = _expected(info)

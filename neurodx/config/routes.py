@@ -10,14 +10,16 @@ checked by that module when it builds its routes.
 The RMT kinds take the keyword arguments of their pipeline factories
 (:data:`neurodx.rmt.RMT_ROUTE_KINDS`; the defaults here are the factories', tested);
 ``cnn`` takes a model preset and overrides of its settings (the settings declared
-here are range-checked at load, any other one is checked against the estimator
-when the route is built); ``braindecode`` adds the peer network.
+here are range-checked, and every key must be a setting of the preset's estimator);
+``braindecode`` adds the peer network.
 """
 from __future__ import annotations
 
+import difflib
+import inspect
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from ._fields import Section, setting
@@ -174,13 +176,21 @@ def _preset_enum(schema: dict) -> None:
     schema["enum"] = list(_preset_names())
 
 
+def _estimator_settings(preset: str) -> list[str]:
+    """The keyword arguments of the estimator class a preset builds."""
+    from .. import models
+    from ..models.presets import PRESETS
+
+    return list(inspect.signature(getattr(models, PRESETS[preset][0])).parameters)
+
+
 class CNNParameters(RouteParameters):
     """``cnn``: a network from a model preset (:data:`neurodx.models.PRESETS`), windows or
     slices voted per subject; any other key overrides one of the preset's settings.
 
-    The settings declared here are checked at load; another estimator setting is
-    checked against the estimator when the route is built. Absent keys keep the
-    preset's value.
+    Every key is checked at load: the settings declared here for their range, and each
+    key against the settings of the preset's estimator. Absent keys keep the preset's
+    value.
     """
 
     model_config = {"extra": "allow"}
@@ -231,6 +241,22 @@ class CNNParameters(RouteParameters):
             raise PydanticCustomError("preset", "expected one of {names}",
                                       {"names": ", ".join(names)})
         return preset
+
+    @model_validator(mode="after")
+    def _known_settings(self):
+        # Every other key overrides a preset setting: it must be one the preset's estimator
+        # takes (window and frame_stride are settings of different estimators).
+        own = {*RouteParameters.model_fields, "preset", "model", "model_params"}
+        keys = sorted((self.model_fields_set | set(self.model_extra or {})) - own)
+        accepted = _estimator_settings(self.preset) if keys else []
+        for key in keys:
+            if key not in accepted:
+                close = difflib.get_close_matches(key, accepted, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else \
+                    f" (settings of preset {self.preset}: {', '.join(sorted(accepted))})"
+                raise PydanticCustomError("unknown_setting", "not a setting of preset {preset}",
+                                          {"key": key, "hint": hint, "preset": self.preset})
+        return self
 
 
 def _braindecode_models() -> tuple[str, ...]:
