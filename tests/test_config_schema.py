@@ -126,6 +126,15 @@ def test_the_mapping_keeps_the_shape_readers_and_manifests_rely_on():
     assert cfg.data == json.loads(json.dumps(cfg.data))        # JSON as it is (manifests)
 
 
+def test_numbers_are_kept_as_written_where_the_default_is_null():
+    # As before the schema (manifests record this mapping): 250 stays 250 where the
+    # default is null, and a number setting with a number default becomes a float.
+    cfg = load_config(text="eeg: {sfreq: 250}\npreprocessing: {notch: 50, l_freq: 1.5}\n"
+                           "windows: {length: 4}")
+    assert type(cfg["eeg"]["sfreq"]) is int and type(cfg["preprocessing"]["notch"]) is int
+    assert cfg["preprocessing"]["l_freq"] == 1.5 and type(cfg["windows"]["length"]) is float
+
+
 def test_the_hash_is_of_the_file_bytes(tmp_path):
     import hashlib
 

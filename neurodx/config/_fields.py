@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["Section", "setting", "EXPECTED_KEY"]
 
@@ -22,6 +22,17 @@ class Section(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False,
                               validate_default=False)
+
+    @field_validator("*", mode="wrap")
+    @classmethod
+    def _as_written(cls, value, handler, info):
+        out = handler(value)
+        # An integer for a number whose default is null stays an integer (250, not 250.0),
+        # as before the schema: the mapping readers and run manifests see is unchanged.
+        if type(value) is int and isinstance(out, float) and \
+                cls.model_fields[info.field_name].default is None:
+            return value
+        return out
 
 
 def setting(default: Any, description: str, *, expected: str | None = None,
