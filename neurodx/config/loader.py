@@ -75,7 +75,10 @@ class Config:
         Hash of the file's bytes (recorded in run manifests).
     model : StudyConfig
         The same settings as a typed object (``cfg.model.cv.n_splits``; routes as
-        their kind's parameter models), for new code.
+        their kind's parameter models), for new code. A route key the file leaves
+        out shows its model's default (``model_fields_set`` says which were given);
+        the value the route gets is decided when routes are built (``windows``, the
+        preset).
     """
 
     data: dict
