@@ -52,7 +52,8 @@ def test_a_bad_value_is_one_error_naming_its_path(text, message):
      r"routes\.r\.frame_stride: expected an integer >= 1, got 0"),
     ("{kind: cnn, preset: eeg_fast, overlap: 1.0}", r"routes\.r\.overlap: expected a fraction "
                                                     r">= 0 and < 1, got 1\.0"),
-    ("{kind: cnn, preset: eeg_fast, epochs: 0}", r"routes\.r\.epochs: .* got 0"),
+    ("{kind: cnn, preset: eeg_fast, epochs: -1}", r"routes\.r\.epochs: .* got -1"),
+    ("{kind: cnn, preset: eeg_fast, val_fraction: 1}", r"routes\.r\.val_fraction: .* got 1"),
     ("{kind: cnn, preset: eeg_fast, epoch: 3}", r"routes\.r\.epoch: not a setting of preset "
                                                r"eeg_fast \(did you mean 'epochs'\?\)"),
     ("{kind: cnn, preset: eeg_fast, frame_stride: 2}", r"routes\.r\.frame_stride: not a "
@@ -85,6 +86,9 @@ def test_a_route_is_validated_by_its_kind_at_load(tmp_path, route, message):
 def test_values_the_readers_accept_still_load():
     cfg = load_config(text="cohort: {groups: [0, 1]}\neeg: {text_unit: µV}")
     assert cfg["cohort"]["groups"] == [0, 1] and cfg["eeg"]["text_unit"] == "µV"
+    # what the training engine takes (0 epochs: calibration only; no validation subjects)
+    load_config(text="routes: {r: {kind: cnn, preset: ct_fast, epochs: 0, val_fraction: 0.0, "
+                     "dropout: 0, patience: null, norm: group}}")
 
 
 def test_set_overrides_of_route_settings_are_validated_too():

@@ -198,7 +198,8 @@ class CNNParameters(RouteParameters):
     kind: Literal["cnn"] = Field(description="route kind")
     preset: str = Field(description="model preset (full size, or *_fast for smoke runs)",
                         json_schema_extra=_preset_enum)
-    epochs: int = preset_setting("training epochs", expected="an integer >= 1", ge=1)
+    # Ranges as neurodx.models.TrainConfig checks them (epochs 0: calibration only).
+    epochs: int = preset_setting("training epochs", expected="an integer >= 0", ge=0)
     batch_size: int = preset_setting("items per batch", expected="an integer >= 1", ge=1)
     lr: float = preset_setting("learning rate", expected="a rate > 0", gt=0)
     weight_decay: float = preset_setting("AdamW weight decay", expected="a number >= 0", ge=0)
@@ -206,9 +207,8 @@ class CNNParameters(RouteParameters):
                                       "improvement (null: off)",
                                       expected="an integer >= 1, or null", ge=1)
     val_fraction: float = preset_setting("share of training subjects held out for early "
-                                  "stopping and calibration",
-                                  expected="a fraction between 0 and 1 (exclusive)",
-                                  gt=0, lt=1)
+                                         "stopping and calibration (0: none)",
+                                         expected="a fraction >= 0 and < 1", ge=0, lt=1)
     items_per_subject: Optional[int] = preset_setting("windows/slices drawn per subject and "
                                                "epoch (null: all)",
                                                expected="an integer >= 1, or null", ge=1)
@@ -222,8 +222,9 @@ class CNNParameters(RouteParameters):
                                      "cohort's)", expected="a rate > 0 in Hz, or null", gt=0)
     frame_stride: int = preset_setting("fMRI: every n-th frame is used",
                                 expected="an integer >= 1", ge=1)
-    slice_shape: list[int] = preset_setting("slices are fitted (aspect kept) and padded to "
-                                     "this [height, width]", min_length=2, max_length=2)
+    slice_shape: Optional[list[int]] = preset_setting(
+        "slices are fitted (aspect kept) and padded to this [height, width] (null: as read)",
+        expected="[height, width], or null", min_length=2, max_length=2)
     num_threads: Optional[int] = preset_setting("torch threads (null: every core)",
                                          expected="an integer >= 1, or null", ge=1)
     progress: bool = preset_setting("show a progress bar per epoch")
