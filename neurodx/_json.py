@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["json_default", "dumps", "NON_FINITE_KEY"]
+__all__ = ["json_default", "dumps", "jsonable", "NON_FINITE_KEY"]
 
 #: Top-level key listing the values written as ``null`` because they were not finite.
 NON_FINITE_KEY = "non_finite"
@@ -34,6 +34,13 @@ def json_default(obj):
     if isinstance(obj, (set, tuple)):
         return list(obj)
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def jsonable(obj):
+    """``obj`` as plain JSON types (numpy values, paths, tuples converted by
+    :func:`json_default`; non-finite floats kept), e.g. to store in a manifest or
+    compare with what was read back. Raises TypeError for other objects."""
+    return json.loads(json.dumps(obj, default=json_default))
 
 
 def _finite(obj, where: str, found: dict):

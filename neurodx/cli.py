@@ -232,6 +232,16 @@ def _cmd_score(args) -> int:
     return EXIT_PROBLEMS if result.n_error else 0
 
 
+def _cmd_config_schema(args) -> int:
+    from .config import schema_text, write_config_schema
+
+    if args.out is None:
+        sys.stdout.write(schema_text())
+        return 0
+    print(f"wrote the config JSON Schema to {write_config_schema(args.out)}")
+    return 0
+
+
 def _cmd_features(args) -> int:
     from .errors import ConfigError
     from .features import (check_output_path, extract_features, write_bids_derivatives,
@@ -537,7 +547,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="refuse the bundle unless its model id (printed by neurodx train) "
                           "is ID; the 64-digit manifest_sha256 is accepted too")
     sco.set_defaults(func=_cmd_score)
-    for command in (eeg, reg, fmri, ct, ins, fea, cmp_, trn, sco):
+
+    sch = sub.add_parser("config-schema", help="write the JSON Schema of study configs (for "
+                                               "editors: completion and checks in YAML)")
+    sch.add_argument("--out", type=Path, metavar="JSON",
+                     help="file to write (e.g. configs/neurodx.schema.json); default: stdout")
+    sch.set_defaults(func=_cmd_config_schema)
+    for command in (eeg, reg, fmri, ct, ins, fea, cmp_, trn, sco, sch):
         _add_verbosity(command)
     return parser
 

@@ -35,3 +35,24 @@ def test_other_objects_need_a_fallback():
     with pytest.raises(TypeError):
         dumps({"x": object()})
     assert _strict(dumps({"x": object}, default=lambda o: "obj"))["x"] == "obj"
+
+
+def test_jsonable_gives_plain_types_and_keeps_non_finite_numbers():
+    from neurodx._json import jsonable
+
+    out = jsonable({"a": (1, np.int64(2)), "p": Path("/x"), "f": np.float32(0.5),
+                    "nan": float("nan"), 3: [np.bool_(True)]})
+    assert out["a"] == [1, 2] and out["p"] == "/x" and out["f"] == 0.5
+    assert out["nan"] != out["nan"] and out["3"] == [True]
+    with pytest.raises(TypeError):
+        jsonable({"x": object()})
+
+
+def test_there_is_one_json_encoder():
+    import re
+
+    root = Path(__file__).resolve().parents[1] / "neurodx"
+    pattern = re.compile(r"JSONEncoder|def (_?json_default|_jsonable|_json_roundtrip)\b")
+    found = [str(p.relative_to(root)) for p in root.rglob("*.py")
+             if pattern.search(p.read_text(encoding="utf-8"))]
+    assert found == ["_json.py"]

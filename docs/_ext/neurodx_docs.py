@@ -1,8 +1,8 @@
 """Pages generated from the code at build time, so they cannot go stale.
 
-* ``generated/config_reference.rst``: every config key of
-  :data:`neurodx.config.DEFAULTS` with its default and the comment written beside it
-  in ``neurodx/config.py``;
+* ``generated/config_reference.rst``: every config key, with its type, default,
+  allowed values and description, from the declared schema (the JSON Schema of
+  :mod:`neurodx.config`), and the parameters of each route kind;
 * ``generated/validation.md``: ``validation/README.md`` when the tree has one;
 * ``generated/api_<package>.rst``: an autosummary of the classes and functions each
   package's ``__init__`` exports (its ``__all__``, the public API).
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import re
 import shutil
 from pathlib import Path
 
@@ -21,111 +20,111 @@ API_PACKAGES = ["neurodx", "neurodx.io", "neurodx.preprocessing", "neurodx.rmt",
                 "neurodx.simulate", "neurodx.config"]
 
 
-#: What a key means, for the keys ``neurodx/config.py`` has no comment beside.
-NOTES = {
-    "study": "name of the study (the run folder defaults to runs/<study>)",
-    "description": "one line shown in the report",
-    "cohort.path": "cohort folder with participants.tsv (relative to the config file); "
-                   "--cohort overrides it",
-    "cohort.group_column": "participants.tsv column holding the label",
-    "cohort.site_column": "participants.tsv column holding the site "
-                          "(cv.scheme leave_one_site_out)",
-    "eeg.n_channels": "required EEG channel count (null: the cohort's most common set)",
-    "eeg.channel_names": "channels to use, in order (null: from the data)",
-    "eeg.exclude": "channels to drop besides auto-typed EOG/ECG/EMG/status",
-    "eeg.sfreq": "sampling rate used (null: the cohort's most common)",
-    "eeg.sfreq_policy": "resample | refuse recordings at another rate",
-    "eeg.min_duration": "shortest usable recording, seconds",
-    "eeg.flat_std": "a channel whose SD is below this (volts) is flat",
-    "eeg.flat_ratio": "a channel whose SD is below this fraction of the median SD is flat",
-    "eeg.saturation_fraction": "share of clipped samples that makes a channel saturated",
-    "regions.n_regions": "required region count (null: the cohort's most common)",
-    "regions.min_timepoints": "shortest usable series, time points",
-    "volume.require_4d": "time series required (fMRI): a 3-D volume is an error",
-    "volume.min_frames": "fewest frames of a run when require_4d",
-    "volume.expected_shape": "spatial shape of every volume, RAS order (null: the most common)",
-    "volume.shape_policy": "refuse | resample volumes of another shape",
-    "volume.series": "DICOM series to read in folders holding several (UID, number, largest)",
-    "preprocessing.reference": "EEG reference: average, a list of channel names, or null "
-                               "(keep the recording's)",
-    "preprocessing.notch": "line frequency in Hz (null: no notch)",
-    "preprocessing.l_freq": "high-pass edge in Hz (null: none)",
-    "preprocessing.h_freq": "low-pass edge in Hz (null: none)",
-    "preprocessing.sfreq": "resample to this rate in Hz (null: keep)",
-    "windows.length": "window length in seconds (time points for region series)",
-    "windows.overlap": "fraction of a window shared with the next",
-    "windows.bands": "band name: [low, high] in Hz",
-    "routes": "route name: settings read by the study's pipeline module",
-    "cv.scheme": "stratified_kfold | holdout | leave_one_site_out; subjects never straddle "
-                 "folds",
-    "cv.n_splits": "folds per repeat",
-    "cv.n_repeats": "repeats with reshuffled folds",
-    "cv.test_size": "test share per class for holdout",
-    "statistics.bootstrap": "subject-bootstrap resamples for the confidence intervals",
-    "statistics.permutations": "label permutations (each refits the route)",
-    "statistics.level": "confidence level of the intervals",
-    "seed": "one seed for folds, permutations, bootstrap and training",
-}
+def _schema_type(prop: dict) -> str:
+    """The type of a JSON Schema property in words (``number or null``)."""
+    if "enum" in prop:
+        return "choice"
+    if "$ref" in prop:
+        return "mapping"
+    if "anyOf" in prop:
+        return " or ".join(_schema_type(p) for p in prop["anyOf"])
+    kind = prop.get("type", "any")
+    if kind == "array" and isinstance(prop.get("items"), dict) and "type" in prop["items"]:
+        return f"list of {prop['items']['type']}"
+    if kind == "object" and isinstance(prop.get("additionalProperties"), dict):
+        return "mapping"
+    return {"boolean": "true/false"}.get(kind, kind)
 
 
-def _walk(defaults: dict, prefix: str = ""):
-    for key, value in defaults.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict) and value and not _is_free_form(value):
-            yield from _walk(value, path + ".")
-        else:
-            yield path, key, value
+def _allowed(prop: dict) -> str:
+    """Allowed values in words: the declared phrase, the choices or the bounds."""
+    if "x-expected" in prop:
+        return prop["x-expected"]
+    for p in [prop, *prop.get("anyOf", [])]:
+        if "enum" in p:
+            return " | ".join(str(v) for v in p["enum"])
+    return ""
 
 
-def _is_free_form(value) -> bool:
-    from neurodx.config import FREE_FORM
+def _cell(text: str) -> str:
+    """Plain text in a table cell: reST markup characters escaped."""
+    text = " ".join(str(text).split())
+    for char in "\\*`_|":
+        text = text.replace(char, "\\" + char)
+    return text or "\\-"
 
-    return isinstance(value, FREE_FORM)
+
+def _default(prop: dict, required: bool) -> str:
+    import yaml
+
+    if required:
+        return "(required)"
+    if "default" not in prop or (prop["default"] is None and prop.get("type") == "object"):
+        return ""
+    shown = yaml.safe_dump(prop["default"], default_flow_style=True, width=10_000).strip()
+    return f"``{shown.removesuffix('...').strip() or repr('')}``"
 
 
-def _comments(source: str, keys: list[str]) -> list[str]:
-    """The ``# comment`` on the line of each key, scanning the DEFAULTS block in order."""
-    lines = source[source.index("DEFAULTS"):].splitlines()
-    out, line_no = [], 0
-    for key in keys:
-        pattern = re.compile(rf'"{re.escape(key)}"\s*:')
-        while line_no < len(lines) and not pattern.search(lines[line_no]):
-            line_no += 1
-        line = lines[line_no] if line_no < len(lines) else ""
-        # A comment belongs to the last key on its line.
-        last_key = re.findall(r'"(\w+)"\s*:', line)
-        out.append(line.split("#", 1)[1].strip() if "#" in line and last_key
-                   and last_key[-1] == key else "")
-    return out
+def _table(rows) -> list[str]:
+    out = [".. list-table::", "   :header-rows: 1", "   :widths: 22 12 16 20 30", "",
+           "   * - key", "     - type", "     - default", "     - allowed values",
+           "     - description"]
+    for key, prop, required in rows:
+        out += [f"   * - ``{key}``", f"     - {_cell(_schema_type(prop))}",
+                f"     - {_default(prop, required) or _cell('')}",
+                f"     - {_cell(_allowed(prop))}", f"     - {_cell(prop.get('description', ''))}"]
+    return out + [""]
 
 
 def config_reference() -> str:
-    from neurodx import config
+    """The config reference page, from the JSON Schema of :mod:`neurodx.config`."""
+    from neurodx.config import config_json_schema
+    from neurodx.config.routes import ROUTE_KINDS
 
-    rows = list(_walk(config.DEFAULTS))
-    comments = _comments(Path(config.__file__).read_text(encoding="utf-8"),
-                         [key for _, key, _ in rows])
+    schema = config_json_schema()
+    defs = schema["$defs"]
+
+    def resolve(prop):
+        ref = prop.get("$ref") or next((p["$ref"] for p in prop.get("anyOf", [])
+                                        if "$ref" in p), None)
+        return defs[ref.rsplit("/", 1)[1]] if ref else None
+
     text = ["Config reference", "================", "",
-            "Every key a study config (``configs/*.yaml``) accepts, with its default. "
-            "Generated from ``neurodx/config.py`` when the documentation is built. "
-            "A YAML file gives only what differs; an unknown key or a value of the "
-            "wrong type is reported with its path in the file, and ``--set KEY=VALUE`` "
-            "changes one value for one run.", "",
-            ".. list-table::", "   :header-rows: 1", "   :widths: 30 25 45", "",
-            "   * - key", "     - default", "     - notes"]
-    import yaml
-
-    for (path, _, value), comment in zip(rows, comments):
-        note = "; ".join(n for n in (NOTES.get(path, ""), comment) if n)
-        if _is_free_form(value):
-            shown = ", ".join(value) if value else "{}"
-        else:
-            shown = yaml.safe_dump(value, default_flow_style=True).strip()
-            shown = shown.removesuffix("...").strip() or "''"
-        text += [f"   * - ``{path}``", f"     - ``{shown}``" if shown else "     -",
-                 f"     - {note}" if note else "     -"]
-    text += ["", "Routes (``routes.<name>``) are defined by the study's pipeline module "
-             "(``pipelines/<study>.py``); see the tutorials for each study's routes.", ""]
+            "Every key a study config (``configs/*.yaml``) accepts: its type, default, "
+            "allowed values and meaning. Generated from the declared schema "
+            "(:mod:`neurodx.config`) when the documentation is built. A YAML file gives "
+            "only what differs; an unknown key, a value of the wrong type or out of range "
+            "is reported at load with the file and the key's path "
+            "(``c.yaml: cv.n_splits: expected an integer >= 2 (folds per repeat), got 1 "
+            "(below the minimum 2)``), and ``--set KEY=VALUE`` changes one value for one run. "
+            "The same schema is written for editors by ``neurodx config-schema`` "
+            "(``configs/neurodx.schema.json``; the shipped configs name it on their first "
+            "line, ``# yaml-language-server: $schema=neurodx.schema.json``).", ""]
+    top = [(key, prop, key in schema.get("required", []))
+           for key, prop in schema["properties"].items() if resolve(prop) is None]
+    text += ["Top level", "---------", "", *_table(top)]
+    for key, prop in schema["properties"].items():
+        section = resolve(prop)
+        if section is None:
+            continue
+        title = f"``{key}``"
+        # Descriptions of sections and route kinds are docstrings: reST already.
+        text += [title, "-" * len(title), "", " ".join(section["description"].split()), ""]
+        text += _table([(f"{key}.{name}", sub, name in section.get("required", []))
+                        for name, sub in section["properties"].items()])
+    text += ["Route kinds", "-----------", "",
+             "A route (``routes.<name>``) is validated at load by the model of its "
+             "``kind``; a kind a study module defines itself is checked by that module. "
+             "RMT kinds take their pipeline factory's arguments (``bands``, ``sfreq``, "
+             "``window`` and ``random_state`` come from ``windows`` and ``seed`` unless the "
+             "route sets them); ``cnn`` settings left out keep the preset's value, and any "
+             "other setting of the preset's estimator may be given too.", ""]
+    for kind, model in ROUTE_KINDS.items():
+        sub = defs[model.__name__]
+        title = f"``kind: {kind}``"
+        text += [title, "~" * len(title), "", " ".join(sub["description"].split()), ""]
+        text += _table([(f"routes.<name>.{name}", p, name in sub.get("required", []))
+                        for name, p in sub["properties"].items()])
     return "\n".join(text)
 
 

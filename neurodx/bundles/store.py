@@ -43,7 +43,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .._hashing import sha256_file
-from .._json import dumps, json_default
+from .._json import dumps
 from .. import __version__
 from .._atomic import atomic_write_bytes, atomic_write_text
 from ..config import Config
@@ -76,14 +76,6 @@ def _is_cnn(obj) -> bool:
     return module is not None and isinstance(
         obj, (module.SliceVotingClassifier, module.WindowVotingClassifier))
 
-
-
-def _json_default(obj):
-    # A manifest records anything else (e.g. an estimator in a config) by its text.
-    try:
-        return json_default(obj)
-    except TypeError:
-        return str(obj)
 
 
 def _bundle_versions() -> dict:
@@ -302,7 +294,9 @@ def save_bundle(route: Route, context, config: Config, out_dir: str | Path, *,
             **(extra or {}),
             "parts": parts, "files": files,
         }
-        body = json.loads(dumps(manifest, default=_json_default))  # strict: NaN/Infinity become null
+        # Strict: NaN/Infinity become null; anything else (e.g. an estimator in a config)
+        # is recorded by its text.
+        body = json.loads(dumps(manifest, default=str))
         body["manifest_sha256"] = _canonical_sha256(body)
         text = json.dumps(body, indent=2) + "\n"
         atomic_write_text(tmp / MANIFEST, text)

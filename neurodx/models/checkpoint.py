@@ -18,22 +18,23 @@ names, subjects used) is JSON. Two layouts:
 ``best.`` (best weights so far) and ``optim.`` (optimizer state), with the JSON
 metadata (epoch, history, early-stopping state, subjects, configuration
 fingerprint) in the safetensors header under the key ``"neurodx"``. It is written
-to a temporary file and renamed, so an interruption never leaves a torn checkpoint.
+to a temporary file, fsynced and renamed (:mod:`neurodx._atomic`), so an interruption
+never leaves a torn checkpoint.
 """
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save as safetensors_bytes
 from torch import nn
 
+from .._atomic import atomic_write_bytes, atomic_write_text
 from .._hashing import sha256_file
-from .._json import dumps, json_default
+from .._json import dumps, jsonable
 from ..errors import ConfigError, NeurodxError
 from .eeg_window_cnn import EEGWindowCNN
 from .peers import BraindecodeNetwork, PlainCNN, ResNet18
@@ -76,10 +77,9 @@ def state_to_tensors(state: Mapping[str, torch.Tensor], prefix: str = "") -> dic
 
 
 def _atomic_save(tensors: dict, path: Path, metadata: dict | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    # Serialised in memory (the networks are small), then written, fsynced and renamed
+    # by the one atomic writer: a crash leaves the old checkpoint or the new one.
+    atomic_write_bytes(path, safetensors_bytes(tensors, metadata=metadata))
 
 
 def save_network(directory: str | Path, network: nn.Module, **extra) -> Path:
@@ -98,9 +98,7 @@ def save_network(directory: str | Path, network: nn.Module, **extra) -> Path:
                 "network": type(network).__name__, "network_config": network.get_config(),
                 "weights": WEIGHTS, "weights_sha256": sha256_file(weights),
                 "torch_version": torch.__version__, **extra}
-    tmp = directory / (MANIFEST + ".tmp")
-    tmp.write_text(dumps(manifest, indent=2, sort_keys=False))
-    os.replace(tmp, directory / MANIFEST)
+    atomic_write_text(directory / MANIFEST, dumps(manifest, indent=2, sort_keys=False))
     return directory
 
 
@@ -154,7 +152,7 @@ def optimizer_to_tensors(optimizer: torch.optim.Optimizer, prefix: str = "optim.
                 tensors[f"{prefix}{idx}.{key}"] = value.detach().to("cpu", copy=True).contiguous()
             else:
                 scalars.setdefault(str(idx), {})[key] = value
-    groups = json.loads(json.dumps(state["param_groups"], default=json_default))
+    groups = jsonable(state["param_groups"])
     return tensors, {"param_groups": groups, "scalars": scalars}
 
 

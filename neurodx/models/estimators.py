@@ -47,6 +47,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 
 from .. import __version__
+from .._json import jsonable as _jsonable
 from ..errors import ConfigError, NeurodxError, RecordingError
 from ..io.volumes import read_volume
 from ..io.units import (DISPLAY, INTENSITY_SETTINGS, UNKNOWN, describe_unit, display_full_scale,
@@ -125,20 +126,6 @@ def _entries(subjects, subject_ids=None) -> tuple[list[str], list, bool]:
     if dupes:
         raise ConfigError(f"subject ids must be unique; repeated: {', '.join(dupes[:5])}")
     return ids, data, explicit
-
-
-def _jsonable(value):
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, (np.integer, np.floating, np.bool_)):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, os.PathLike):
-        return str(value)
-    raise TypeError(type(value).__name__)
 
 
 # ---------------------------------------------------------------------------- base class

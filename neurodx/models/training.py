@@ -67,6 +67,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._json import jsonable
 from .._logging import logger, progress as progress_bar
 from ..errors import ConfigError, NeurodxError
 from .checkpoint import (load_pretrained, optimizer_from_tensors, optimizer_to_tensors,
@@ -512,13 +513,6 @@ def _fingerprint(network, config, items, train_subjects, val_subjects, freeze_fe
             "init_from": None if init_from is None else str(init_from)}
 
 
-def _json_roundtrip(obj):
-    import json
-
-    from .._json import json_default
-    return json.loads(json.dumps(obj, default=json_default))
-
-
 def train_network(network: nn.Module, items: ItemSource, config: TrainConfig | None = None, *,
                   augment: Callable | None = None, init_from: str | Path | None = None,
                   freeze_features: bool = False, callbacks: Sequence = ()) -> TrainResult:
@@ -595,7 +589,7 @@ def train_network(network: nn.Module, items: ItemSource, config: TrainConfig | N
         uses_position = getattr(network, "uses_position", False)
         subject_label = dict(zip(subjects.tolist(), subject_labels.tolist()))
 
-        fingerprint = _json_roundtrip(_fingerprint(network, config, items, train_subjects,
+        fingerprint = jsonable(_fingerprint(network, config, items, train_subjects,
                                                    val_subjects, freeze_features, init_from))
         state = {"epoch": 0, "history": [], "best_loss": None, "best_epoch": None,
                  "bad_epochs": 0, "stopped": False}
