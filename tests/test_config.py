@@ -109,3 +109,17 @@ def test_shipped_configs_pass_the_range_checks():
 
     for path in sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml")):
         load_config(path)
+
+
+def test_exponent_numbers_are_floats_in_files_and_on_the_command_line(tmp_path):
+    # YAML 1.1 (PyYAML's default) reads 5e-4 as the string "5e-4"; the config reads
+    # YAML 1.2 numbers, so a weight decay written the usual way reaches the estimator
+    # as a number.
+    from neurodx.config import load_config, parse_assignments
+
+    assert parse_assignments(["routes.r.weight_decay=5e-4"]) == \
+        {"routes": {"r": {"weight_decay": 5e-4}}}
+    assert parse_assignments(["study=1e"]) == {"study": "1e"}
+    path = tmp_path / "c.yaml"
+    path.write_text("routes:\n  r: {kind: cnn, preset: eeg_fast, lr: 1e-3}\n")
+    assert load_config(path)["routes"]["r"]["lr"] == 1e-3

@@ -51,7 +51,8 @@ def test_a_bad_value_is_one_error_naming_its_path(text, message):
     ("{kind: cnn, preset: fmri_ma_fast, frame_stride: 0}",
      r"routes\.r\.frame_stride: expected an integer >= 1, got 0"),
     ("{kind: cnn, preset: eeg_fast, overlap: 1.0}", r"routes\.r\.overlap: expected a fraction "
-                                                    r">= 0 and < 1, got 1\.0"),
+                                                    r">= 0 and < 1, or preset, got 1\.0"),
+    ("{kind: cnn, preset: eeg_fast, window: soon}", r"routes\.r\.window: expected "),
     ("{kind: cnn, preset: eeg_fast, epochs: -1}", r"routes\.r\.epochs: .* got -1"),
     ("{kind: cnn, preset: eeg_fast, val_fraction: 1}", r"routes\.r\.val_fraction: .* got 1"),
     ("{kind: cnn, preset: eeg_fast, epoch: 3}", r"routes\.r\.epoch: not a setting of preset "

@@ -120,7 +120,11 @@ def describe_error(err: ValidationError, model: type[BaseModel], prefix: tuple =
         Keys above the validated mapping (``("routes", "eeg_cnn")``).
     """
     first = err.errors(include_url=False)[0]
-    kind, loc, given = first["type"], tuple(first["loc"]), first.get("input")
+    kind, given = first["type"], first.get("input")
+    # A union (``float | "preset"``) adds its member's tag to the location
+    # ("constrained-float", "literal['preset']"): keys and indices only.
+    loc = tuple(part for part in first["loc"]
+                if isinstance(part, int) or str(part).isidentifier())
     holder, info = _field_at(model, loc)
     path = _path(prefix + loc) or "top level"
     if kind == "extra_forbidden":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -28,6 +29,32 @@ from ..errors import ConfigError
 from ._messages import describe_error
 from .routes import ROUTE_KINDS, RouteParameters
 from .schema import StudyConfig
+
+
+class _YAMLLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 numbers: ``1e-3`` and ``5E4`` are floats.
+
+    PyYAML follows YAML 1.1, where a float needs a dot (``1.0e-3``) and ``1e-3`` is the
+    string "1e-3"; a learning rate or weight decay written the usual way would then
+    reach an estimator as text.
+    """
+
+
+_YAMLLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:float"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_YAMLLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                  |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                  |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                  |[-+]?\.(?:inf|Inf|INF)
+                  |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
+def _yaml(text):
+    return yaml.load(text, Loader=_YAMLLoader)   # noqa: S506 (a SafeLoader subclass)
 
 __all__ = ["Config", "load_config", "parse_assignments", "validate_config", "DEFAULTS",
            "FREE_FORM"]
@@ -124,7 +151,7 @@ def parse_assignments(assignments) -> dict:
         if not sep or not key or any(not part for part in key.split(".")):
             raise ConfigError(f"--set {item!r}: expected KEY.PATH=VALUE (e.g. cv.n_splits=3)")
         try:
-            parsed = yaml.safe_load(value)
+            parsed = _yaml(value)
         except yaml.YAMLError:
             raise ConfigError(f"--set {item!r}: the value is not valid YAML") from None
         holder = out
@@ -249,7 +276,7 @@ def load_config(path: str | Path | None = None, *, text: str | None = None,
     else:
         raw_bytes = text.encode()
     try:
-        given = yaml.safe_load(raw_bytes)
+        given = _yaml(raw_bytes)
     except yaml.YAMLError as err:
         raise ConfigError(f"{source}: not valid YAML ({str(err).splitlines()[0]})") from None
     if given is None:               # an empty file: every default

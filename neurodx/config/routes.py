@@ -27,10 +27,13 @@ from ._fields import Section, setting
 __all__ = ["RouteParameters", "TuneParameters", "ROUTE_KINDS", "register_route_kind",
            "RMTRouteParameters", "LESParameters", "RMTTangentParameters",
            "TangentSpaceParameters", "LESTangentParameters", "LESRelativeParameters",
+           "LESNonzeroParameters",
            "CNNParameters", "BraindecodeParameters"]
 
 #: Covariance cleaning methods of :class:`neurodx.rmt.RMTCovariances` (tested against it).
 CLEANING_METHODS = ("clip", "nonlinear", "lis", "qis", "gis", "none")
+#: Statistics of class-relative spectra (:data:`neurodx.rmt.RELATIVE_STATISTICS`, tested).
+RELATIVE_STATISTICS = ("mean_log", "mean_log2", "mean", "mean_inv", "min_log", "max_log")
 #: Per-subject statistics of window features (:data:`neurodx.rmt.SUBJECT_STATS`, tested).
 SUBJECT_STATISTICS = ("mean", "sd", "median", "iqr", "min", "max")
 
@@ -50,7 +53,8 @@ class RouteParameters(Section):
     """Keys every route takes, whatever its kind."""
 
     kind: str = Field(description="route kind: rmt_les, rmt_tangent, tangent_space, "
-                                  "rmt_les_tangent, rmt_les_relative, cnn, braindecode, or "
+                                  "rmt_les_tangent, rmt_les_relative, rmt_les_nonzero, cnn, "
+                                  "braindecode, or "
                                   "one the study module defines")
     description: str = setting("", "one line for the report (default: from the route)")
     tune: Optional[TuneParameters] = setting(None, "nested cross-validation: "
@@ -134,6 +138,9 @@ class LESTangentParameters(RMTRouteParameters):
     classifier: Literal["svc", "logreg"] = setting("logreg", "final classifier")
     c_max: float = setting(0.5, "largest MP ratio N / T_eff of a pooled window",
                            expected="a ratio > 0", gt=0)
+    pooling: Literal["nominal", "measured"] = setting(
+        "nominal", "blocks pooled per band: from the band's nominal width, or from the "
+        "T_eff measured on the training subjects")
     method: Literal["clip", "nonlinear", "lis", "qis", "gis"] = setting(
         "nonlinear", "covariance cleaning of the tangent-space features")
     test_functions: Optional[list[str]] = setting(None, "names of the LES test functions "
@@ -147,12 +154,33 @@ class LESRelativeParameters(RMTRouteParameters):
 
     kind: Literal["rmt_les_relative"] = Field(description="route kind")
     classifier: Literal["svc", "logreg"] = setting("logreg", "final classifier")
+    statistics: Optional[list[Literal[RELATIVE_STATISTICS]]] = setting(
+        None, "statistics of the relative spectra to keep (null: all six)", min_length=1)
     method: Literal[CLEANING_METHODS] = setting("nonlinear", "covariance cleaning")
     overlap: float = setting(0.0, "fraction of a window shared with the next",
                              expected="a fraction >= 0 and < 1", ge=0, lt=1)
     n_eff: str | float = setting("spectral", "effective samples per window: spectral or a "
                                  "number")
     metric: str = setting("riemann", "Riemannian metric of the tangent space / class means")
+
+
+class LESNonzeroParameters(RMTRouteParameters):
+    """``rmt_les_nonzero``: as ``rmt_les``, with statistics on the non-zero part of each
+    window's spectrum against the dual MP law when c = N / T_eff > 1 (fewer time points
+    than channels or regions)."""
+
+    kind: Literal["rmt_les_nonzero"] = Field(description="route kind")
+    classifier: Literal["svc", "logreg"] = setting("logreg", "final classifier")
+    overlap: float = setting(0.5, "fraction of a window shared with the next (default: "
+                             "windows.overlap)", expected="a fraction >= 0 and < 1",
+                             ge=0, lt=1)
+    n_eff: str | float = setting("spectral", "effective samples per window: spectral (from "
+                                 "the band's spectrum) or a number")
+    test_functions: Optional[list[str]] = setting(None, "names of the LES test functions "
+                                                  "(null: the default bank)")
+    stats: list[Literal[SUBJECT_STATISTICS]] = setting(
+        ["mean", "sd", "median", "iqr"], "per-subject statistics of the window features",
+        min_length=1)
 
 
 def preset_setting(description: str, *, expected: str | None = None, **constraints) -> Any:
@@ -214,9 +242,13 @@ class CNNParameters(RouteParameters):
                                                expected="an integer >= 1, or null", ge=1)
     dropout: float = preset_setting("dropout probability",
                              expected="a probability >= 0 and < 1", ge=0, lt=1)
-    window: float = preset_setting("EEG window length, seconds", expected="seconds > 0", gt=0)
-    overlap: float = preset_setting("EEG windows: fraction shared with the next",
-                             expected="a fraction >= 0 and < 1", ge=0, lt=1)
+    # "preset": the preset's own window, not windows.length / windows.overlap.
+    window: Annotated[float, Field(gt=0)] | Literal["preset"] = preset_setting(
+        "EEG window length, seconds (default: windows.length; preset: the preset's)",
+        expected="seconds > 0, or preset")
+    overlap: Annotated[float, Field(ge=0, lt=1)] | Literal["preset"] = preset_setting(
+        "EEG windows: fraction shared with the next (default: windows.overlap; preset: "
+        "the preset's)", expected="a fraction >= 0 and < 1, or preset")
     sfreq: Optional[float] = preset_setting("rate the EEG network works at, Hz (first of: "
                                      "this, preprocessing.sfreq, the preset's, the "
                                      "cohort's)", expected="a rate > 0 in Hz, or null", gt=0)
@@ -299,6 +331,7 @@ ROUTE_KINDS: dict[str, type[RouteParameters]] = {
     "tangent_space": TangentSpaceParameters,
     "rmt_les_tangent": LESTangentParameters,
     "rmt_les_relative": LESRelativeParameters,
+    "rmt_les_nonzero": LESNonzeroParameters,
     "cnn": CNNParameters,
     "braindecode": BraindecodeParameters,
 }
