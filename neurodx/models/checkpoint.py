@@ -23,15 +23,15 @@ to a temporary file and renamed, so an interruption never leaves a torn checkpoi
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
+from .._atomic import atomic_write_bytes, atomic_write_text
 from .._hashing import sha256_file
 from .._json import dumps, json_default
 from ..errors import ConfigError, NeurodxError
@@ -76,10 +76,8 @@ def state_to_tensors(state: Mapping[str, torch.Tensor], prefix: str = "") -> dic
 
 
 def _atomic_save(tensors: dict, path: Path, metadata: dict | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    # Through _atomic (fsync, then rename): a crash mid-write leaves the previous checkpoint.
+    atomic_write_bytes(path, save(tensors, metadata=metadata))
 
 
 def save_network(directory: str | Path, network: nn.Module, **extra) -> Path:
@@ -98,9 +96,7 @@ def save_network(directory: str | Path, network: nn.Module, **extra) -> Path:
                 "network": type(network).__name__, "network_config": network.get_config(),
                 "weights": WEIGHTS, "weights_sha256": sha256_file(weights),
                 "torch_version": torch.__version__, **extra}
-    tmp = directory / (MANIFEST + ".tmp")
-    tmp.write_text(dumps(manifest, indent=2, sort_keys=False))
-    os.replace(tmp, directory / MANIFEST)
+    atomic_write_text(directory / MANIFEST, dumps(manifest, indent=2, sort_keys=False))
     return directory
 
 
