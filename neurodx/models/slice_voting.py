@@ -23,6 +23,7 @@ from ..io.units import (DISPLAY, INTENSITY_SETTINGS, UNKNOWN, describe_unit, dis
 from ..io.volumes import read_volume
 from ..preprocessing.geometry import reorient_array
 from ..preprocessing.intensity import CTIntensity, CTWindows, display_fraction
+from ..preprocessing.slicing import NORMALIZATIONS, VolumeSlicer
 from .items import SliceStackItems
 from .peers import PlainCNN, ResNet18
 from .shared_slice_cnn import SharedSliceCNN
@@ -36,7 +37,6 @@ __all__ = ["SliceVotingClassifier", "SLICE_MODES", "SLICE_ARCHITECTURES"]
 SLICE_ARCHITECTURES = ("neurodx", "resnet18", "plain")
 #: ``mode`` of :class:`SliceVotingClassifier`.
 SLICE_MODES = ("ensemble", "shared", "pooled")
-_SLICE_NORMALIZATIONS = (None, "frame", "voxel")
 
 
 def _read_volume_array(data, sid: str, canonical: bool) -> tuple[np.ndarray, str, float | None]:
@@ -212,8 +212,8 @@ class SliceVotingClassifier(VotingClassifierBase):
         super()._check_params()
         if self.mode not in SLICE_MODES:
             raise ConfigError(f"mode must be one of {', '.join(SLICE_MODES)}, got {self.mode!r}")
-        if self.normalize not in _SLICE_NORMALIZATIONS:
-            raise ConfigError(f"normalize must be one of {_SLICE_NORMALIZATIONS}, "
+        if self.normalize not in NORMALIZATIONS:
+            raise ConfigError(f"normalize must be one of {NORMALIZATIONS}, "
                               f"got {self.normalize!r}")
         if self.slice_axis not in (0, 1, 2):
             raise ConfigError(f"slice_axis must be 0, 1 or 2, got {self.slice_axis!r}")
@@ -261,69 +261,11 @@ class SliceVotingClassifier(VotingClassifierBase):
                               "scales grey levels to [0, 1] instead)")
         return self.transform
 
-    def _stack(self, vol: np.ndarray, sid: str, transform=None) -> np.ndarray:
-        """``(n_positions, n_frames, C, H, W)`` float32 slices of one subject's volume."""
-        from ..preprocessing.slicing import frame_indices
-
-        if vol.ndim not in (3, 4):
-            raise RecordingError(sid, f"expected a 3-D or 4-D volume, got shape {vol.shape}")
-        if not np.all(np.isfinite(vol)):
-            raise RecordingError(sid, "volume contains NaN or infinite values")
-        if vol.ndim == 3:
-            vol = vol[..., None]
-        n_frames = vol.shape[3]
-        try:
-            frames = frame_indices(n_frames, self.frames, self.frame_stride) if n_frames > 1 \
-                else np.array([0])
-        except ConfigError as err:
-            raise RecordingError(sid, str(err)) from None
-        if self.normalize == "voxel":
-            if n_frames < 2:
-                raise RecordingError(sid, "normalize='voxel' z-scores each voxel over time "
-                                          f"and needs a 4-D volume; got shape {vol.shape[:3]}")
-            from ..preprocessing.intensity import zscore_voxels
-            vol = zscore_voxels(vol)[..., frames]
-        elif not np.array_equal(frames, np.arange(n_frames)):   # all frames: no copy
-            vol = vol[..., frames]
-        # Per-frame z-score applied to the stack in place below (one copy of the volume,
-        # not three); the statistics are zscore_frames' own, so the values are the same.
-        frame_stats = None
-        if self.normalize == "frame":
-            from ..preprocessing.intensity import frame_statistics
-            frame_stats = frame_statistics(vol)
-        n_slices = vol.shape[self.slice_axis]
-        positions = np.arange(n_slices) if self.slices is None else np.asarray(self.slices, int)
-        bad = positions[(positions < 0) | (positions >= n_slices)]
-        if bad.size:
-            raise RecordingError(sid, f"slice indices {bad[:5].tolist()} out of range: the "
-                                      f"volume has {n_slices} slices along axis "
-                                      f"{self.slice_axis}")
-        # (position, frame, H, W): slicing axis first, frames second, in-plane axes kept in order.
-        planes = np.moveaxis(vol, (self.slice_axis, 3), (0, 1))
-        planes = np.array(planes if self.slices is None else planes[positions],
-                          dtype=np.float32, order="C")      # the one copy
-        if frame_stats is not None:
-            mean, std = frame_stats
-            planes -= mean[None, :, None, None]
-            planes /= std[None, :, None, None]
-        if transform is None and self.slice_shape is None:
-            return planes[:, :, None]
-        from ..preprocessing.geometry import fit_slice
-        out = []
-        for p in range(planes.shape[0]):
-            row = []
-            for f in range(planes.shape[1]):
-                img = planes[p, f]
-                if transform is not None:
-                    img = transform(img)
-                img = np.asarray(img, dtype=np.float32)
-                img = img[None] if img.ndim == 2 else img
-                # After the transform, so padding is 0 in the network's units (black).
-                if self.slice_shape is not None:
-                    img = fit_slice(img, self.slice_shape)
-                row.append(img)
-            out.append(np.stack(row))
-        return np.ascontiguousarray(np.stack(out), dtype=np.float32)
+    def _slicer(self, transform) -> VolumeSlicer:
+        """The slicing of this estimator (the same implementation streaming uses)."""
+        return VolumeSlicer(self.slice_axis, slices=self.slices, frames=self.frames,
+                            frame_stride=self.frame_stride, normalize=self.normalize,
+                            transform=transform, slice_shape=self.slice_shape)
 
     def _prepare(self, data, sid: str, fitting: bool) -> np.ndarray:
         vol, found, full_scale = _read_volume_array(data, sid, self.canonical)
@@ -337,7 +279,7 @@ class SliceVotingClassifier(VotingClassifierBase):
                                       "model reads one unit (see volume.intensity)")
         if unit == DISPLAY:
             vol = display_fraction(vol, full_scale, source=sid)
-        stack = self._stack(vol, sid, self._slice_transform(unit, sid))
+        stack = self._slicer(self._slice_transform(unit, sid)).stack(vol, sid)
         shape, n_pos = tuple(stack.shape[2:]), stack.shape[0]
         if first:
             self.input_shape_ = shape

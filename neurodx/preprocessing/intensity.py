@@ -218,6 +218,9 @@ def frame_statistics(data: np.ndarray, mask: np.ndarray | None = None
     For callers that apply the z-score in another memory layout (the slice stacks of
     the CNN estimators) with the same numbers.
     """
+    # C order first: numpy's sums follow the memory layout, and the same voxels must give
+    # the same statistics whether the frames come whole, in blocks or reoriented (views).
+    data = np.ascontiguousarray(data)
     flat = data.reshape(-1, data.shape[-1]) if mask is None else data[np.asarray(mask, bool)]
     return flat.mean(axis=0), _safe_std(flat.std(axis=0))
 
