@@ -141,7 +141,9 @@ class SliceVotingClassifier(VotingClassifierBase):
     freeze_features : bool
         Keep the convolutional layers of ``init_from`` fixed.
     callbacks : list, optional
-        Passed to :func:`~neurodx.models.train_network`.
+        Passed to :func:`~neurodx.models.train_network`: objects with any of the
+        training loop's events (:mod:`neurodx.models.callbacks`), called after the
+        built-in early stopping, checkpoint, schedule, progress and logging.
     lr_schedule : {"constant", "cosine"}
         Learning-rate schedule of training (:class:`~neurodx.models.TrainConfig`).
     items_per_subject : int, optional
