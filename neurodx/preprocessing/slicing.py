@@ -242,9 +242,9 @@ class VolumeSlicer:
                    ) -> tuple[np.ndarray, np.ndarray] | None:
         """``(mean, std)`` that normalise ``block`` ``(x, y, z, t)`` by broadcasting, or None.
 
-        Frame statistics are ``(t,)``, computed from the block (numpy sums one frame
-        alone in another order than several: :class:`SliceDataset` never reads a
-        single-frame block of a multi-frame run); voxel statistics come from
+        Frame statistics are ``(t,)``, each from its frame alone
+        (:func:`~neurodx.preprocessing.intensity.frame_statistics`), so a block of
+        frames and the whole run give the same; voxel statistics come from
         :meth:`voxel_statistics` as ``voxel`` and are ``(x, y, z, 1)``. A zero std
         becomes infinity, so constant frames or voxels map to 0.
         """
@@ -416,9 +416,7 @@ class SliceDataset(Dataset):
     classes : sequence, optional
         Label order (label -> index); sorted distinct labels by default.
     chunk_frames : int
-        Frames read together and cached (at least 2; the frames left over after
-        whole blocks join the last block, so no block of a multi-frame run has a
-        single frame, see :meth:`VolumeSlicer.statistics`).
+        Frames read together and cached.
     series : str, optional
         DICOM series choice (see :func:`neurodx.io.read_volume`).
     """
@@ -443,9 +441,7 @@ class SliceDataset(Dataset):
         self.transform, self.normalize, self.mask = transform, normalize, mask
         self.drop_empty, self.empty_fraction = drop_empty, float(empty_fraction)
         self.slice_shape = self.slicer.slice_shape
-        # Never a one-frame block of a multi-frame run (see VolumeSlicer.statistics).
-        self.canonical, self.chunk_frames, self.series = canonical, max(int(chunk_frames), 2), \
-            series
+        self.canonical, self.chunk_frames, self.series = canonical, int(chunk_frames), series
         labels = [r.label for r in self.records if r.label is not None]
         self.classes = list(classes) if classes is not None else sorted(set(labels), key=str)
         unknown = sorted({str(lb) for lb in labels if lb not in self.classes})
@@ -539,22 +535,13 @@ class SliceDataset(Dataset):
                 lambda a, b: _read_frames(img, range(a, b), self.canonical), n)
         return self._stats[v]
 
-    def _chunk(self, vol: _Volume, f_pos: int) -> tuple[int, int]:
-        """Block number and offset in it of the ``f_pos``-th selected frame (the frames
-        left over after whole blocks belong to the last one)."""
-        n_chunks = max(1, len(vol.frames) // self.chunk_frames)
-        chunk = min(f_pos // self.chunk_frames, n_chunks - 1)
-        return chunk, f_pos - chunk * self.chunk_frames
-
     def _load_block(self, v: int, chunk: int) -> np.ndarray:
         if self._block_key == (v, chunk):
             return self._block
         self._block = None  # free the previous block before reading the next
         vol = self._volumes[v]
         img = self._image(vol.path)
-        last = chunk == max(1, len(vol.frames) // self.chunk_frames) - 1
-        frames = vol.frames[chunk * self.chunk_frames:
-                            None if last else (chunk + 1) * self.chunk_frames]
+        frames = vol.frames[chunk * self.chunk_frames:(chunk + 1) * self.chunk_frames]
         block = _read_frames(img, frames, self.canonical)
         mask = None
         if self.mask is not None:
@@ -591,7 +578,7 @@ class SliceDataset(Dataset):
             index += len(self)
         vol = self._volumes[v]
         f_pos = (int(index - self._offsets[v])) // len(vol.slices)
-        chunk, offset = self._chunk(vol, f_pos)
+        chunk, offset = divmod(f_pos, self.chunk_frames)
         block = self._load_block(v, chunk)
         image = self.slicer.finish(np.take(block[..., offset], sl, axis=self.axis))
         tensor = torch.as_tensor(np.ascontiguousarray(image), dtype=torch.float32)

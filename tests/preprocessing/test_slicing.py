@@ -182,22 +182,26 @@ def test_dataset_streams_without_materialising_the_cohort(tmp_path):
 # ----------------------------------------------------------------------------- one slicer
 @pytest.mark.parametrize("normalize", [None, "frame", "voxel"])
 @pytest.mark.parametrize("chunk_frames", [1, 3, 8])
-def test_streamed_and_in_memory_slices_are_identical(tmp_path, normalize, chunk_frames):
+@pytest.mark.parametrize("first", [0, 2])
+def test_streamed_and_in_memory_slices_are_identical(tmp_path, normalize, chunk_frames, first):
     from neurodx.models import SliceVotingClassifier
 
-    # Stored L->R and S->I (canonical reorientation on both paths); 13 frames, every
-    # one of frames 2.. kept: 11 frames, so 3-frame blocks end with a one-frame rest.
+    # Stored L->R and S->I (canonical reorientation on both paths); 13 frames, all of
+    # them (the in-memory array as read) or frames 2.. (a selected copy, another memory
+    # layout): 3-frame blocks end with a one- or two-frame rest.
     flipped = np.diag([-3.0, 3.0, -4.0, 1.0])
     path, _ = _run(tmp_path / "run.nii", shape=(9, 7, 5, 13), affine=flipped)
-    options = dict(frames=slice(2, None), normalize=normalize, slice_shape=(8, 8))
+    options = dict(frames=slice(first, None) if first else None, normalize=normalize,
+                   slice_shape=(8, 8))
     streamed = SliceDataset([("s", path, "a")], chunk_frames=chunk_frames, **options)
     est = SliceVotingClassifier(mode="pooled", **options)
     est._reset_input()
     in_memory = est._prepare(path, "s", fitting=True)          # (position, frame, C, H, W)
-    assert in_memory.shape == (5, 11, 1, 8, 8)
+    assert in_memory.shape == (5, 13 - first, 1, 8, 8)
+    assert len(streamed) == 5 * (13 - first)
     for i in range(len(streamed)):
         sample = streamed[i]
-        f = (sample.frame_index - 2)
+        f = sample.frame_index - first
         assert np.array_equal(sample.image.numpy(), in_memory[sample.slice_index, f]), i
 
 
