@@ -259,7 +259,7 @@ def fitted_estimator(preset, small_subjects):
     # and it does not touch the network's forward pass measured here.
     est = make_estimator(preset, epochs=0, progress=False, device="cpu", num_threads=THREADS,
                          calibration=None)
-    return est.fit(small_subjects, ["A", "B"], subject_ids=["s1", "s2"])
+    return est.fit(list(zip(["s1", "s2"], small_subjects)), ["A", "B"])
 
 
 def prepare_time(est, img) -> float | None:

@@ -15,7 +15,6 @@ subjects, and the chosen setting is recorded.
 """
 from __future__ import annotations
 
-import inspect
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ from ..config import Config
 from ..preprocessing.regions_from_volume import RegionsFromVolume
 from ..study import Route, input_hashes, is_synthetic, load_subject, prepare_study
 from .expected import expected_input
-from .store import Bundle, load_bundle, save_bundle
+from .store import Bundle, _is_cnn, load_bundle, save_bundle
 
 __all__ = ["train_route"]
 
@@ -94,9 +93,10 @@ def _train_route(config, route, out_dir, *, n_jobs, argv, sign_key) -> Bundle:
     target = fitted.estimator if isinstance(fitted, GridSearchCV) else fitted
     # CNN estimators name subjects in messages and in their inner validation split;
     # without ids they would take file names, which repeat across subjects (".../dicom").
-    ids = {"subject_ids": list(cohort.participant_ids)} \
-        if "subject_ids" in inspect.signature(target.fit).parameters else {}
-    fitted.fit(X, y, **ids)
+    # IDs reach them one way, as (subject_id, data) pairs (neurodx.models.subjects).
+    if _is_cnn(target) and not (X and isinstance(X[0], tuple)):
+        X = list(zip(cohort.participant_ids, X))
+    fitted.fit(X, y)
     fit_seconds = time.perf_counter() - t0
     extra = {}
     if isinstance(fitted, GridSearchCV):

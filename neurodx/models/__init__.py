@@ -13,7 +13,9 @@ Peers
 Training
     :func:`train_network` with :class:`TrainConfig` (inner validation by subject,
     class weights, augmentation, determinism, safetensors checkpoints and resume,
-    transfer learning); :func:`predict_items`.
+    transfer learning); :func:`predict_items`. The loop calls callbacks
+    (:mod:`neurodx.models.callbacks`: early stopping, checkpoint, LR schedule,
+    progress, logging).
 Estimators
     :class:`SliceVotingClassifier`, :class:`WindowVotingClassifier`
     (scikit-learn compatible, ``save``/``load``); presets in :data:`PRESETS`.
@@ -22,6 +24,8 @@ Diagnostics
     heavy-tail exponents, Hessian eigenvalues (``diagnostics=True`` on an estimator).
 """
 from .augmentation import SliceAugment, WindowAugment
+from .callbacks import (Callback, Checkpoint, EarlyStopping, HistoryLogger, LRSchedule,
+                        ProgressBar)
 from .checkpoint import (NETWORKS, build_network, load_network, load_pretrained, read_checkpoint,
                          read_manifest, save_checkpoint, save_network)
 from .eeg_window_cnn import EEG_DEEP7, EEGWindowCNN, min_input_samples
@@ -46,7 +50,8 @@ __all__ = [
     # training
     "TrainConfig", "TrainResult", "train_network", "predict_items", "inner_split",
     "class_weights", "seeded_network", "ArrayItems", "SliceStackItems", "WindowItems",
-    "DatasetItems", "SliceAugment", "WindowAugment",
+    "DatasetItems", "SliceAugment", "WindowAugment", "Callback", "EarlyStopping", "Checkpoint",
+    "LRSchedule", "ProgressBar", "HistoryLogger",
     # persistence
     "save_network", "load_network", "read_manifest", "save_checkpoint", "read_checkpoint",
     "load_pretrained",

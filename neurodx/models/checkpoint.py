@@ -18,8 +18,7 @@ names, subjects used) is JSON. Two layouts:
 ``best.`` (best weights so far) and ``optim.`` (optimizer state), with the JSON
 metadata (epoch, history, early-stopping state, subjects, configuration
 fingerprint) in the safetensors header under the key ``"neurodx"``. It is written
-to a temporary file, fsynced and renamed (:mod:`neurodx._atomic`), so an interruption
-never leaves a torn checkpoint.
+to a temporary file and renamed, so an interruption never leaves a torn checkpoint.
 """
 from __future__ import annotations
 
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save as safetensors_bytes
+from safetensors.torch import load_file, save
 from torch import nn
 
 from .._atomic import atomic_write_bytes, atomic_write_text
@@ -77,9 +76,8 @@ def state_to_tensors(state: Mapping[str, torch.Tensor], prefix: str = "") -> dic
 
 
 def _atomic_save(tensors: dict, path: Path, metadata: dict | None = None) -> None:
-    # Serialised in memory (the networks are small), then written, fsynced and renamed
-    # by the one atomic writer: a crash leaves the old checkpoint or the new one.
-    atomic_write_bytes(path, safetensors_bytes(tensors, metadata=metadata))
+    # Through _atomic (fsync, then rename): a crash mid-write leaves the previous checkpoint.
+    atomic_write_bytes(path, save(tensors, metadata=metadata))
 
 
 def save_network(directory: str | Path, network: nn.Module, **extra) -> Path:

@@ -1,7 +1,13 @@
 """The training engine shared by every CNN route.
 
 :func:`train_network` fits a neurodx network on *items* (slices, frames or
-windows) that each belong to a subject:
+windows) that each belong to a subject. It is a loop over epochs (seeded training
+steps, then validation) that calls callbacks at defined events
+(:mod:`neurodx.models.callbacks`): :class:`~neurodx.models.callbacks.EarlyStopping`
+(model selection and patience), :class:`~neurodx.models.callbacks.Checkpoint` (save
+and resume), :class:`~neurodx.models.callbacks.LRSchedule`,
+:class:`~neurodx.models.callbacks.ProgressBar` and
+:class:`~neurodx.models.callbacks.HistoryLogger`, then the user's own. What it does:
 
 * **Inner validation by subject.** The engine splits the *subjects* it is given
   into training and validation subjects (stratified by label, seeded): validation
@@ -70,8 +76,9 @@ from torch import nn
 from .._json import jsonable
 from .._logging import logger, progress as progress_bar
 from ..errors import ConfigError, NeurodxError
-from .checkpoint import (load_pretrained, optimizer_from_tensors, optimizer_to_tensors,
-                         read_checkpoint, save_checkpoint, state_to_tensors)
+from .callbacks import (Checkpoint, EarlyStopping, HistoryLogger, LRSchedule, ProgressBar,
+                        TrainingState, fire)
+from .checkpoint import load_pretrained
 from .voting import vote
 
 __all__ = ["TrainConfig", "TrainResult", "ItemSource", "ArrayItems", "train_network",
@@ -535,9 +542,10 @@ def train_network(network: nn.Module, items: ItemSource, config: TrainConfig | N
     freeze_features : bool
         Keep the convolutional layers fixed (requires ``init_from`` to make sense).
     callbacks : sequence
-        Objects with optional methods ``on_train_begin(network, result)`` and
-        ``on_epoch_end(network, record)``; an exception raised there stops
-        training (the last checkpoint stays on disk for ``resume``).
+        Objects with any of the events of :mod:`neurodx.models.callbacks`
+        (``on_train_begin(network, result)``, ``on_epoch_end(network, record)``, ...),
+        called after the built-in ones; an exception raised there stops training
+        (the last checkpoint stays on disk for ``resume``).
     """
     config = config or TrainConfig()
     device = resolve_device(config.device)
@@ -546,182 +554,168 @@ def train_network(network: nn.Module, items: ItemSource, config: TrainConfig | N
     result = TrainResult(device=str(device))
     with torch_session(_seed_from(config.seed, 0x7EA1), config.num_threads,
                        config.deterministic, device):
-        if init_from is not None:
-            result.init_from = load_pretrained(network, init_from)
-            logger.info("initialised from %s (%d tensors loaded, %d re-initialised)",
-                        result.init_from["source"], len(result.init_from["loaded"]),
-                        len(result.init_from["reinitialised"]))
-        network.to(device)
-        frozen_modules = list(network.feature_extractors()) if freeze_features else []
-        frozen_ids = set()
-        for module in frozen_modules:
-            for p in module.parameters():
-                p.requires_grad_(False)
-                frozen_ids.add(id(p))
-        result.frozen_parameters = [n for n, p in network.named_parameters()
-                                    if id(p) in frozen_ids]
+        frozen = _prepare_network(network, device, init_from, freeze_features, result)
         params = [p for p in network.parameters() if p.requires_grad]
-        if not params:
-            raise ConfigError("no trainable parameters left (everything is frozen)")
         optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
         use_amp = config.amp and device.type == "cuda"
         scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
+        split = _InnerSplit(network, items, config, result)
+        loss_fn = nn.CrossEntropyLoss(
+            weight=None if split.weights is None else torch.tensor(split.weights,
+                                                                   dtype=torch.float32,
+                                                                   device=device))
+        state = TrainingState()
+        engine = [EarlyStopping(state, config.patience)]
+        if config.checkpoint_dir is not None:
+            fingerprint = jsonable(_fingerprint(network, config, items, split.train,
+                                                       split.val, freeze_features, init_from))
+            engine.append(Checkpoint(
+                Path(config.checkpoint_dir) / CHECKPOINT_NAME, state, optimizer, scaler,
+                fingerprint, epochs=config.epochs, every=config.checkpoint_every,
+                resume=config.resume,
+                subjects={"train_subjects": split.train, "val_subjects": split.val}))
+        engine += [LRSchedule(optimizer, lambda epoch: epoch_lr(config, epoch)),
+                   ProgressBar(config.epochs, state, enabled=config.progress),
+                   HistoryLogger(config.epochs)]
+        everyone = [*engine, *callbacks]
+        step = _Step(network, items, config, device, optimizer, scaler, loss_fn, params,
+                     augment, frozen)
 
+        fire(everyone, "on_train_begin", network, result)
+        try:
+            for epoch in range(state.epoch, config.epochs):
+                if state.stopped:
+                    break
+                tic = time.perf_counter()
+                fire(everyone, "on_epoch_begin", network, epoch)
+                epoch_idx = step.train_epoch(epoch, split)
+                record = {"epoch": epoch + 1, "train_loss": step.mean_loss}
+                record.update(step.validate(epoch, epoch_idx, split))
+                record["seconds"] = round(time.perf_counter() - tic, 3)
+                state.history.append(record)
+                state.epoch = epoch + 1
+                fire(everyone, "on_epoch_end", network, record)
+        except BaseException as err:
+            fire(everyone, "on_exception", network, err)
+            raise
+        fire(everyone, "on_train_end", network, result)
+        network.eval()
+        result.history = list(state.history)
+        result.n_epochs = state.epoch
+        result.stopped_early = bool(state.stopped)
+        result.best_epoch = state.best_epoch if state.best_weights is not None else state.epoch
+    return result
+
+
+def _prepare_network(network, device, init_from, freeze_features, result) -> list:
+    """Load ``init_from``, move to ``device``, freeze the feature layers; the frozen modules."""
+    if init_from is not None:
+        result.init_from = load_pretrained(network, init_from)
+        logger.info("initialised from %s (%d tensors loaded, %d re-initialised)",
+                    result.init_from["source"], len(result.init_from["loaded"]),
+                    len(result.init_from["reinitialised"]))
+    network.to(device)
+    frozen_modules = list(network.feature_extractors()) if freeze_features else []
+    frozen_ids = set()
+    for module in frozen_modules:
+        for p in module.parameters():
+            p.requires_grad_(False)
+            frozen_ids.add(id(p))
+    result.frozen_parameters = [n for n, p in network.named_parameters() if id(p) in frozen_ids]
+    if not any(p.requires_grad for p in network.parameters()):
+        raise ConfigError("no trainable parameters left (everything is frozen)")
+    return frozen_modules
+
+
+class _InnerSplit:
+    """Training and validation subjects (by subject, stratified), their items and weights."""
+
+    def __init__(self, network, items, config, result):
         subjects, subject_labels = _subject_labels(items)
         n_classes = network.get_config()["n_classes"]
         if subject_labels.max() >= n_classes or subject_labels.min() < 0:
             raise ConfigError(f"item labels must be in [0, {n_classes}), got "
                               f"{subject_labels.min()}..{subject_labels.max()}")
-        train_subjects, val_subjects = inner_split(subjects, subject_labels,
-                                                   config.val_fraction, config.seed)
-        result.train_subjects, result.val_subjects = train_subjects, val_subjects
-        groups = np.asarray(items.groups)
-        train_idx = np.flatnonzero(np.isin(groups, np.asarray(train_subjects, dtype=groups.dtype)))
-        val_idx = np.flatnonzero(np.isin(groups, np.asarray(val_subjects, dtype=groups.dtype)))
-        labels = np.asarray(items.labels, dtype=np.int64)
-        weights = None
+        self.train, self.val = inner_split(subjects, subject_labels, config.val_fraction,
+                                           config.seed)
+        result.train_subjects, result.val_subjects = self.train, self.val
+        self.groups = np.asarray(items.groups)
+        self.train_idx = np.flatnonzero(np.isin(self.groups, np.asarray(self.train,
+                                                                         dtype=self.groups.dtype)))
+        self.val_idx = np.flatnonzero(np.isin(self.groups, np.asarray(self.val,
+                                                                       dtype=self.groups.dtype)))
+        self.labels = np.asarray(items.labels, dtype=np.int64)
+        self.weights = None
         if config.class_weight == "balanced":
-            weights = class_weights(labels[train_idx], n_classes)
-            result.class_weights = weights.tolist()
-        loss_fn = nn.CrossEntropyLoss(
-            weight=None if weights is None else torch.tensor(weights, dtype=torch.float32,
-                                                             device=device))
-        uses_position = getattr(network, "uses_position", False)
-        subject_label = dict(zip(subjects.tolist(), subject_labels.tolist()))
+            self.weights = class_weights(self.labels[self.train_idx], n_classes)
+            result.class_weights = self.weights.tolist()
+        self.subject_label = dict(zip(subjects.tolist(), subject_labels.tolist()))
 
-        fingerprint = jsonable(_fingerprint(network, config, items, train_subjects,
-                                                   val_subjects, freeze_features, init_from))
-        state = {"epoch": 0, "history": [], "best_loss": None, "best_epoch": None,
-                 "bad_epochs": 0, "stopped": False}
-        best_state = None
-        ckpt_path = (Path(config.checkpoint_dir) / CHECKPOINT_NAME
-                     if config.checkpoint_dir is not None else None)
-        if ckpt_path is not None and config.resume and ckpt_path.is_file():
-            tensors, meta = read_checkpoint(ckpt_path)
-            if meta.get("fingerprint") != fingerprint:
-                saved = meta.get("fingerprint", {})
-                diff = sorted(k for k in set(saved) | set(fingerprint)
-                              if saved.get(k) != fingerprint.get(k))
-                raise ConfigError(f"{ckpt_path}: checkpoint was written for other data or "
-                                  f"settings (differs in: {', '.join(diff)}); remove it, or "
-                                  "set resume to false (routes.<name>.resume in the config) "
-                                  "to start again")
-            network.load_state_dict({k[6:]: v for k, v in tensors.items()
-                                     if k.startswith("model.")})
-            optimizer_from_tensors(optimizer, tensors, meta["optimizer"])
-            if meta.get("scaler"):
-                scaler.load_state_dict(meta["scaler"])
-            best = {k[5:]: v.to(device) for k, v in tensors.items() if k.startswith("best.")}
-            best_state = best or None
-            state = meta["state"]
-            result.resumed_from_epoch = state["epoch"]
-            logger.info("resuming from %s after epoch %d", ckpt_path, state["epoch"])
 
-        def write_checkpoint(done: bool):
-            if ckpt_path is None:
-                return
-            tensors = state_to_tensors(network.state_dict(), "model.")
-            if best_state is not None:
-                tensors.update(state_to_tensors(best_state, "best."))
-            opt_tensors, opt_meta = optimizer_to_tensors(optimizer)
-            tensors.update(opt_tensors)
-            save_checkpoint(ckpt_path, tensors, {
-                "state": state, "done": done, "fingerprint": fingerprint,
-                "optimizer": opt_meta, "scaler": scaler.state_dict() if use_amp else None,
-                "train_subjects": train_subjects, "val_subjects": val_subjects})
+class _Step:
+    """One epoch's training steps and validation (seeded from ``(seed, epoch)`` alone)."""
 
-        for cb in callbacks:
-            if hasattr(cb, "on_train_begin"):
-                cb.on_train_begin(network, result)
+    def __init__(self, network, items, config, device, optimizer, scaler, loss_fn, params,
+                 augment, frozen):
+        self.network, self.items, self.config, self.device = network, items, config, device
+        self.optimizer, self.scaler, self.loss_fn, self.params = optimizer, scaler, loss_fn, params
+        self.augment, self.frozen = augment, frozen
+        self.use_amp = config.amp and device.type == "cuda"
+        self.uses_position = getattr(network, "uses_position", False)
+        self.mean_loss = float("nan")
 
-        bar = progress_bar(total=config.epochs, initial=min(state["epoch"], config.epochs),
-                           enabled=config.progress, desc="training", unit="epoch", leave=False)
-        try:
-            for epoch in range(state["epoch"], config.epochs):
-                if state["stopped"]:
-                    break
-                tic = time.perf_counter()
-                epoch_idx = train_idx if config.items_per_subject is None else \
-                    _draw_per_subject(train_idx, groups, config.items_per_subject,
-                                      _seed_from(config.seed, epoch, 4))
-                order = np.random.default_rng(_seed_from(config.seed, epoch, 1)).permutation(
-                    epoch_idx)
-                aug_gen = torch.Generator().manual_seed(_seed_from(config.seed, epoch, 2))
-                torch.manual_seed(_seed_from(config.seed, epoch, 3))   # dropout
-                for group in optimizer.param_groups:
-                    group["lr"] = epoch_lr(config, epoch)
-                network.train()
-                for module in frozen_modules:     # frozen layers: fixed batch-norm statistics
-                    module.eval()
-                loss_sum, n_seen = 0.0, 0
-                for b, batch in enumerate(_batches(order, config.batch_size)):
-                    x, pos = _to_device(items, batch, device, uses_position)
-                    y = torch.from_numpy(labels[batch]).to(device)
-                    if augment is not None:
-                        x = augment(x, aug_gen)
-                    with torch.autocast(device.type, enabled=use_amp):
-                        logits = network(x, pos)
-                    loss = loss_fn(logits.float(), y)
-                    if not torch.isfinite(loss.detach()):
-                        raise NeurodxError(
-                            f"training stopped: the loss became {float(loss.detach())} at epoch "
-                            f"{epoch + 1}, batch {b + 1} (lr={config.lr:g}); check the "
-                            "inputs for extreme values, lower the learning rate or "
-                            "normalise the data")
-                    optimizer.zero_grad(set_to_none=True)
-                    scaler.scale(loss).backward()
-                    if config.max_grad_norm is not None:
-                        scaler.unscale_(optimizer)
-                        nn.utils.clip_grad_norm_(params, config.max_grad_norm)
-                    scaler.step(optimizer)
-                    scaler.update()
-                    loss_sum += float(loss.detach()) * len(batch)
-                    n_seen += len(batch)
-                record = {"epoch": epoch + 1, "train_loss": loss_sum / max(n_seen, 1)}
-                if config.precise_bn and len(val_idx):
-                    recalibrate_batchnorm(network, items, epoch_idx, device,
-                                          config.eval_batch_size, skip=frozen_modules)
-                if len(val_idx):
-                    val_loss, val_acc, val_subj_acc = _evaluate(
-                        network, items, val_idx, loss_fn, device, config, uses_position,
-                        subject_label)
-                    record.update(val_loss=val_loss, val_accuracy=val_acc,
-                                  val_subject_accuracy=val_subj_acc)
-                    if not math.isfinite(val_loss):
-                        raise NeurodxError(f"training stopped: validation loss is {val_loss} "
-                                           f"at epoch {epoch + 1}")
-                    if state["best_loss"] is None or val_loss < state["best_loss"]:
-                        state.update(best_loss=val_loss, best_epoch=epoch + 1, bad_epochs=0)
-                        best_state = {k: v.detach().clone()
-                                      for k, v in network.state_dict().items()}
-                    else:
-                        state["bad_epochs"] += 1
-                        if config.patience is not None and state["bad_epochs"] >= config.patience:
-                            state["stopped"] = True
-                record["seconds"] = round(time.perf_counter() - tic, 3)
-                state["history"].append(record)
-                state["epoch"] = epoch + 1
-                if (epoch + 1) % config.checkpoint_every == 0 or state["stopped"] \
-                        or epoch + 1 == config.epochs:
-                    write_checkpoint(done=False)
-                bar.update(1)
-                bar.set_postfix({k: f"{v:.3f}" for k, v in record.items()
-                                 if k not in ("epoch", "seconds")})
-                logger.info("epoch %d/%d %s", epoch + 1, config.epochs,
-                            " ".join(f"{k}={v:.4f}" for k, v in record.items()
-                                     if k not in ("epoch",)))
-                for cb in callbacks:
-                    if hasattr(cb, "on_epoch_end"):
-                        cb.on_epoch_end(network, record)
-        finally:
-            bar.close()
+    def train_epoch(self, epoch: int, split: _InnerSplit) -> np.ndarray:
+        """Train one epoch; returns the items it drew (``mean_loss`` holds its loss)."""
+        config, network = self.config, self.network
+        epoch_idx = split.train_idx if config.items_per_subject is None else \
+            _draw_per_subject(split.train_idx, split.groups, config.items_per_subject,
+                              _seed_from(config.seed, epoch, 4))
+        order = np.random.default_rng(_seed_from(config.seed, epoch, 1)).permutation(epoch_idx)
+        aug_gen = torch.Generator().manual_seed(_seed_from(config.seed, epoch, 2))
+        torch.manual_seed(_seed_from(config.seed, epoch, 3))   # dropout
+        network.train()
+        for module in self.frozen:     # frozen layers: fixed batch-norm statistics
+            module.eval()
+        loss_sum, n_seen = 0.0, 0
+        for b, batch in enumerate(_batches(order, config.batch_size)):
+            x, pos = _to_device(self.items, batch, self.device, self.uses_position)
+            y = torch.from_numpy(split.labels[batch]).to(self.device)
+            if self.augment is not None:
+                x = self.augment(x, aug_gen)
+            with torch.autocast(self.device.type, enabled=self.use_amp):
+                logits = network(x, pos)
+            loss = self.loss_fn(logits.float(), y)
+            if not torch.isfinite(loss.detach()):
+                raise NeurodxError(
+                    f"training stopped: the loss became {float(loss.detach())} at epoch "
+                    f"{epoch + 1}, batch {b + 1} (lr={config.lr:g}); check the "
+                    "inputs for extreme values, lower the learning rate or "
+                    "normalise the data")
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            if config.max_grad_norm is not None:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.params, config.max_grad_norm)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            loss_sum += float(loss.detach()) * len(batch)
+            n_seen += len(batch)
+        self.mean_loss = loss_sum / max(n_seen, 1)
+        return epoch_idx
 
-        write_checkpoint(done=True)
-        if best_state is not None:
-            network.load_state_dict(best_state)
-        network.eval()
-        result.history = list(state["history"])
-        result.n_epochs = state["epoch"]
-        result.stopped_early = bool(state["stopped"])
-        result.best_epoch = state["best_epoch"] if best_state is not None else state["epoch"]
-    return result
+    def validate(self, epoch: int, epoch_idx: np.ndarray, split: _InnerSplit) -> dict:
+        """Validation metrics of the epoch (empty without validation subjects)."""
+        if not len(split.val_idx):
+            return {}
+        if self.config.precise_bn:
+            # Part of what is validated (and kept): the statistics inference will use.
+            recalibrate_batchnorm(self.network, self.items, epoch_idx, self.device,
+                                  self.config.eval_batch_size, skip=self.frozen)
+        val_loss, val_acc, val_subj_acc = _evaluate(
+            self.network, self.items, split.val_idx, self.loss_fn, self.device, self.config,
+            self.uses_position, split.subject_label)
+        if not math.isfinite(val_loss):
+            raise NeurodxError(f"training stopped: validation loss is {val_loss} "
+                               f"at epoch {epoch + 1}")
+        return {"val_loss": val_loss, "val_accuracy": val_acc,
+                "val_subject_accuracy": val_subj_acc}

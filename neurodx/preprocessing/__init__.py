@@ -1,6 +1,7 @@
 """Preprocessing: EEG filtering, bands and windows (on MNE); volume geometry, intensity, slicing.
 
-The slicing names (:class:`SliceDataset` and friends) are imported on first use:
+The slicing names (:class:`VolumeSlicer`, the one slicer used in memory and by the
+streaming :class:`SliceDataset`, and friends) are imported on first use:
 they need torch, whose import takes seconds that EEG-only work and the
 simulators should not pay.
 """
@@ -16,8 +17,8 @@ from .intensity import (CT_WINDOWS, CTIntensity, CTWindows, GreyChannels, displa
 from .windows import (annotation_onsets, bad_spans, band_windows, clean_window_mask,
                       sliding_windows, window_starts)
 
-_SLICING = ("frame_indices", "nonempty_slices", "VolumeSlice", "iter_slices", "SliceRecord",
-            "SliceSample", "SliceDataset", "NORMALIZATIONS")
+_SLICING = ("frame_indices", "nonempty_slices", "VolumeSlice", "iter_slices", "VolumeSlicer",
+            "SliceRecord", "SliceSample", "SliceDataset", "NORMALIZATIONS")
 
 __all__ = ["DEFAULT_BANDS", "check_bands", "preprocess_raw", "band_windows",
            "sliding_windows", "window_starts", "annotation_onsets", "bad_spans",

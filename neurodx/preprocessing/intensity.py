@@ -218,8 +218,14 @@ def frame_statistics(data: np.ndarray, mask: np.ndarray | None = None
     For callers that apply the z-score in another memory layout (the slice stacks of
     the CNN estimators) with the same numbers.
     """
-    flat = data.reshape(-1, data.shape[-1]) if mask is None else data[np.asarray(mask, bool)]
-    return flat.mean(axis=0), _safe_std(flat.std(axis=0))
+    # Each frame from its own voxels alone, as one contiguous row: numpy's sums follow the
+    # memory layout, and a frame must get the same statistics whatever the layout of the
+    # array, the frames beside it or the block it was read in (in memory or streamed).
+    frames = np.moveaxis(np.asarray(data), -1, 0)
+    rows = frames.reshape(len(frames), -1) if mask is None else \
+        frames[:, np.asarray(mask, bool)]
+    rows = np.ascontiguousarray(rows)
+    return rows.mean(axis=1), _safe_std(rows.std(axis=1))
 
 
 def zscore_frames(data: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:

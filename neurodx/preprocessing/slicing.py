@@ -1,4 +1,11 @@
-"""Cutting volumes into 2-D slices, and a torch ``Dataset`` that streams them from disk.
+"""Cutting volumes into 2-D slices, in memory or streamed from disk: one implementation.
+
+:class:`VolumeSlicer` is the one slicer: frame selection, normalisation (the list is
+:data:`NORMALIZATIONS`), cutting along an axis, the per-slice transform (e.g. CT
+windows) and fitting into a shape. :meth:`VolumeSlicer.stack` slices a volume held in
+memory (the slice CNN estimator, :class:`~neurodx.models.SliceVotingClassifier`);
+:class:`SliceDataset` streams a cohort from disk block by block and calls the same
+methods on each block, so both give identical slices.
 
 A slice is always identified by where it came from: subject ID, volume
 (recording) number within the subject, frame index (0 for 3-D volumes) and
@@ -30,12 +37,17 @@ from torch.utils.data import Dataset
 from ..errors import ConfigError, RecordingError
 from ..io.volumes import read_volume
 from .geometry import fit_slice, reorient_array
-from .intensity import foreground_mask, load_mask, otsu_threshold, voxel_stats, zscore_frames
+from .intensity import (_safe_std, foreground_mask, frame_statistics, load_mask, otsu_threshold,
+                        voxel_stats)
 
-__all__ = ["frame_indices", "nonempty_slices", "VolumeSlice", "iter_slices", "SliceRecord",
-           "SliceSample", "SliceDataset", "NORMALIZATIONS"]
+__all__ = ["frame_indices", "nonempty_slices", "VolumeSlice", "iter_slices", "VolumeSlicer",
+           "SliceRecord", "SliceSample", "SliceDataset", "NORMALIZATIONS"]
 
-NORMALIZATIONS = (None, "voxel", "frame")
+#: ``normalize`` settings of :class:`VolumeSlicer` (and of what uses it).
+NORMALIZATIONS = (None, "frame", "voxel")
+#: Frames summed together into voxel statistics, in memory and streamed alike: the
+#: same blocks give the same float sums, so both paths normalise identically.
+STATS_FRAMES = 8
 
 
 def frame_indices(n_frames: int, frames: slice | Sequence[int] | None = None,
@@ -102,7 +114,8 @@ def _read_frames(img, frames: Sequence[int], canonical: bool) -> np.ndarray:
         block = np.stack([np.asarray(img.dataobj[..., int(t)], dtype=np.float32)
                           for t in frames], axis=-1)
     if canonical:
-        block = reorient_array(block, img.affine)[0]
+        # C order, as the in-memory path holds volumes: the same sums in both.
+        block = np.ascontiguousarray(reorient_array(block, img.affine)[0])
     return block
 
 
@@ -145,6 +158,166 @@ def iter_slices(img, *, axis: int = 2, frames: slice | Sequence[int] | None = No
 def _check_axis(axis):
     if axis not in (0, 1, 2):
         raise ConfigError(f"slicing axis must be 0, 1 or 2, got {axis!r}")
+
+
+class VolumeSlicer:
+    """How a volume becomes 2-D slices: the one slicing implementation.
+
+    The steps, in order: select frames (:func:`frame_indices`; 3-D volumes have one
+    frame, 0); normalise; set voxels outside ``mask`` to 0; cut along ``axis`` at
+    positions ``slices``; apply ``transform`` to each 2-D slice; add a channel axis;
+    fit the slice into ``slice_shape``. :meth:`stack` does all of it on a volume in
+    memory; :class:`SliceDataset` calls :meth:`frame_selection`,
+    :meth:`voxel_statistics`, :meth:`statistics` and :meth:`finish` on blocks of frames
+    read from disk, so the two paths give the same slices.
+
+    Parameters
+    ----------
+    axis : {0, 1, 2}
+        Slicing axis (2 = axial in the RAS+ canonical layout).
+    slices : sequence of int, optional
+        Slice indices to keep, in this order (all by default).
+    frames : slice or sequence of int, optional
+        Frames of 4-D runs to use (all by default), then every ``frame_stride``-th.
+    frame_stride : int
+    normalize : {None, "frame", "voxel"}
+        ``"frame"``: z-score each selected 3-D frame (statistics inside the mask, if
+        any). ``"voxel"``: z-score each voxel over *every* frame of the run (4-D
+        only; statistics accumulated in blocks of :data:`STATS_FRAMES` frames).
+        ``None``: as given (e.g. CT, whose HU the transform windows).
+    transform : callable, optional
+        Applied to each 2-D float32 slice after normalisation, returning ``(H, W)`` or
+        ``(C, H, W)`` (e.g. :class:`~neurodx.preprocessing.intensity.CTIntensity`).
+    slice_shape : (H, W), optional
+        Fit every slice into this shape after the transform, so the padding is 0 in
+        the transform's units (:func:`~neurodx.preprocessing.geometry.fit_slice`).
+    """
+
+    def __init__(self, axis: int = 2, *, slices: Sequence[int] | None = None,
+                 frames: slice | Sequence[int] | None = None, frame_stride: int = 1,
+                 normalize: str | None = None, transform: Callable | None = None,
+                 slice_shape: Sequence[int] | None = None):
+        _check_axis(axis)
+        if normalize not in NORMALIZATIONS:
+            raise ConfigError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
+        self.axis = axis
+        self.slices = slices
+        self.frames = frames
+        self.frame_stride = int(frame_stride)
+        self.normalize = normalize
+        self.transform = transform
+        self.slice_shape = None if slice_shape is None else tuple(int(n) for n in slice_shape)
+
+    # -- the steps, shared by both paths ----------------------------------------------------
+    def frame_selection(self, shape: Sequence[int], source) -> np.ndarray:
+        """Indices of the frames used of a volume of ``shape`` (``source`` names it in errors)."""
+        n_frames = shape[3] if len(shape) == 4 else 1
+        if self.normalize == "voxel" and n_frames < 2:
+            raise RecordingError(source, "normalize='voxel' z-scores each voxel over time and "
+                                         "needs a 4-D run; this volume is 3-D (shape "
+                                         f"{tuple(shape)})")
+        try:
+            return frame_indices(n_frames, self.frames, self.frame_stride) if n_frames > 1 \
+                else np.array([0])
+        except ConfigError as err:
+            raise RecordingError(source, str(err)) from None
+
+    def positions(self, n_slices: int, source) -> np.ndarray:
+        """Slice indices used along the axis of a volume with ``n_slices`` of them."""
+        positions = np.arange(n_slices) if self.slices is None else np.asarray(self.slices, int)
+        bad = positions[(positions < 0) | (positions >= n_slices)]
+        if bad.size:
+            raise RecordingError(source, f"slice indices {bad[:5].tolist()} out of range: the "
+                                         f"volume has {n_slices} slices along axis {self.axis}")
+        return positions
+
+    @staticmethod
+    def voxel_statistics(read: Callable[[int, int], np.ndarray], n_frames: int
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-voxel mean and std over every frame; ``read(start, stop)`` gives those frames."""
+        return voxel_stats(read(s, min(s + STATS_FRAMES, n_frames))
+                           for s in range(0, n_frames, STATS_FRAMES))
+
+    def statistics(self, block: np.ndarray, *, voxel=None, mask=None
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(mean, std)`` that normalise ``block`` ``(x, y, z, t)`` by broadcasting, or None.
+
+        Frame statistics are ``(t,)``, each from its frame alone
+        (:func:`~neurodx.preprocessing.intensity.frame_statistics`), so a block of
+        frames and the whole run give the same; voxel statistics come from
+        :meth:`voxel_statistics` as ``voxel`` and are ``(x, y, z, 1)``. A zero std
+        becomes infinity, so constant frames or voxels map to 0.
+        """
+        if self.normalize == "frame":
+            return frame_statistics(block, mask)
+        if self.normalize == "voxel":
+            mean, std = voxel
+            return mean[..., None], _safe_std(std)[..., None]
+        return None
+
+    def finish(self, image: np.ndarray) -> np.ndarray:
+        """One normalised 2-D slice as the network's float32 ``(C, H, W)`` input."""
+        if self.transform is not None:
+            image = self.transform(image)
+        image = np.asarray(image, dtype=np.float32)
+        image = image[None] if image.ndim == 2 else image
+        # After the transform, so padding is 0 in the network's units (black).
+        if self.slice_shape is not None:
+            image = fit_slice(image, self.slice_shape)
+        return image
+
+    # -- in memory -----------------------------------------------------------------------
+    def stack(self, volume: np.ndarray, source, *, mask: np.ndarray | None = None
+              ) -> np.ndarray:
+        """``(n_positions, n_frames, C, H, W)`` float32 slices of a 3-D or 4-D ``volume``.
+
+        Parameters
+        ----------
+        volume : ndarray ``(x, y, z)`` or ``(x, y, z, t)``
+            In the layout to slice (reorient first for canonical slices).
+        source : str or path
+            Names the volume in errors (a subject ID or a file).
+        mask : ndarray of bool ``(x, y, z)``, optional
+            Foreground: frame statistics inside it, zeros outside.
+        """
+        vol = np.asarray(volume)
+        if vol.ndim not in (3, 4):
+            raise RecordingError(source, f"expected a 3-D or 4-D volume, got shape {vol.shape}")
+        if not np.all(np.isfinite(vol)):
+            raise RecordingError(source, "volume contains NaN or infinite values")
+        frames = self.frame_selection(vol.shape, source)
+        if vol.ndim == 3:
+            vol = vol[..., None]
+        n_frames = vol.shape[3]
+        voxel = (self.voxel_statistics(lambda a, b: vol[..., a:b], n_frames)
+                 if self.normalize == "voxel" else None)
+        if not np.array_equal(frames, np.arange(n_frames)):   # all frames: no copy
+            vol = vol[..., frames]
+        stats = self.statistics(vol, voxel=voxel, mask=mask)
+        positions = self.positions(vol.shape[self.axis], source)
+        # (position, frame, H, W): slicing axis first, frames second, in-plane axes in order.
+        planes = self._planes(vol, positions)
+        planes = np.array(planes, dtype=np.float32, order="C")      # the one copy
+        # The statistics are applied in the planes' layout, in place: the same float32
+        # operations as on the block, without a second copy of the volume.
+        if stats is not None:
+            mean, std = stats
+            planes -= self._planes(mean, positions)
+            planes /= self._planes(std, positions)
+        if mask is not None:
+            planes *= self._planes(np.asarray(mask, bool)[..., None], positions)
+        if self.transform is None and self.slice_shape is None:
+            return planes[:, :, None]
+        return np.ascontiguousarray(np.stack([np.stack([self.finish(img) for img in row])
+                                              for row in planes]), dtype=np.float32)
+
+    def _planes(self, arr: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """``arr`` (``(x, y, z, t)``-broadcastable, or per frame ``(t,)``) in the layout
+        ``(position, frame, H, W)`` of :meth:`stack`."""
+        if arr.ndim == 1:
+            return arr[None, :, None, None]
+        planes = np.moveaxis(arr, (self.axis, 3), (0, 1))
+        return planes if self.slices is None else planes[positions]
 
 
 @dataclass(frozen=True)
@@ -218,7 +391,8 @@ class SliceDataset(Dataset):
     frame_stride : int
         Every ``frame_stride``-th selected frame.
     transform : callable, optional
-        Applied to each 2-D float32 slice (after normalisation, before resizing),
+        Applied to each 2-D float32 slice (after normalisation, before resizing;
+        slicing is :class:`VolumeSlicer`'s),
         e.g. :class:`~neurodx.preprocessing.intensity.CTWindows`. Returns
         ``(H, W)`` or ``(C, H, W)``; a channel axis is added to 2-D results.
     normalize : {None, "voxel", "frame"}
@@ -255,9 +429,9 @@ class SliceDataset(Dataset):
                  slice_shape: Sequence[int] | None = None, canonical: bool = True,
                  classes: Sequence | None = None, chunk_frames: int = 8,
                  series: str | None = None):
-        _check_axis(axis)
-        if normalize not in NORMALIZATIONS:
-            raise ConfigError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
+        self.slicer = VolumeSlicer(axis, frames=frames, frame_stride=frame_stride,
+                                   normalize=normalize, transform=transform,
+                                   slice_shape=slice_shape)
         if int(chunk_frames) < 1:
             raise ConfigError(f"chunk_frames must be >= 1, got {chunk_frames}")
         self.records = [SliceRecord.coerce(r) for r in records]
@@ -266,7 +440,7 @@ class SliceDataset(Dataset):
         self.axis, self.frames, self.frame_stride = axis, frames, int(frame_stride)
         self.transform, self.normalize, self.mask = transform, normalize, mask
         self.drop_empty, self.empty_fraction = drop_empty, float(empty_fraction)
-        self.slice_shape = None if slice_shape is None else tuple(int(n) for n in slice_shape)
+        self.slice_shape = self.slicer.slice_shape
         self.canonical, self.chunk_frames, self.series = canonical, int(chunk_frames), series
         labels = [r.label for r in self.records if r.label is not None]
         self.classes = list(classes) if classes is not None else sorted(set(labels), key=str)
@@ -303,14 +477,7 @@ class SliceDataset(Dataset):
         axes = _spatial_axes(img.affine, self.canonical)
         shape = tuple(int(img.shape[a]) for a in axes)
         n_frames = img.shape[3] if len(img.shape) == 4 else 1
-        try:
-            frames = frame_indices(n_frames, self.frames, self.frame_stride) if n_frames > 1 \
-                else np.array([0])
-        except ConfigError as err:
-            raise RecordingError(path, str(err)) from None
-        if self.normalize == "voxel" and n_frames < 2:
-            raise RecordingError(path, "normalize='voxel' z-scores each voxel over time and "
-                                       f"needs a 4-D run; this volume is 3-D (shape {img.shape})")
+        frames = self.slicer.frame_selection(img.shape, path)
         label = -1 if record.label is None else self.classes.index(record.label)
         vol = _Volume(record.subject_id, volume_index, path, label, shape, n_frames, frames,
                       np.arange(shape[self.axis]))
@@ -364,10 +531,8 @@ class SliceDataset(Dataset):
     def _voxel_stats(self, v: int, img) -> tuple[np.ndarray, np.ndarray]:
         if v not in self._stats:
             n = img.shape[3] if len(img.shape) == 4 else 1
-            step = self.chunk_frames
-            blocks = (_read_frames(img, range(s, min(s + step, n)), self.canonical)
-                      for s in range(0, n, step))
-            self._stats[v] = voxel_stats(blocks)
+            self._stats[v] = self.slicer.voxel_statistics(
+                lambda a, b: _read_frames(img, range(a, b), self.canonical), n)
         return self._stats[v]
 
     def _load_block(self, v: int, chunk: int) -> np.ndarray:
@@ -382,12 +547,11 @@ class SliceDataset(Dataset):
         if self.mask is not None:
             mask = self._mask_for(vol, img, lambda: block[..., 0] if chunk == 0 else
                                   _read_frames(img, vol.frames[:1], self.canonical)[..., 0])
-        if self.normalize == "voxel":
-            mean, std = self._voxel_stats(v, img)
-            block -= mean[..., None]
-            block /= np.where(std > 0, std, np.inf)[..., None]
-        elif self.normalize == "frame":
-            block = zscore_frames(block, mask)
+        voxel = self._voxel_stats(v, img) if self.normalize == "voxel" else None
+        stats = self.slicer.statistics(block, voxel=voxel, mask=mask)
+        if stats is not None:
+            block -= stats[0]
+            block /= stats[1]
         if mask is not None:
             block *= mask[..., None]
         self._block_key, self._block = (v, chunk), block
@@ -416,15 +580,8 @@ class SliceDataset(Dataset):
         f_pos = (int(index - self._offsets[v])) // len(vol.slices)
         chunk, offset = divmod(f_pos, self.chunk_frames)
         block = self._load_block(v, chunk)
-        image = np.take(block[..., offset], sl, axis=self.axis)
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.slice_shape is not None:
-            # After the transform, as the slice CNN estimators do: padding is 0 in its units.
-            image = fit_slice(image, self.slice_shape)
+        image = self.slicer.finish(np.take(block[..., offset], sl, axis=self.axis))
         tensor = torch.as_tensor(np.ascontiguousarray(image), dtype=torch.float32)
-        if tensor.ndim == 2:
-            tensor = tensor.unsqueeze(0)
         return SliceSample(tensor, vol.subject_id, sl, frame, vol.label, vol.volume_index)
 
     def index_frame(self) -> pd.DataFrame:

@@ -77,7 +77,7 @@ def test_no_leakage_and_vote_details(volumes, volume):
     assert not set(est.train_subjects_) & set(est.val_subjects_)
     rng = np.random.default_rng(9)
     test = [volume(0, rng), volume(1, rng)]
-    details = est.vote_details(test, subject_ids=["test-1", "test-2"])
+    details = est.vote_details(list(zip(["test-1", "test-2"], test)))
     assert not set(details["subject"]) & (set(est.train_subjects_) | set(est.val_subjects_))
     assert details["seen_in_training"].tolist() == [False, False]
     assert details["n_items"].tolist() == [4, 4]                      # 4 slices x 1 frame
@@ -93,12 +93,12 @@ def test_ensemble_two_level_vote_gives_one_result_per_position(volumes, volume):
         subjects, y)
     rng = np.random.default_rng(3)
     test = [volume(i % 2, rng, frames=3) for i in range(4)]
-    details = est.vote_details(test, subject_ids=["a", "b", "c", "d"])
+    details = est.vote_details(list(zip("abcd", test)))
     # 4 positions x 3 frames = 12 items, but 4 votes: one per position network.
     assert details["n_items"].tolist() == [12] * 4
     assert (details["votes_HC"] + details["votes_MA"]).tolist() == [4] * 4
     assert np.allclose(est.predict_proba(test) * 4, np.round(est.predict_proba(test) * 4))
-    flat = est.set_params(voting="hard").vote_details(test, subject_ids=["a", "b", "c", "d"])
+    flat = est.set_params(voting="hard").vote_details(list(zip("abcd", test)))
     assert (flat["votes_HC"] + flat["votes_MA"]).tolist() == [12] * 4
     with pytest.raises(ConfigError, match="votes per slice position; EEG windows have none"):
         WindowVotingClassifier(voting="two_level", sfreq=64.0, **TINY_EEG).fit(
@@ -220,7 +220,7 @@ def test_window_classifier_learns_arrays_and_raws(recordings):
     # Channels are lined up by name: a re-ordered recording gives the same answer.
     shuffled = raws[1].copy().reorder_channels(["Oz", "Pz", "Cz", "Fz"])
     assert np.allclose(est_raw.predict_proba([shuffled]), est_raw.predict_proba([raws[1]]))
-    details = est_raw.vote_details(raws[:2], subject_ids=["a", "b"])
+    details = est_raw.vote_details(list(zip("ab", raws[:2])))
     assert details["n_items"].tolist() == [15, 15]                 # 8 s, 1-s windows, 50 %
 
 

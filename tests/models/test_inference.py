@@ -89,7 +89,7 @@ def test_slice_stack_holds_the_per_frame_zscored_slices():
 
     vol = np.random.default_rng(0).normal(3.0, 2.0, (10, 12, 5, 4)).astype(np.float32)
     vol[..., 2] = 7.0                                         # a constant frame becomes 0
-    stack = SliceVotingClassifier()._stack(vol, "sub-01")
+    stack = SliceVotingClassifier()._slicer(None).stack(vol, "sub-01")
     expected = np.moveaxis(zscore_frames(vol), (2, 3), (0, 1))[:, :, None]
     assert stack.shape == (5, 4, 1, 10, 12) and stack.dtype == np.float32
     assert stack.flags.c_contiguous and np.array_equal(stack, expected)

@@ -177,3 +177,49 @@ def test_dataset_streams_without_materialising_the_cohort(tmp_path):
     tracemalloc.stop()
     assert n == 6 * 100 * 16
     assert peak < allowance, f"peak {peak / 2**20:.1f} MB for a {cohort_bytes / 2**20:.0f} MB cohort"
+
+
+# ----------------------------------------------------------------------------- one slicer
+@pytest.mark.parametrize("normalize", [None, "frame", "voxel"])
+@pytest.mark.parametrize("chunk_frames", [1, 3, 8])
+@pytest.mark.parametrize("first", [0, 2])
+def test_streamed_and_in_memory_slices_are_identical(tmp_path, normalize, chunk_frames, first):
+    from neurodx.models import SliceVotingClassifier
+
+    # Stored L->R and S->I (canonical reorientation on both paths); 13 frames, all of
+    # them (the in-memory array as read) or frames 2.. (a selected copy, another memory
+    # layout): 3-frame blocks end with a one- or two-frame rest.
+    flipped = np.diag([-3.0, 3.0, -4.0, 1.0])
+    path, _ = _run(tmp_path / "run.nii", shape=(9, 7, 5, 13), affine=flipped)
+    options = dict(frames=slice(first, None) if first else None, normalize=normalize,
+                   slice_shape=(8, 8))
+    streamed = SliceDataset([("s", path, "a")], chunk_frames=chunk_frames, **options)
+    est = SliceVotingClassifier(mode="pooled", **options)
+    est._reset_input()
+    in_memory = est._prepare(path, "s", fitting=True)          # (position, frame, C, H, W)
+    assert in_memory.shape == (5, 13 - first, 1, 8, 8)
+    assert len(streamed) == 5 * (13 - first)
+    for i in range(len(streamed)):
+        sample = streamed[i]
+        f = sample.frame_index - first
+        assert np.array_equal(sample.image.numpy(), in_memory[sample.slice_index, f]), i
+
+
+def test_streamed_and_in_memory_slices_agree_with_a_mask_and_a_transform(tmp_path):
+    from neurodx.preprocessing.intensity import foreground_mask
+    from neurodx.preprocessing.slicing import VolumeSlicer
+
+    path, data = _run(tmp_path / "ct.nii", shape=(10, 8, 4), offset=20.0)
+    data = data.astype(np.float32)
+    data[:2] = -1000.0                                           # air
+    nib.save(nib.Nifti1Image(data, np.diag([1.0, 1.0, 5.0, 1.0])), path)
+    windows = CTWindows(["brain", "bone"])
+    streamed = SliceDataset([("p", path, None)], normalize="frame", mask="auto",
+                            transform=windows)
+    slicer = VolumeSlicer(normalize="frame", transform=windows)
+    stack = slicer.stack(data, "p", mask=foreground_mask(data))
+    assert stack.shape == (4, 1, 2, 10, 8)
+    for k in range(4):
+        assert np.array_equal(streamed[k].image.numpy(), stack[k, 0])
+    with pytest.raises(RecordingError, match=r"^p: slice indices \[4\] out of range"):
+        VolumeSlicer(slices=[0, 4]).stack(data, "p")
