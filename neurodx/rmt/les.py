@@ -88,6 +88,18 @@ def check_spectra(X, name: str = "X") -> list[WindowSpectra]:
     return X
 
 
+def check_fitted_layout(spectra, bands, n_channels, kind=None) -> None:
+    """Refuse spectra whose bands, channel count or kind (when given) differ from the
+    ones a transformer was fitted on."""
+    s0 = spectra[0]
+    if s0.bands != bands or s0.n_channels != n_channels or (kind is not None
+                                                            and s0.kind != kind):
+        raise ConfigError(
+            f"spectra do not match the fitted layout: bands {s0.bands} vs {bands}, "
+            f"{s0.n_channels} vs {n_channels} channels"
+            + ("" if kind is None else f", kind {s0.kind!r} vs {kind!r}"))
+
+
 class LinearEigenvalueStatistics(TransformerMixin, BaseEstimator):
     """Test-function statistics of every window spectrum, per band.
 
@@ -207,12 +219,7 @@ class LinearEigenvalueStatistics(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "feature_names_out_")
         spectra = check_spectra(X)
-        s0 = spectra[0]
-        if s0.bands != self.bands_ or s0.n_channels != self.n_channels_ or s0.kind != self.kind_:
-            raise ConfigError(
-                f"spectra do not match the fitted layout: bands {s0.bands} vs {self.bands_}, "
-                f"{s0.n_channels} vs {self.n_channels_} channels, kind {s0.kind!r} vs "
-                f"{self.kind_!r}")
+        check_fitted_layout(spectra, self.bands_, self.n_channels_, self.kind_)
         out = []
         for b in range(len(self.bands_)):
             vals = np.concatenate(self._band_values(spectra, b))

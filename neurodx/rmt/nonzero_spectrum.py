@@ -56,7 +56,7 @@ from .aggregation import SubjectAggregator
 from .bank import DEFAULT_FLOOR, DEFAULT_TEST_FUNCTIONS, _white_null, \
     evaluate_test_functions, get_test_function, null_moments
 from .classifiers import make_classifier
-from .les import check_spectra
+from .les import check_fitted_layout, check_spectra
 from .spectra import EigenSpectra
 
 __all__ = ["NONZERO_TEST_FUNCTIONS", "nonzero_count", "nonzero_spectrum",
@@ -240,12 +240,7 @@ class NonZeroSpectrumLES(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "null_mean_")
         spectra = check_spectra(X)
-        s0 = spectra[0]
-        if s0.bands != self.bands_ or s0.n_channels != self.n_channels_ or s0.kind != self.kind_:
-            raise ConfigError(
-                f"spectra do not match the fitted layout: bands {s0.bands} vs {self.bands_}, "
-                f"{s0.n_channels} vs {self.n_channels_} channels, kind {s0.kind!r} vs "
-                f"{self.kind_!r}")
+        check_fitted_layout(spectra, self.bands_, self.n_channels_, self.kind_)
         out = []
         for s in spectra:
             lam = s.normalized()

@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ConfigError
-from .les import check_spectra
+from .les import check_fitted_layout, check_spectra
 from .marchenko_pastur import marchenko_pastur_edges
 
 __all__ = ["pooled_window_count", "pool_window_scatter", "SpectralDensity"]
@@ -191,10 +191,7 @@ class SpectralDensity(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "ratio_")
         spectra = check_spectra(X)
-        s0 = spectra[0]
-        if s0.bands != self.bands_ or s0.n_channels != self.n_channels_:
-            raise ConfigError(f"spectra do not match the fitted layout: bands {s0.bands} vs "
-                              f"{self.bands_}, {s0.n_channels} vs {self.n_channels_} channels")
+        check_fitted_layout(spectra, self.bands_, self.n_channels_)
         out = np.empty((len(spectra), len(self.feature_names_out_)))
         for i, spec in enumerate(spectra):
             lam = spec.normalized()
