@@ -46,13 +46,13 @@ def _cmd_simulate_regions(args) -> int:
 def _command_line(args) -> str:
     """The ``neurodx simulate`` command reproducing ``args``, every option spelled out.
 
-    ``--jobs`` is left out: simulated files do not depend on it.
+    ``--jobs`` and the verbosity flags are left out: simulated files do not depend on them.
     """
     words = ["neurodx", "simulate", args.kind]
     for action in args.kind_parser._actions:
         value = getattr(args, action.dest, None)
         if not action.option_strings or value is None or value is False \
-                or action.dest == "jobs":
+                or action.dest in ("jobs", "verbose", "quiet"):
             continue
         words.append(action.option_strings[0])
         if action.nargs != 0:   # flags (store_true) carry no value

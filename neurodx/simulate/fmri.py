@@ -63,11 +63,23 @@ voxels the FOV is 240 x 240 x 124 mm.
 
   ``effect_size=0`` draws all groups from one distribution (a null cohort). The
   magnitudes are the simulator's choices of the reported directions, not values
-  fitted to any study. Measured on ``sample_data/fmri`` (24 x 24 x 12 voxels of 10 mm,
-  90 frames, 8 subjects per group; atlas series detrended, high-passed at 0.01 Hz,
-  z-scored): mean correlation between the four nodes 0.35 in HC (range 0.24-0.42) vs
-  0.27 in MA (0.19-0.35); white-matter foci per run 1.0 in HC vs 4.4 in MA. The
-  command and the routes' results are in ``sample_data/README.md``.
+  fitted to any study.
+
+  *Node amplitude and grid*: at the study's 3.75 mm grid a striatal node spans about
+  20 voxels and its region average keeps little voxel noise, so the default node
+  amplitude is 0.8 % of baseline. The 10-mm sample grid holds a striatal node in
+  3 voxels and a prefrontal one in 9 (the atlas counts), so the region average keeps
+  about 2.5x more noise; the sample therefore sets ``striatal_amplitude=0.015``
+  (1.5 % of baseline), still within the order of resting-state fluctuation
+  amplitudes (percent amplitude of fluctuation of about 1 % of the mean signal in
+  grey matter: Jia et al. 2020, PLoS ONE 15:e0227021). At 0.8 % the sample's
+  node correlations overlapped between groups (0.35 vs 0.27 on average) and
+  neither route family beat chance on 16 subjects. Measured on ``sample_data/fmri``
+  (24 x 24 x 12 voxels of 10 mm, 90 frames, 8 subjects per group; atlas series
+  detrended, high-passed at 0.01 Hz, z-scored): mean correlation between the four
+  nodes 0.49 in HC (range 0.33-0.58) vs 0.29 in MA (0.20-0.36); white-matter foci
+  per run 1.0 in HC vs 4.4 in MA. The command and the routes' results are in
+  ``sample_data/README.md``.
 * **ground-truth atlas** (``atlas.nii.gz`` beside the runs, one per cohort, in the
   runs' space; :func:`ground_truth_atlas`): labels 1-2 are the nominal left and right
   striatum, 3-4 the left and right medial prefrontal nodes (no per-subject jitter),
