@@ -177,7 +177,7 @@ def _cmd_compare(args) -> int:
     from ._outputs import check_output_dir
 
     config = _study_config(args)
-    out = check_output_dir(args.out or Path("runs") / (config["study"] or args.config.stem))
+    out = check_output_dir(args.out or Path("runs") / (config.study_name or args.config.stem))
     result = run_comparison(config, out, n_jobs=args.jobs, routes=args.routes,
                             argv=["neurodx", *sys.argv[1:]])
     m = result.metrics

@@ -40,8 +40,8 @@ from .errors import ConfigError, NeurodxError, Problem
 from .io.bids_derivatives import write_feature_derivatives
 from .rmt import (RMT_ROUTE_KINDS, les_subject_features, make_les_pipeline,
                   make_rmt_tangent_pipeline, shared_band_scatter)
-from .study import StudyContext, build_from_config, get_modality, is_synthetic, load_subject, \
-    prepare_cohort, rmt_settings
+from .study import StudyContext, build_from_config, configured_routes, get_modality, \
+    is_synthetic, load_subject, prepare_cohort, rmt_settings
 
 __all__ = ["FeatureTable", "extract_features", "log_euclidean_features", "write_features",
            "check_output_path", "write_bids_derivatives"]
@@ -104,7 +104,7 @@ def _routes(context: StudyContext, covariance: str):
     # The same study settings (bands, rate, windows) as the routes of build_routes.
     bands = get_modality(context.modality).rmt_bands(cfg)
     by_kind = {}
-    for name, params in cfg["routes"].items():
+    for name, params in configured_routes(context).items():
         by_kind.setdefault(params["kind"], (name, params))
     les_name, les_params = by_kind.get("rmt_les", ("rmt_les", {"kind": "rmt_les"}))
     les = build_from_config(les_name, make_les_pipeline, les_params,
@@ -174,8 +174,6 @@ def extract_features(config: Config, *, covariance: str = "logeuclid", n_jobs: i
     if covariance not in COVARIANCE_FEATURES:
         raise ConfigError(f"covariance must be one of {', '.join(COVARIANCE_FEATURES)}, "
                           f"got {covariance!r}")
-    if config["cohort"]["path"] is None:
-        raise ConfigError("no cohort: give COHORT or set cohort.path in the config")
     # Files failing the checks are left out and listed, whatever cohort.skip_bad says.
     usable, check, spec, context = prepare_cohort(config, n_jobs=n_jobs, skip_bad=True)
     get_modality(usable.modality).check_features_config(config)

@@ -167,3 +167,9 @@ def test_modality_names_are_compared_only_in_the_registry(module):
     found = [f"{n}: {ln.strip()}" for n, ln in enumerate(text.splitlines(), 1)
              if MODALITY_COMPARISON.search(ln)]
     assert not found, f"{module}: modality branch outside study/modalities.py: {found}"
+
+
+def test_compare_holds_the_cv_harness_only():
+    # Issue 18: the study core lives in neurodx/study/; compare.py stays a harness.
+    source = (Path(__file__).resolve().parents[1] / "neurodx" / "evaluation" / "compare.py")
+    assert len(source.read_text().splitlines()) < 250

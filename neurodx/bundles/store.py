@@ -48,7 +48,7 @@ from .. import __version__
 from .._atomic import atomic_write_bytes, atomic_write_text
 from ..config import Config
 from ..errors import BundleError, ConfigError
-from ..study import Route, StudyContext, get_modality, git_commit, versions
+from ..study import Route, get_modality, git_commit, make_context, versions
 from .expected import expected_input as _expected_input
 from .signing import SIGNATURE, signature_bytes, verify_signature
 from .trust import check_loaded, check_skops
@@ -129,9 +129,9 @@ class Bundle:
         """The :class:`~neurodx.study.StudyContext` the route was trained in."""
         inp = self.manifest["input"]
         config = Config(self.manifest["config"], None, self.manifest["config_sha256"])
-        return StudyContext(config, self.classes, inp["modality"], inp.get("channel_names"),
-                            inp.get("sfreq"), inp.get("n_regions"), int(self.manifest["seed"]),
-                            flat_dropped=list(inp.get("flat_dropped") or []),
+        return make_context(config, self.classes, inp["modality"], inp.get("channel_names"),
+                            inp.get("sfreq"), inp.get("n_regions"),
+                            flat_dropped=inp.get("flat_dropped") or [],
                             region_columns=inp.get("region_columns"))
 
     def predict(self, data) -> dict:
@@ -282,7 +282,7 @@ def save_bundle(route: Route, context, config: Config, out_dir: str | Path, *,
                       "estimator": type(route.estimator).__name__,
                       "steps": [n for n, _ in route.estimator.steps]
                       if isinstance(route.estimator, Pipeline) else None},
-            "study": config["study"], "classes": list(context.classes),
+            "study": context.study, "classes": list(context.classes),
             "input": expected_input or _expected_input(context, config),
             "preprocessing": get_modality(context.modality).preprocessing(config),
             "seed": int(context.seed), "training": training or {},

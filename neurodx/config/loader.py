@@ -118,6 +118,11 @@ class Config:
     def get(self, key, default=None):
         return self.data.get(key, default)
 
+    @property
+    def study_name(self) -> str:
+        """``study:``, the study's name in outputs ("" when the config gives none)."""
+        return self.data["study"]
+
     @cached_property
     def model(self) -> StudyConfig:
         return _typed(self.data, str(self.path) if self.path else "<config>")

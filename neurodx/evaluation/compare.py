@@ -4,17 +4,14 @@ Order of work:
 
 1. prepare the study (:func:`neurodx.study.prepare_study`: the checked cohort, the
    context and the routes; refuse on errors unless ``cohort.skip_bad``);
-2. load each subject once (in parallel) and apply every route's stateless
-   ``extract`` step, keeping only the compact results (window spectra are computed
-   once per subject and shared by the routes starting with them and the report);
-3. build the folds once from the labels (and sites) and give the same folds to
-   every route; fit a fresh clone of each route's estimator on each fold's
-   training subjects only (for ``rmt_les`` this includes the LES step's MP
-   reference, as ``make_les_pipeline().fit`` in Python);
-4. compute metrics, subject-bootstrap CIs, paired tests and a permutation test
-   for the best route; write ``predictions.csv``, ``metrics.json``,
-   ``manifest.json`` and ``report.html`` atomically (and ``diagnostics.json``
-   when CNN routes computed random-matrix diagnostics, ``diagnostics: true``).
+2. load each subject once (in parallel) and apply every route's stateless ``extract``
+   step, keeping only the compact results (window spectra once per subject, shared by
+   the routes starting with them and the report);
+3. build the folds once from the labels (and sites), the same for every route; fit a
+   fresh clone of each route on each fold's training subjects only (the MP reference too);
+4. compute metrics, subject-bootstrap CIs, paired tests and a permutation test for the
+   best route; write ``predictions.csv``, ``metrics.json``, ``manifest.json``,
+   ``report.html`` (and ``diagnostics.json`` for CNN ``diagnostics: true``) atomically.
 """
 from __future__ import annotations
 
@@ -105,7 +102,7 @@ def _run_comparison(cfg: Config, out_dir: Path, *, n_jobs, routes, argv) -> Comp
     y = np.asarray([s.group for s in cohort], dtype=object)
     folds = make_folds(y, scheme=cv["scheme"], n_splits=cv["n_splits"],
                        n_repeats=cv["n_repeats"], test_size=cv["test_size"],
-                       sites=[s.site for s in cohort], seed=int(cfg["seed"]))
+                       sites=[s.site for s in cohort], seed=study.context.seed)
     extracted, feature_names, spectra, extract_time = _extract(study, n_jobs)
     predictions, cv_results = _cross_validate_routes(study, extracted, y, folds, n_jobs)
     metrics = _metrics(cfg, study, predictions, cv_results, y, folds, extracted, perm_route,
@@ -176,7 +173,8 @@ def _cross_validate_routes(study: PreparedStudy, extracted, y, folds, n_jobs: in
 def _metrics(cfg, study, predictions, cv_results, y, folds, extracted, perm_route, n_jobs,
              extract_time):
     """``metrics.json``: per-route metrics, paired tests and the permutation test."""
-    classes, all_routes, seed = study.context.classes, study.routes, int(cfg["seed"])
+    context, all_routes = study.context, study.routes
+    classes, seed = context.classes, context.seed
     stats = cfg["statistics"]
     per_route = {r.name: route_metrics(predictions, r, classes, cv_results[r.name], stats, seed)
                  for r in all_routes}
@@ -192,7 +190,7 @@ def _metrics(cfg, study, predictions, cv_results, y, folds, extracted, perm_rout
                                      seed + 1, n_jobs=n_jobs)
     problems, check = study.problems, study.check
     return {
-        "study": cfg["study"], "synthetic_data": is_synthetic(study.cohort), "classes": classes,
+        "study": context.study, "synthetic_data": is_synthetic(study.cohort), "classes": classes,
         "n_subjects": len(study.cohort),
         "subjects_per_class": {c: int(np.sum(y == c)) for c in classes},
         "cv": {**cfg["cv"], "n_folds_total": len(folds), "mean_train_subjects": n_train,
@@ -202,7 +200,9 @@ def _metrics(cfg, study, predictions, cv_results, y, folds, extracted, perm_rout
         "excluded_subjects": [str(p) for p in problems if p.excludes_subject],
         "warnings": [str(p) for p in problems if p.severity == "warning"],
         "flat_dropped": check.flat_dropped, "bad_channels_dropped": check.bads_dropped,
-        "bad_annotations": bad_annotation_summary(check, cfg["windows"]),
+        "statistics": {"level": stats["level"], "bootstrap": stats["bootstrap"]},
+        "bad_annotations": bad_annotation_summary(check, context.window_length,
+                                                  context.window_overlap),
     }
 
 
@@ -213,14 +213,14 @@ def _manifest(cfg, study, metrics, folds, started, argv) -> dict:
     return {
         "neurodx_version": __version__, "command": argv or sys.argv, "git_commit": git_commit(),
         "started": started.isoformat(), "finished": None,
-        "seed": int(cfg["seed"]), "config": cfg.data,
+        "seed": context.seed, "config": cfg.data,
         "config_file": str(cfg.path) if cfg.path else None, "config_sha256": cfg.sha256,
         "cohort": str(cohort.root), "synthetic_data": metrics["synthetic_data"],
         "inputs_sha256": input_hashes(cohort), "versions": versions(),
         "platform": {"system": platform.platform(), "machine": platform.machine(),
                      "cpu_count": os.cpu_count()},
         "channel_names": context.channel_names,
-        "sfreq": cfg["preprocessing"]["sfreq"] or context.sfreq, "n_regions": context.n_regions,
+        "sfreq": context.data_rate, "n_regions": context.n_regions,
         "flat_dropped": check.flat_dropped, "bad_channels_dropped": check.bads_dropped,
         "bad_annotations": metrics["bad_annotations"],
         "folds": [{"repeat": f.repeat, "fold": f.fold,

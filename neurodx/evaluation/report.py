@@ -400,7 +400,7 @@ def write_report(result, cohort, context, routes, extracted, pipeline=None, spec
                        "n": perm["n_permutations"], "p": f"{perm['p_value']:.3g}"}
 
     groups = np.asarray([sub.group for sub in cohort], dtype=object)
-    sfreq = context.config["preprocessing"]["sfreq"] or context.sfreq
+    sfreq = context.data_rate
     rmt = _rmt_sections(routes, extracted, groups, spectra, feature_names or {}, sfreq)
     study_figures = []
     if pipeline is not None and hasattr(pipeline, "report_figures"):
@@ -420,8 +420,8 @@ def write_report(result, cohort, context, routes, extracted, pipeline=None, spec
         started=man["started"][:19], synthetic=m["synthetic_data"],
         cv={"n_folds": cv["n_folds_total"], "scheme": scheme,
             "train": f"{cv['mean_train_subjects']:.0f}", "test": f"{cv['mean_test_subjects']:.0f}",
-            "level": f"{100 * context.config['statistics']['level']:.0f}",
-            "bootstrap": context.config["statistics"]["bootstrap"]},
+            "level": f"{100 * m['statistics']['level']:.0f}",
+            "bootstrap": m["statistics"]["bootstrap"]},
         small_cohort={"smallest": smallest} if smallest < 10 else None,
         summary=_table(["route", "balanced accuracy", "macro F1", "ROC AUC (one-vs-rest)",
                         "per-class recall (reference form)", "CV fit+predict time"], summary,

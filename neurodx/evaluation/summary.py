@@ -76,11 +76,12 @@ def paired_comparisons(predictions, best: str, routes, split_scores: dict, n_tra
     return comparisons
 
 
-def bad_annotation_summary(check, windows: dict) -> dict:
+def bad_annotation_summary(check, length: float, overlap: float) -> dict:
     """Per subject with ``BAD_`` spans: their number, seconds, and windows they remove.
 
-    Windows are counted on the study's ``windows.length``/``overlap`` grid at each
-    file's own rate (routes with their own window settings drop their own count).
+    Windows are counted on the study's ``windows.length``/``overlap`` grid (``length``
+    in seconds) at each file's own rate (routes with their own window settings drop
+    their own count).
     """
     rec = check.recordings.set_index("file") if len(check.recordings) else None
     out = {}
@@ -88,8 +89,8 @@ def bad_annotation_summary(check, windows: dict) -> dict:
         dropped = total = 0
         for file, spans in entry["spans_at"].items():
             sfreq, n_times = float(rec.loc[file, "sfreq"]), int(rec.loc[file, "n_times"])
-            n_win = int(round(float(windows["length"]) * sfreq))
-            step = max(1, int(round(n_win * (1 - float(windows["overlap"])))))
+            n_win = int(round(float(length) * sfreq))
+            step = max(1, int(round(n_win * (1 - float(overlap)))))
             starts = window_starts(n_times, n_win, step)
             keep = clean_window_mask(starts, n_win, np.asarray(spans, dtype=np.int64))
             dropped += int((~keep).sum())

@@ -289,7 +289,7 @@ class ProgressBar(Callback):
 
 
 class HistoryLogger(Callback):
-    """Log each epoch's record at INFO level (``epoch 3/30 train_loss=... val_loss=...``)."""
+    """Log each epoch's record at INFO level (e.g. ``epoch 3/30 train_loss=0.61``)."""
 
     def __init__(self, epochs: int):
         self.epochs = epochs

@@ -13,15 +13,15 @@
 from .context import StudyContext, load_pipeline
 from .modalities import MODALITIES, Modality, get_modality
 from .prepare import (PreparedStudy, extract_subject, first_spectra_step, load_subject,
-                      prepare_cohort, prepare_study, study_spec)
+                      make_context, prepare_cohort, prepare_study, study_spec)
 from .provenance import git_commit, input_hashes, is_synthetic, versions
 from .routes import (FROM_PRESET, Route, adapt_to_recordings, build_braindecode_route,
-                     build_from_config, build_preset_route, build_routes, preset_routes,
-                     rmt_settings)
+                     build_from_config, build_preset_route, build_routes, configured_routes,
+                     preset_routes, rmt_settings)
 
-__all__ = ["StudyContext", "load_pipeline", "MODALITIES", "Modality", "get_modality",
-           "PreparedStudy", "prepare_cohort", "prepare_study", "study_spec", "load_subject",
-           "extract_subject", "first_spectra_step", "versions", "git_commit",
+__all__ = ["StudyContext", "make_context", "load_pipeline", "MODALITIES", "Modality",
+           "get_modality", "PreparedStudy", "prepare_cohort", "prepare_study", "study_spec",
+           "load_subject", "extract_subject", "first_spectra_step", "versions", "git_commit",
            "input_hashes", "is_synthetic", "Route", "build_routes", "build_from_config",
            "build_preset_route", "build_braindecode_route", "preset_routes",
-           "adapt_to_recordings", "FROM_PRESET", "rmt_settings"]
+           "adapt_to_recordings", "FROM_PRESET", "rmt_settings", "configured_routes"]

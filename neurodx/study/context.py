@@ -21,6 +21,13 @@ class StudyContext:
     (``flat_policy: drop``; EEG ``channel_names`` no longer hold them);
     ``region_columns`` are the region columns kept, by position (None: all of
     the ``n_regions`` columns a file holds).
+
+    The study settings that several steps use are resolved here once, from the
+    config, by :func:`~neurodx.study.prepare.prepare_cohort` (each config key has
+    one reader): ``study`` (the study's name), ``window_length`` / ``window_overlap``
+    (``windows.length`` / ``overlap``, in the modality's unit), ``resample_to``
+    (the rate recordings are resampled to, ``preprocessing.sfreq``; None: kept)
+    and ``cohort_root`` (the cohort folder).
     """
 
     config: Config
@@ -33,6 +40,16 @@ class StudyContext:
     n_jobs: int = 1
     flat_dropped: list[str] = field(default_factory=list)
     region_columns: list[int] | None = None
+    study: str = ""
+    window_length: float | None = None
+    window_overlap: float = 0.0
+    resample_to: float | None = None
+    cohort_root: Path | None = None
+
+    @property
+    def data_rate(self) -> float | None:
+        """The rate the routes receive: ``resample_to`` when set, else the cohort's."""
+        return self.resample_to or self.sfreq
 
 
 def load_pipeline(path: str | Path):

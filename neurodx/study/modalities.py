@@ -107,6 +107,14 @@ class Modality:
         """The ``preprocessing`` settings a bundle records (None: not used)."""
         return None
 
+    def resample_rate(self, config) -> float | None:
+        """The rate recordings are resampled to when loaded (None: kept as recorded)."""
+        return None
+
+    def slice_settings(self, config) -> dict:
+        """Settings a slice CNN takes from the config (nothing by default)."""
+        return {}
+
     def expected_input(self, context, config, *, volume_shape=None, estimator=None) -> dict:
         """A bundle manifest's ``input`` fields beyond ``modality``."""
         raise NotImplementedError
@@ -146,6 +154,9 @@ class EEG(Modality):
 
     def preprocessing(self, config) -> dict | None:
         return config["preprocessing"]
+
+    def resample_rate(self, config) -> float | None:
+        return config["preprocessing"]["sfreq"]
 
     def expected_input(self, context, config, *, volume_shape=None, estimator=None) -> dict:
         eeg = config["eeg"]
@@ -256,7 +267,7 @@ class Volume(Modality):
     def load(self, paths, context, spec):
         """The path of the subject's one volume (file or series folder), read lazily."""
         if len(paths) != 1:
-            raise RecordingError(context.config["cohort"]["path"] or "cohort",
+            raise RecordingError(context.cohort_root or "cohort",
                                  f"a volume study needs exactly one volume (file or series "
                                  f"folder) per subject, got {len(paths)}")
         return str(paths[0])
@@ -278,14 +289,18 @@ class Volume(Modality):
         # once per subject. A parcellation is learnt from subjects: the whole route is
         # fitted in each fold, so no test subject's voxels shape the regions.
         n_stateless = route.stateless_steps + 1 if volume["atlas"] else 0
-        length = cfg["windows"]["length"]
-        tr = _repetition_time(cfg["cohort"]["path"])
+        length = context.window_length
+        tr = _repetition_time(context.cohort_root)
         unit = (f"windows of {length:g} time points = {length * tr:g} s at TR {tr:g} s"
                 if tr else f"windows of {length:g} time points (one TR each)")
         source = "atlas" if volume["atlas"] else \
             f"{volume['parcellation']} parcellation ({volume['n_parcels']} parcels, fitted per fold)"
         return replace(route, estimator=estimator, stateless_steps=n_stateless,
                        description=f"{route.description} [region series: {source}; {unit}]")
+
+    def slice_settings(self, config) -> dict:
+        # Slice routes read the volumes' unit as the config's volume section says.
+        return {"intensity": config["volume"].get("intensity", "auto")}
 
     def check_features_config(self, config) -> None:
         if not config["volume"].get("atlas"):

@@ -70,7 +70,8 @@ def prepare_cohort(config: Config, *, n_jobs: int = 1, skip_bad: bool = False):
     """
     cfg = config
     if cfg["cohort"]["path"] is None:
-        raise ConfigError("no cohort: set cohort.path in the config or pass --cohort")
+        raise ConfigError("no cohort: set cohort.path in the config or give the cohort "
+                          "on the command line")
     cohort = load_cohort(cfg["cohort"]["path"], groups=cfg["cohort"]["groups"],
                          modality=cfg["cohort"]["modality"],
                          group_column=cfg["cohort"]["group_column"],
@@ -88,11 +89,29 @@ def prepare_cohort(config: Config, *, n_jobs: int = 1, skip_bad: bool = False):
     if check.has_errors or check.skipped:
         cohort = check.usable_cohort()
     classes = sorted({s.group for s in cohort})
-    context = StudyContext(cfg, classes, cohort.modality, check.channel_names, check.sfreq,
-                           check.n_regions, int(cfg["seed"]), n_jobs,
+    context = make_context(cfg, classes, cohort.modality, check.channel_names, check.sfreq,
+                           check.n_regions, n_jobs=n_jobs,
                            flat_dropped=list(check.flat_dropped),
-                           region_columns=check.region_columns)
+                           region_columns=check.region_columns, cohort_root=cohort.root)
     return cohort, check, spec, context
+
+
+def make_context(config: Config, classes, modality: str, channel_names, sfreq, n_regions, *,
+                 n_jobs: int = 1, flat_dropped=(), region_columns=None,
+                 cohort_root=None) -> StudyContext:
+    """A :class:`StudyContext` with the study settings resolved from ``config``.
+
+    The one place that reads ``seed``, ``study``, ``windows.length``/``overlap`` and the
+    resampling rate for the steps that share them (a study run, or a bundle's saved
+    config when it scores).
+    """
+    return StudyContext(config, list(classes), modality, channel_names, sfreq, n_regions,
+                        int(config["seed"]), n_jobs, flat_dropped=list(flat_dropped),
+                        region_columns=region_columns, study=config.study_name,
+                        window_length=config["windows"]["length"],
+                        window_overlap=config["windows"]["overlap"],
+                        resample_to=get_modality(modality).resample_rate(config),
+                        cohort_root=cohort_root)
 
 
 def prepare_study(config: Config, *, n_jobs: int = 1,
@@ -119,7 +138,8 @@ def prepare_study(config: Config, *, n_jobs: int = 1,
     """
     cfg = config
     if cfg["cohort"]["path"] is None:
-        raise ConfigError("no cohort: set cohort.path in the config or pass --cohort")
+        raise ConfigError("no cohort: set cohort.path in the config or give the cohort "
+                          "on the command line")
     cohort, check, spec, context = prepare_cohort(cfg, n_jobs=n_jobs,
                                                   skip_bad=cfg["cohort"]["skip_bad"])
     pipeline = load_pipeline(cfg["pipeline"]) if cfg["pipeline"] is not None else None

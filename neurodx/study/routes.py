@@ -264,27 +264,31 @@ def adapt_to_recordings(name: str, estimator, params: dict, context) -> None:
     """
     if not hasattr(estimator, "check_window"):
         return
-    data_rate = context.config["preprocessing"]["sfreq"] or context.sfreq
-    if "sfreq" not in params and context.config["preprocessing"]["sfreq"]:
-        estimator.set_params(sfreq=float(context.config["preprocessing"]["sfreq"]))
-    if data_rate:
-        estimator.check_window(float(data_rate), setting=f"routes.{name}.window")
+    if "sfreq" not in params and context.resample_to:
+        estimator.set_params(sfreq=float(context.resample_to))
+    if context.data_rate:
+        estimator.check_window(float(context.data_rate), setting=f"routes.{name}.window")
+
+
+def configured_routes(context) -> dict:
+    """``{name: settings}`` of the config's ``routes:`` section (validated at load)."""
+    return context.config["routes"]
 
 
 def preset_routes(context) -> list[Route]:
     """Every route of a config whose routes are all CNN presets (``kind: cnn``)."""
-    for name, params in context.config["routes"].items():
+    for name, params in configured_routes(context).items():
         if params["kind"] != "cnn":
             raise ConfigError(f"routes.{name}: unknown kind {params['kind']!r} for this study "
                               "(known: cnn)")
     return build_routes(context)
 
 
-def _windows(params: dict, takes, windows: dict) -> dict:
+def _windows(params: dict, takes, context) -> dict:
     """The study's ``windows.length``/``overlap`` for a route that windows, as keyword
     arguments for the parameters in ``takes``, unless the route sets its own."""
-    return {key: value for key, value in (("window", windows["length"]),
-                                          ("overlap", windows["overlap"]))
+    return {key: value for key, value in (("window", context.window_length),
+                                          ("overlap", context.window_overlap))
             if key in takes and key not in params}
 
 
@@ -295,7 +299,7 @@ def rmt_settings(params: dict, factory, context) -> dict:
     modality = get_modality(context.modality)
     return dict(bands=modality.rmt_bands(cfg), sfreq=modality.rmt_sfreq,
                 random_state=context.seed,
-                **_windows(params, inspect.signature(factory).parameters, cfg["windows"]))
+                **_windows(params, inspect.signature(factory).parameters, context))
 
 
 def _rmt_route(name: str, params: dict, context, modality) -> Route:
@@ -316,9 +320,8 @@ def _cnn_route(name: str, params: dict, context) -> Route:
         if params.get(key) == FROM_PRESET:
             del params[key]          # the preset's own value, said out loud in the config
             settings = {k: v for k, v in settings.items() if k != key}
-    params.update(_windows(params, settings, context.config["windows"]))
-    # Slice routes read the volumes' unit as the config's volume section says.
-    fixed = {"intensity": context.config["volume"].get("intensity", "auto")} \
+    params.update(_windows(params, settings, context))
+    fixed = get_modality(context.modality).slice_settings(context.config) \
         if cls_name == "SliceVotingClassifier" else {}
     return build_preset_route(name, params, seed=context.seed, context=context, **fixed)
 
@@ -339,7 +342,7 @@ def build_routes(context) -> list[Route]:
     """
     modality = get_modality(context.modality)
     routes = []
-    for name, params in context.config["routes"].items():
+    for name, params in configured_routes(context).items():
         kind = params["kind"]
         if kind not in modality.route_kinds:
             raise ConfigError(f"routes.{name}: unknown kind {kind!r} for this study "

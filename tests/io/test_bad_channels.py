@@ -99,7 +99,7 @@ def test_bad_annotations_are_counted_per_subject(cohort_root, tmp_path):
                             verbose="ERROR")
     check = check_cohort(load_cohort(root), EEGSpec())
     assert list(check.bad_annotations) == ["sub-SZ02"]
-    summary = bad_annotation_summary(check, {"length": 1.0, "overlap": 0.5})["sub-SZ02"]
+    summary = bad_annotation_summary(check, 1.0, 0.5)["sub-SZ02"]
     # 6 s at 1 s / 0.5 s step: 11 windows; [1, 1.5) s touches those starting at 0.5 and 1.0
     # (the one starting at 0 s ends where the span begins)
     assert summary == {"spans": 1, "seconds": 0.5, "windows_dropped": 2, "windows_total": 11}
