@@ -20,15 +20,51 @@ def raw():
     return r
 
 
+def _field(value, width):
+    """One left-aligned ASCII header field of a BDF file."""
+    text = str(value).encode("ascii")[:width]
+    return text + b" " * (width - len(text))
+
+
+def write_bdf(raw, path):
+    """Write ``raw`` as a 24-bit BDF file (BioSemi layout), one data record per second.
+
+    mne exports BDF only from 1.9 and neurodx only reads it, so the test writes the
+    file itself: the reader is then checked at the lowest supported mne as well.
+    """
+    sfreq, n_ch = int(raw.info["sfreq"]), len(raw.ch_names)
+    data = raw.get_data() * 1e6                      # volts -> the header's uV
+    n_rec = raw.n_times // sfreq
+    data = data[:, :n_rec * sfreq]
+    pmax = np.array([float(f"{max(np.abs(row).max(), 1.0) * 1.01:.6g}") for row in data])
+    dmin, dmax = -(2 ** 23), 2 ** 23 - 1
+    digital = np.round((data + pmax[:, None]) / (2 * pmax[:, None]) * (dmax - dmin) + dmin)
+    digital = np.clip(digital, dmin, dmax).astype("<i4")
+    header = (b"\xffBIOSEMI" + _field("X", 80) + _field("SYNTHETIC", 80)
+              + _field("01.01.20", 8) + _field("00.00.00", 8)
+              + _field(256 * (n_ch + 1), 8) + _field("24BIT", 44) + _field(n_rec, 8)
+              + _field(1, 8) + _field(n_ch, 4))
+    columns = [[_field(name, 16) for name in raw.ch_names], [_field("", 80)] * n_ch,
+               [_field("uV", 8)] * n_ch, [_field(f"{-v:.6g}", 8) for v in pmax],
+               [_field(f"{v:.6g}", 8) for v in pmax], [_field(dmin, 8)] * n_ch,
+               [_field(dmax, 8)] * n_ch, [_field("", 80)] * n_ch, [_field(sfreq, 8)] * n_ch,
+               [_field("", 32)] * n_ch]
+    header += b"".join(b"".join(column) for column in columns)
+    # Records of (channel, sample) 24-bit little-endian integers: the 3 low bytes of int32.
+    records = digital.reshape(n_ch, n_rec, sfreq).transpose(1, 0, 2)
+    body = records.reshape(-1, 1).view(np.uint8)[:, :3].tobytes()
+    path.write_bytes(header + body)
+
+
 @pytest.mark.parametrize("ext, writer", [
     (".edf", lambda raw, p: mne.export.export_raw(p, raw, fmt="edf")),
-    (".bdf", lambda raw, p: mne.export.export_raw(p, raw, fmt="bdf")),
+    (".bdf", write_bdf),
     (".vhdr", lambda raw, p: mne.export.export_raw(p, raw, fmt="brainvision")),
     (".set", lambda raw, p: mne.export.export_raw(p, raw, fmt="eeglab")),
     (".fif", lambda raw, p: raw.save(p)),
     (".fif.gz", lambda raw, p: raw.save(p)),
 ])
-def test_round_trip_through_mne_writers(raw, tmp_path, ext, writer):
+def test_round_trip_through_writers(raw, tmp_path, ext, writer):
     path = tmp_path / f"rec_raw{ext}" if ext.startswith(".fif") else tmp_path / f"rec{ext}"
     writer(raw, path)
     back = read_eeg(path)

@@ -25,7 +25,10 @@ def test_a_matrix_relative_to_itself_has_a_flat_spectrum():
 
 
 def test_mean_log_squared_is_the_riemannian_distance():
-    distance_riemann = pytest.importorskip("pyriemann.geometry.distance").distance_riemann
+    try:   # pyRiemann >= 0.10 moved it to pyriemann.geometry (as relative_spectra's gmean)
+        from pyriemann.geometry.distance import distance_riemann
+    except ImportError:
+        from pyriemann.utils.distance import distance_riemann
     rng = np.random.default_rng(1)
     C, M = _spd(rng, 2, 4)
     stat = relative_statistics(relative_eigenvalues(C, M))[1]
