@@ -26,6 +26,7 @@ from ..io import format_flat_dropped  # noqa: E402
 from ..rmt import (WindowSpectra, les_subject_features, plot_les_distributions,  # noqa: E402
                    plot_ring_law, plot_spectra_vs_mp)
 from ..rmt.band_summary import band_summary  # noqa: E402
+from ..rmt.les_tangent import SubjectBands, measured_pooling  # noqa: E402
 from ..study.modalities import get_modality  # noqa: E402
 
 __all__ = ["write_report", "figure_to_png", "confusion_figure", "roc_figure",
@@ -188,10 +189,25 @@ def _c_bound(routes):
     return None, None
 
 
-def _band_table(spectra, groups, sfreq, routes) -> tuple[dict, list[str]]:
+def _measured_pooling(routes, extracted, c_max):
+    """The pooling a ``pooling: measured`` route chooses, measured on the whole cohort
+    (each fold chooses from its training subjects; this row says what the cohort needs)."""
+    for k in range(len(routes)):
+        outputs = [s[k] for s in extracted]
+        if c_max and outputs and all(isinstance(x, SubjectBands) and x.spectra is None
+                                     for x in outputs):
+            return measured_pooling([x.block_t_eff for x in outputs],
+                                    [x.block_scatter.shape[1] for x in outputs],
+                                    outputs[0].block_scatter.shape[-1], c_max,
+                                    outputs[0].bands)[1]
+    return None
+
+
+def _band_table(spectra, groups, sfreq, routes, extracted) -> tuple[dict, list[str]]:
     """Issue 16's per-band account: window length, c, MP edges, outliers, point mass."""
     bound_route, c_max = _c_bound(routes)
-    rows = band_summary(spectra, groups, sfreq=sfreq, c_max=c_max)
+    pooling = _measured_pooling(routes, extracted, c_max)
+    rows = band_summary(spectra, groups, sfreq=sfreq, c_max=c_max, pooling=pooling)
     labels = list(rows[0]["mean_above_edge_by_group"])
     table = []
     for row in rows:
@@ -202,10 +218,12 @@ def _band_table(spectra, groups, sfreq, routes) -> tuple[dict, list[str]]:
                       f"{row['tw_edge']:.3f}", f"{row['mean_above_edge']:.2f}"]
                      + [f"{row['mean_above_edge_by_group'][g]:.2f}" for g in labels]
                      + [f"{100 * row['point_mass']:.0f}% ({row['point_mass_count']} per "
-                        "window)" if row["point_mass"] else "-"])
+                        "window)" if row["point_mass"] else "-"]
+                     + ([f"{row['pooled_blocks']} ({row['pooled_c']:.2f})"] if pooling else []))
     header = (["band", "window (s / samples)", "T_eff", "N", "c = N / T_eff", "MP λ− / λ+",
                "TW 1% edge", "above λ+ per window"]
-              + [f"above λ+, {g}" for g in labels] + ["point mass at 0"])
+              + [f"above λ+, {g}" for g in labels] + ["point mass at 0"]
+              + ([f"pooled windows (c), routes.{bound_route}"] if pooling else []))
     notes = [f"{row['band']}: {row['note']}" for row in rows if row["note"]]
     above = [row["band"] for row in rows if row["above_bound"]]
     if above:
@@ -224,7 +242,7 @@ def _rmt_sections(routes, extracted, groups, spectra, feature_names, sfreq) -> l
                        None)
     if spectra is not None:
         title = "Window eigenvalue spectra per group against the Marchenko–Pastur law"
-        bands, notes = _band_table(spectra, groups, sfreq, routes)
+        bands, notes = _band_table(spectra, groups, sfreq, routes, extracted)
         sections.append({"title": title, "text": _SPECTRA_TEXT, "bands": bands,
                          "band_notes": notes,
                          "figure": _figure(plot_spectra_vs_mp(spectra, groups), title)})

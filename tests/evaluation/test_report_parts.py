@@ -43,3 +43,28 @@ def test_fold_record_keeps_the_numbers_of_each_epoch():
 def test_template_escapes_what_it_is_given():
     page = _ENV.from_string("{{ x }}").render(x="<script>alert(1)</script>")
     assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_band_table_says_which_pooling_a_measured_route_chose():
+    # Issue 16, item 1: the report says which window length each band got. SYNTHETIC
+    # white noise low-passed at 32 Hz: the nominal 30-45 Hz band holds 2 Hz of signal.
+    from scipy.signal import butter, sosfiltfilt
+
+    from neurodx.evaluation.report import _band_table
+    from neurodx.rmt import EigenSpectra
+    from neurodx.rmt.les_tangent import BandSummaries
+
+    rng = np.random.default_rng(3)
+    sos = butter(8, 32.0, fs=128.0, output="sos")
+    X = [sosfiltfilt(sos, rng.standard_normal((30, 60 * 128)), axis=1) for _ in range(4)]
+    bands = {"gamma": (30.0, 45.0)}
+    blocks = BandSummaries(bands=bands, sfreq=128.0, window=2.0,
+                           pooling="measured").fit(X).transform(X)
+    spectra = EigenSpectra(bands=bands, sfreq=128.0, window=2.0).fit(X).transform(X)
+    route = SimpleNamespace(name="les_tangent", estimator=SimpleNamespace(
+        get_params=lambda deep=True: {"features__c_max": 0.5}))
+    table, notes = _band_table(spectra, None, 128.0, [route], [[b] for b in blocks])
+    assert table["header"][-1] == "pooled windows (c), routes.les_tangent"
+    blocks_chosen, c = table["rows"][0][-1].replace("(", "").replace(")", "").split()
+    # the nominal width pools 1 block at c > 0.5; the measured T_eff asks for more
+    assert int(blocks_chosen) > 1 and float(c) <= 0.5
