@@ -221,7 +221,8 @@ class CNNParameters(RouteParameters):
     value.
     """
 
-    model_config = {"extra": "allow"}
+    # protected_namespaces: braindecode's "model_params" is a route key, not pydantic's
+    model_config = {"extra": "allow", "protected_namespaces": ()}
 
     kind: Literal["cnn"] = Field(description="route kind")
     preset: str = Field(description="model preset (full size, or *_fast for smoke runs)",
