@@ -375,7 +375,9 @@ def _batches(index: np.ndarray, size: int) -> Iterable[np.ndarray]:
         yield index[start:start + size]
 
 
-def _to_device(items: ItemSource, batch: np.ndarray, device, uses_position: bool):
+def batch_to_device(items: ItemSource, batch: np.ndarray, device, uses_position: bool):
+    """The items of ``batch`` (and their slice positions when the network uses them) on
+    ``device``, as ``(x, positions or None)``."""
     x = torch.from_numpy(items.get(batch)).to(device, non_blocking=True)
     pos = None
     if uses_position:
@@ -417,7 +419,7 @@ def predict_items(network: nn.Module, items: ItemSource, index: np.ndarray | Non
     with torch.inference_mode():
         for batch in progress_bar(list(_batches(index, batch_size)), enabled=progress,
                                   desc="predicting", unit="batch", leave=False):
-            x, pos = _to_device(items, batch, device, uses_position)
+            x, pos = batch_to_device(items, batch, device, uses_position)
             with torch.autocast(device.type, enabled=use_amp):
                 logits = network(x, pos)
             out.append(torch.softmax(logits.float(), dim=1).cpu().numpy().astype(np.float64))
@@ -468,7 +470,7 @@ def recalibrate_batchnorm(network: nn.Module, items: ItemSource, index: np.ndarr
     try:
         with torch.no_grad():
             for batch in _batches(np.asarray(index), batch_size):
-                x, pos = _to_device(items, batch, device, uses_position)
+                x, pos = batch_to_device(items, batch, device, uses_position)
                 network(x, pos)
     finally:
         for m, momentum in zip(norms, momenta):
@@ -484,7 +486,7 @@ def _evaluate(network, items, index, loss_fn, device, config, uses_position, sub
     probas = []
     with torch.inference_mode():
         for batch in _batches(index, config.eval_batch_size):
-            x, pos = _to_device(items, batch, device, uses_position)
+            x, pos = batch_to_device(items, batch, device, uses_position)
             y = torch.from_numpy(np.asarray(items.labels)[batch]).to(device)
             with torch.autocast(device.type, enabled=config.amp and device.type == "cuda"):
                 logits = network(x, pos)
@@ -678,7 +680,7 @@ class _Step:
             module.eval()
         loss_sum, n_seen = 0.0, 0
         for b, batch in enumerate(_batches(order, config.batch_size)):
-            x, pos = _to_device(self.items, batch, self.device, self.uses_position)
+            x, pos = batch_to_device(self.items, batch, self.device, self.uses_position)
             y = torch.from_numpy(split.labels[batch]).to(self.device)
             if self.augment is not None:
                 x = self.augment(x, aug_gen)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..training import _to_device, class_weights
+from ..training import batch_to_device, class_weights
 from .hessian import hessian_spectrum, loss_closure
 from .weights import weight_spectra
 
@@ -93,7 +93,7 @@ def network_diagnostics(network: nn.Module, items=None, index=None, *, seed: int
     batches = []
     for start in range(0, len(chosen), 64):
         batch = chosen[start:start + 64]
-        x, pos = _to_device(items, batch, torch.device("cpu"), uses_position)
+        x, pos = batch_to_device(items, batch, torch.device("cpu"), uses_position)
         batches.append((x, pos, torch.from_numpy(labels[batch])))
     was_training = network.training
     network.eval()
