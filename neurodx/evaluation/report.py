@@ -26,7 +26,7 @@ from ..io import format_flat_dropped  # noqa: E402
 from ..rmt import (WindowSpectra, les_subject_features, plot_les_distributions,  # noqa: E402
                    plot_ring_law, plot_spectra_vs_mp)
 from ..rmt.band_summary import band_summary  # noqa: E402
-from ..rmt.les_tangent import SubjectBands, measured_pooling  # noqa: E402
+from ..rmt.les_tangent import SubjectBands, subjects_pooling  # noqa: E402
 from ..study.modalities import get_modality  # noqa: E402
 
 __all__ = ["write_report", "figure_to_png", "confusion_figure", "roc_figure",
@@ -196,10 +196,7 @@ def _measured_pooling(routes, extracted, c_max):
         outputs = [s[k] for s in extracted]
         if c_max and outputs and all(isinstance(x, SubjectBands) and x.spectra is None
                                      for x in outputs):
-            return measured_pooling([x.block_t_eff for x in outputs],
-                                    [x.block_scatter.shape[1] for x in outputs],
-                                    outputs[0].block_scatter.shape[-1], c_max,
-                                    outputs[0].bands)[1]
+            return subjects_pooling(outputs, c_max)[1]
     return None
 
 

@@ -47,8 +47,8 @@ from .spectra import WindowSpectra, _scatter_to_matrices
 from .spectral_density import pooled_window_count
 from .classifiers import make_classifier
 
-__all__ = ["SubjectBands", "pool_blocks", "measured_pooling", "BandSummaries",
-           "LESTangentFeatures", "make_les_tangent_pipeline"]
+__all__ = ["SubjectBands", "pool_blocks", "measured_pooling", "subjects_pooling",
+           "BandSummaries", "LESTangentFeatures", "make_les_tangent_pipeline"]
 
 _METHODS = ("clip", "nonlinear") + INVERSE_SHRINKAGE_METHODS
 
@@ -277,6 +277,14 @@ def measured_pooling(block_t_eff, n_blocks, n_channels: int, c_max: float, bands
     return ks, rows
 
 
+def subjects_pooling(subjects, c_max: float):
+    """:func:`measured_pooling` of per-subject blocks (:class:`SubjectBands` of
+    ``BandSummaries(pooling="measured")``): ``(blocks per window, rows)``."""
+    return measured_pooling([x.block_t_eff for x in subjects],
+                            [x.block_scatter.shape[1] for x in subjects],
+                            subjects[0].block_scatter.shape[-1], c_max, subjects[0].bands)
+
+
 def _check_summaries(X):
     X = list(X) if hasattr(X, "__len__") else X
     if not isinstance(X, list) or not X or not all(isinstance(x, SubjectBands) for x in X):
@@ -341,9 +349,7 @@ class LESTangentFeatures(TransformerMixin, BaseEstimator):
         if X[0].spectra is None:       # blocks: choose the pooling from these subjects
             _check_pooling(self.c_max, "measured")
             self.bands_ = X[0].bands
-            self.blocks_per_window_, self.pooling_ = measured_pooling(
-                [x.block_t_eff for x in X], [x.block_scatter.shape[1] for x in X],
-                X[0].block_scatter.shape[-1], self.c_max, self.bands_)
+            self.blocks_per_window_, self.pooling_ = subjects_pooling(X, self.c_max)
         self.les_ = Pipeline([
             ("les", LinearEigenvalueStatistics(test_functions=self.test_functions,
                                                standardize=True,
