@@ -83,11 +83,9 @@ class RMTRouteParameters(RouteParameters):
     n_jobs: int = setting(1, "parallel jobs inside the route's feature step")
 
 
-class LESParameters(RMTRouteParameters):
-    """``rmt_les``: band windows -> correlation eigenvalues -> linear eigenvalue statistics
-    (MP-standardised) -> per-subject statistics -> scaler -> classifier."""
+class _LESWindowParameters(RMTRouteParameters):
+    """Keys of the window-spectrum LES kinds (``rmt_les``, ``rmt_les_nonzero``)."""
 
-    kind: Literal["rmt_les"] = Field(description="route kind")
     overlap: float = setting(0.5, "fraction of a window shared with the next (default: "
                              "windows.overlap)", expected="a fraction >= 0 and < 1",
                              ge=0, lt=1)
@@ -95,10 +93,17 @@ class LESParameters(RMTRouteParameters):
                                  "the band's spectrum) or a number")
     test_functions: Optional[list[str]] = setting(None, "names of the LES test functions "
                                                   "(null: the default bank)")
-    standardize: bool = setting(True, "standardise each statistic by its MP null")
     stats: list[Literal[SUBJECT_STATISTICS]] = setting(
         ["mean", "sd", "median", "iqr"], "per-subject statistics of the window features",
         min_length=1)
+
+
+class LESParameters(_LESWindowParameters):
+    """``rmt_les``: band windows -> correlation eigenvalues -> linear eigenvalue statistics
+    (MP-standardised) -> per-subject statistics -> scaler -> classifier."""
+
+    kind: Literal["rmt_les"] = Field(description="route kind")
+    standardize: bool = setting(True, "standardise each statistic by its MP null")
 
 
 class RMTTangentParameters(RMTRouteParameters):
@@ -164,23 +169,13 @@ class LESRelativeParameters(RMTRouteParameters):
     metric: str = setting("riemann", "Riemannian metric of the tangent space / class means")
 
 
-class LESNonzeroParameters(RMTRouteParameters):
+class LESNonzeroParameters(_LESWindowParameters):
     """``rmt_les_nonzero``: as ``rmt_les``, with statistics on the non-zero part of each
     window's spectrum against the dual MP law when c = N / T_eff > 1 (fewer time points
     than channels or regions)."""
 
     kind: Literal["rmt_les_nonzero"] = Field(description="route kind")
     classifier: Literal["svc", "logreg"] = setting("logreg", "final classifier")
-    overlap: float = setting(0.5, "fraction of a window shared with the next (default: "
-                             "windows.overlap)", expected="a fraction >= 0 and < 1",
-                             ge=0, lt=1)
-    n_eff: str | float = setting("spectral", "effective samples per window: spectral (from "
-                                 "the band's spectrum) or a number")
-    test_functions: Optional[list[str]] = setting(None, "names of the LES test functions "
-                                                  "(null: the default bank)")
-    stats: list[Literal[SUBJECT_STATISTICS]] = setting(
-        ["mean", "sd", "median", "iqr"], "per-subject statistics of the window features",
-        min_length=1)
 
 
 def preset_setting(description: str, *, expected: str | None = None, **constraints) -> Any:
