@@ -62,11 +62,11 @@ def _readers():
 def _conflicts(readers):
     out = {}
     for keys, modules in readers.items():
-        # a whole section read in one module and one of its keys in another
-        others = set().union(*(m for k, m in readers.items()
-                               if len(keys) == 1 and len(k) == 2 and k[0] == keys[0]))
-        if len(modules | (others if len(keys) == 1 else set())) > 1:
-            out[".".join(keys)] = sorted(modules | others)
+        if len(keys) == 1:   # a whole section handed on reads each of its keys too
+            modules = modules.union(*(m for k, m in readers.items()
+                                      if len(k) == 2 and k[0] == keys[0]))
+        if len(modules) > 1:
+            out[".".join(keys)] = sorted(modules)
     return out
 
 
