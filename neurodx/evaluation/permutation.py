@@ -5,6 +5,7 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from .._logging import progress
+from .._threads import single_threaded_blas
 from .cross_validation import fit_predict
 from .metrics import classification_metrics
 
@@ -14,8 +15,10 @@ __all__ = ["permutation_pvalue"]
 def _null_score(route, X, y_perm, folds, classes) -> float:
     scores = []
     for f in folds:
-        pred, _, _ = fit_predict(route, X, y_perm, f, classes, with_proba=False,
-                                  diagnostics=False)
+        # one BLAS thread per worker, as the comparison's folds (see neurodx._threads)
+        with single_threaded_blas():
+            pred, _, _ = fit_predict(route, X, y_perm, f, classes, with_proba=False,
+                                      diagnostics=False)
         scores.append(classification_metrics(y_perm[f.test], pred, classes=classes)
                       ["balanced_accuracy"])
     return float(np.mean(scores))

@@ -33,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..errors import ConfigError
 from ._inputs import (check_dtype, check_params_common, check_subjects, subject_band_scatter,
                       subject_band_windows)
+from ._reference_memo import REFERENCES, matrices_key
 from .cleaning import clip_spectrum, shrink_spectrum
 from .inverse_shrinkage import INVERSE_SHRINKAGE_METHODS, shrink_spectrum_inverse
 
@@ -309,7 +310,10 @@ def _check_band_matrices(X):
                           f"(n_subjects, N, N), got shape {X.shape}")
     if not np.all(np.isfinite(X)):
         raise ConfigError("matrices contain NaN or infinity")
-    if not np.allclose(X, np.swapaxes(X, -1, -2), rtol=1e-6, atol=1e-12 * np.abs(X).max()):
+    # np.allclose's test (|a - b| <= atol + rtol |b|) with fewer temporaries: values are
+    # finite (checked above), so its inf/nan handling is not needed on these large stacks
+    Xt = np.swapaxes(X, -1, -2)
+    if not np.all(np.abs(X - Xt) <= 1e-12 * np.abs(X).max() + 1e-6 * np.abs(Xt)):
         raise ConfigError("matrices are not symmetric")
     return X
 
@@ -359,8 +363,14 @@ class BandTangentSpace(TransformerMixin, BaseEstimator):
                               f"{X.shape[1]} bands (already windowed input is one band: "
                               f"pass bands={{'broadband': None}} to the pipeline factory)")
         self.n_bands_, self.n_channels_ = X.shape[1], X.shape[2]
-        self.tangent_spaces_ = [TangentSpace(metric=self.metric).fit(X[:, b])
-                                for b in range(self.n_bands_)]
+        # The same training matrices give the same means: refits on them (the permutation
+        # test's outer folds, grid points) take the stored fit (see _reference_memo).
+        key = matrices_key(X, "BandTangentSpace", self.metric)
+        self.tangent_spaces_ = REFERENCES.get(key)
+        if self.tangent_spaces_ is None:
+            self.tangent_spaces_ = [TangentSpace(metric=self.metric).fit(X[:, b])
+                                    for b in range(self.n_bands_)]
+            REFERENCES.put(key, self.tangent_spaces_)
         return self
 
     def transform(self, X):
