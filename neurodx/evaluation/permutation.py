@@ -1,6 +1,8 @@
 """Label-permutation test of one route on the comparison's folds."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from joblib import Parallel, delayed
 
@@ -35,6 +37,7 @@ def permutation_pvalue(route, X, y, folds, classes, split_scores, n_perm, seed,
     first = [k for k, f in enumerate(folds) if f.repeat == folds[0].repeat]
     folds = [folds[k] for k in first]
     observed = float(np.mean([split_scores[k] for k in first]))
+    t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     perms = [rng.permutation(y) for _ in range(n_perm)]
     null = np.asarray(list(progress(
@@ -44,4 +47,5 @@ def permutation_pvalue(route, X, y, folds, classes, split_scores, n_perm, seed,
     return {"route": route.name, "n_permutations": n_perm, "folds": "first repeat",
             "observed": observed,
             "null_mean": float(null.mean()) if n_perm else float("nan"),
-            "p_value": float((1 + np.sum(null >= observed)) / (1 + n_perm))}
+            "p_value": float((1 + np.sum(null >= observed)) / (1 + n_perm)),
+            "seconds": time.perf_counter() - t0}
