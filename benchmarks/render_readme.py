@@ -342,7 +342,7 @@ def _section_region_full(doc, full) -> list[str]:
         rows.append(row)
     routes = list(next(iter(full.values()))["routes"])
     columns = [("variant", "code"), ("wall_min", "wall min"), ("cpu_s", "CPU s"),
-               ("cpu_per_wall", "CPU s / wall s"), ("extract_s", "read + features s"),
+               ("cpu_per_wall", "CPU s / wall s"), ("extract_s", "features s"),
                *[(f"{r}_s", f"{r} CV s") for r in routes],
                ("perm", "permutations (route): s"),
                ("config_min", f"with the config's {doc['config_permutations']} "
@@ -353,8 +353,11 @@ def _section_region_full(doc, full) -> list[str]:
             "on the 448 x 200 cohort, fresh processes"
             + (f", with `--set {' --set '.join(settings)}`" if settings else "")
             + ". CPU s are the process's and its joblib workers' (user + system); "
-            "the last time column replaces the measured permutations by the config's count "
-            "at the measured seconds per permutation (extrapolated unless the counts agree).",
+            "*features s* is loading and featurising every subject after the cohort check. "
+            "The column with the config's permutations replaces the measured permutation "
+            "seconds by the config's count, run --jobs at a time, at the measured seconds "
+            "per such wave (extrapolated unless the counts agree; an upper estimate, since "
+            "later permutations take the outer folds' reference means from the memo).",
             "", table(rows, columns)]
 
 
