@@ -78,3 +78,29 @@ def test_asymmetric_matrices_are_still_refused():
     Y = spd_stack(n_subjects=4)
     Y[1, 0, 0, 1] *= 1 + 1e-9
     BandTangentSpace().fit(Y)
+
+
+def test_a_tuned_tangent_route_predicts_the_same_with_or_without_memo_hits():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from neurodx.evaluation import Route
+    from neurodx.evaluation.cross_validation import fit_predict
+    from neurodx.evaluation.folds import make_folds
+    from neurodx.rmt import make_classifier
+
+    y = np.array(["HC", "SZ"] * 9, dtype=object)
+    X = spd_stack(n_subjects=18, n_bands=1, n=5, seed=3)
+    X[y == "SZ", 0] += 0.5 * np.eye(5)                    # SYNTHETIC group effect
+    route = Route("tuned", make_pipeline(BandTangentSpace(), StandardScaler(),
+                                         make_classifier("logreg")),
+                  param_grid={"rowspacelogisticregression__C": [0.1, 1.0]}, inner_splits=2)
+    fold = make_folds(y, scheme="stratified_kfold", n_splits=3, seed=0)[0]
+    first = fit_predict(route, list(X), y, fold, ["HC", "SZ"])
+    hits = REFERENCES.hits
+    again = fit_predict(route, list(X), y, fold, ["HC", "SZ"])     # every mean from the memo
+    assert REFERENCES.hits > hits
+    assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])
+    REFERENCES.clear()
+    fresh = fit_predict(route, list(X), y, fold, ["HC", "SZ"])
+    assert np.array_equal(first[1], fresh[1])
