@@ -308,18 +308,57 @@ def section_region(doc) -> list[str]:
                   "classifier fitted once per inner fold, row-space classifier):", "",
                   table(doc["fold_rows"], [
                       ("variant", "variant"), ("fold_s", "one outer fold s"),
+                      *([("cpu_s", "CPU s")] if "cpu_s" in doc["fold_rows"][0] else []),
                       ("per_route_s", "x outer folds, s per route"), ("best_C", "C chosen"),
                       ("balanced_accuracy", "balanced accuracy (outer test)")])]
     full = doc.get("full")
-    if full:
+    if full and "cpu_s" not in next(iter(full.values())):
         parts = [f"{k}: {v['wall_s'] / 60:.1f} min (features {v['extract_s']:.0f} s; "
                  + ", ".join(f"{r} {x['fit_predict_s']:.0f} s, balanced accuracy "
                              f"{x['balanced_accuracy']:.3f}" for r, x in v["routes"].items())
                  + ")" for k, v in full.items()]
         lines += ["", "Whole `neurodx compare configs/region_timeseries.yaml --jobs 2`: "
                   + "; ".join(parts) + "."]
+    elif full:
+        lines += _section_region_full(doc, full)
     lines += ["", _targets(doc["targets"]), ""]
     return lines
+
+
+def _section_region_full(doc, full) -> list[str]:
+    """The whole ``neurodx compare`` of the region study: one row per code tree."""
+    settings = doc.get("full_settings") or []
+    rows = []
+    for name, v in full.items():
+        row = {"variant": name, "wall_min": v["wall_s"] / 60, "cpu_s": v["cpu_s"],
+               "cpu_per_wall": v["cpu_s"] / v["wall_s"], "extract_s": v["extract_s"],
+               "perm": f"{v['permutations']} ({v['permutation_route']}): "
+                       f"{v['permutation_s'] or 0:.0f} s",
+               "config_min": v["config_wall_s"] / 60,
+               "load": ", ".join(f"{x:.1f}" for x in v["load_average_after"])}
+        for route, x in v["routes"].items():
+            row[f"{route}_s"] = x["fit_predict_s"]
+            row[f"{route}_acc"] = x["balanced_accuracy"]
+        rows.append(row)
+    routes = list(next(iter(full.values()))["routes"])
+    columns = [("variant", "code"), ("wall_min", "wall min"), ("cpu_s", "CPU s"),
+               ("cpu_per_wall", "CPU s / wall s"), ("extract_s", "features s"),
+               *[(f"{r}_s", f"{r} CV s") for r in routes],
+               ("perm", "permutations (route): s"),
+               ("config_min", f"with the config's {doc['config_permutations']} "
+                              "permutations, min"),
+               *[(f"{r}_acc", f"{r} balanced acc.") for r in routes],
+               ("load", "load average after")]
+    return ["", "Whole `neurodx compare configs/region_timeseries.yaml --cohort ... --jobs 2` "
+            "on the 448 x 200 cohort, fresh processes"
+            + (f", with `--set {' --set '.join(settings)}`" if settings else "")
+            + ". CPU s are the process's and its joblib workers' (user + system); "
+            "*features s* is loading and featurising every subject after the cohort check. "
+            "The column with the config's permutations replaces the measured permutation "
+            "seconds by the config's count, run --jobs at a time, at the measured seconds "
+            "per such wave (extrapolated unless the counts agree; an upper estimate, since "
+            "later permutations take the outer folds' reference means from the memo).",
+            "", table(rows, columns)]
 
 
 def generated() -> str:

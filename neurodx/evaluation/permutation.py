@@ -1,10 +1,13 @@
 """Label-permutation test of one route on the comparison's folds."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from joblib import Parallel, delayed
 
 from .._logging import progress
+from .._threads import single_threaded_blas
 from .cross_validation import fit_predict
 from .metrics import classification_metrics
 
@@ -14,8 +17,10 @@ __all__ = ["permutation_pvalue"]
 def _null_score(route, X, y_perm, folds, classes) -> float:
     scores = []
     for f in folds:
-        pred, _, _ = fit_predict(route, X, y_perm, f, classes, with_proba=False,
-                                  diagnostics=False)
+        # one BLAS thread per worker, as the comparison's folds (see neurodx._threads)
+        with single_threaded_blas():
+            pred, _, _ = fit_predict(route, X, y_perm, f, classes, with_proba=False,
+                                      diagnostics=False)
         scores.append(classification_metrics(y_perm[f.test], pred, classes=classes)
                       ["balanced_accuracy"])
     return float(np.mean(scores))
@@ -32,6 +37,7 @@ def permutation_pvalue(route, X, y, folds, classes, split_scores, n_perm, seed,
     first = [k for k, f in enumerate(folds) if f.repeat == folds[0].repeat]
     folds = [folds[k] for k in first]
     observed = float(np.mean([split_scores[k] for k in first]))
+    t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     perms = [rng.permutation(y) for _ in range(n_perm)]
     null = np.asarray(list(progress(
@@ -41,4 +47,5 @@ def permutation_pvalue(route, X, y, folds, classes, split_scores, n_perm, seed,
     return {"route": route.name, "n_permutations": n_perm, "folds": "first repeat",
             "observed": observed,
             "null_mean": float(null.mean()) if n_perm else float("nan"),
-            "p_value": float((1 + np.sum(null >= observed)) / (1 + n_perm))}
+            "p_value": float((1 + np.sum(null >= observed)) / (1 + n_perm)),
+            "seconds": time.perf_counter() - t0}

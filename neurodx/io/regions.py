@@ -6,6 +6,7 @@ A header row of region names is used when present.
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,11 @@ from .npy import read_npy
 from .quality import FLAT_POLICIES
 
 __all__ = ["RegionTimeSeries", "RegionSpec", "read_region_timeseries"]
+
+# Every cell as the float Python reads from its text: pandas 3's C parser does so by
+# default (and deprecates the option); pandas 2 needs the round-trip converter.
+_EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {
+    "float_precision": "round_trip"}
 
 
 @dataclass(frozen=True)
@@ -114,12 +120,21 @@ def read_region_timeseries(path: str | Path) -> RegionTimeSeries:
             if not lines:
                 raise RecordingError(path, "empty table")
             header = _has_header(lines[0], sep)
-            df = pd.read_csv(path, sep=sep if sep else r"\s+", comment="#", engine="python",
-                             header=0 if header else None, na_values=["n/a", "NA", "nan"],
-                             skip_blank_lines=True)
+            # pandas' C parser on the lines already read (comment and blank lines out):
+            # about 10x faster than the Python engine on a 200 x 200 table, and a cohort
+            # is read twice (check, then features)
+            df = pd.read_csv(io.StringIO("".join(lines)), sep=sep if sep else r"\s+",
+                             comment="#", engine="c", header=0 if header else None,
+                             na_values=["n/a", "NA", "nan"], skip_blank_lines=True,
+                             **_EXACT_FLOATS)
             if header:
                 names = [str(c).strip() for c in df.columns]
-            bad = df.apply(pd.to_numeric, errors="coerce").isna() & df.notna()
+            # only columns pandas could not parse as numbers can hold a non-numeric cell
+            text = df.select_dtypes(exclude="number")
+            bad = pd.DataFrame(False, index=df.index, columns=df.columns)
+            if text.shape[1]:
+                bad[text.columns] = text.apply(pd.to_numeric, errors="coerce").isna() \
+                    & text.notna()
             if bad.to_numpy().any():
                 r, c = np.argwhere(bad.to_numpy())[0]
                 raise RecordingError(path, f"non-numeric value {df.iat[r, c]!r} at row "

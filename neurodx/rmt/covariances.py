@@ -33,8 +33,10 @@ from sklearn.utils.validation import check_is_fitted
 from ..errors import ConfigError
 from ._inputs import (check_dtype, check_params_common, check_subjects, subject_band_scatter,
                       subject_band_windows)
+from ._reference_memo import REFERENCES, matrices_key
 from .cleaning import clip_spectrum, shrink_spectrum
 from .inverse_shrinkage import INVERSE_SHRINKAGE_METHODS, shrink_spectrum_inverse
+from .riemann_mean import riemann_mean
 
 __all__ = ["RMTCovariances", "BandCovariances", "BandTangentSpace", "clean_correlation"]
 
@@ -309,7 +311,13 @@ def _check_band_matrices(X):
                           f"(n_subjects, N, N), got shape {X.shape}")
     if not np.all(np.isfinite(X)):
         raise ConfigError("matrices contain NaN or infinity")
-    if not np.allclose(X, np.swapaxes(X, -1, -2), rtol=1e-6, atol=1e-12 * np.abs(X).max()):
+    # Each matrix symmetric to 1e-6 of its largest entry: one temporary on stacks of
+    # hundreds of 200 x 200 matrices (np.allclose's elementwise test made five, and this
+    # check runs at every fit and transform of a tuned route's inner folds)
+    asym = X - np.swapaxes(X, -1, -2)
+    np.abs(asym, out=asym)
+    largest = np.maximum(X.max(axis=(-2, -1)), -X.min(axis=(-2, -1)))
+    if np.any(asym.max(axis=(-2, -1)) > 1e-6 * largest):
         raise ConfigError("matrices are not symmetric")
     return X
 
@@ -359,9 +367,24 @@ class BandTangentSpace(TransformerMixin, BaseEstimator):
                               f"{X.shape[1]} bands (already windowed input is one band: "
                               f"pass bands={{'broadband': None}} to the pipeline factory)")
         self.n_bands_, self.n_channels_ = X.shape[1], X.shape[2]
-        self.tangent_spaces_ = [TangentSpace(metric=self.metric).fit(X[:, b])
-                                for b in range(self.n_bands_)]
+        # The same training matrices give the same means: refits on them (the permutation
+        # test's outer folds, grid points) take the stored fit (see _reference_memo).
+        key = matrices_key(X, "BandTangentSpace", self.metric)
+        self.tangent_spaces_ = REFERENCES.get(key)
+        if self.tangent_spaces_ is None:
+            self.tangent_spaces_ = [self._fit_band(X[:, b]) for b in range(self.n_bands_)]
+            REFERENCES.put(key, self.tangent_spaces_)
         return self
+
+    def _fit_band(self, X):
+        """pyRiemann's ``TangentSpace`` of one band; its ``reference_`` is the mean that
+        ``fit`` would compute (for ``"riemann"``, by :func:`~neurodx.rmt.riemann_mean.
+        riemann_mean`: the same iteration with fewer flops, the same mean to rounding)."""
+        ts = TangentSpace(metric=self.metric)
+        if self.metric != "riemann":
+            return ts.fit(X)
+        ts.reference_ = riemann_mean(X)      # all that TangentSpace.fit learns
+        return ts
 
     def transform(self, X):
         """Tangent vectors of all bands, side by side.

@@ -59,3 +59,18 @@ def test_truncated_npy(tmp_path):
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(RecordingError, match="declares shape .*truncated"):
         read_region_timeseries(path)
+
+
+@pytest.mark.parametrize("name, sep", [("ts.tsv", "\t"), ("ts.csv", ","), ("ts.1D", " ")])
+def test_values_are_the_decimal_text_exactly(tmp_path, name, sep):
+    # every cell parses to the float Python's float() gives for its text (the round
+    # trip of the fast parser), inline comments and indented comment lines included
+    cells = np.random.default_rng(1).standard_normal((30, 5)) * 1e3
+    text = [[f"{v:.17g}" if (i + j) % 3 else f"{v:.3f}" for j, v in enumerate(row)]
+            for i, row in enumerate(cells)]
+    lines = ["  # exported by a SYNTHETIC test"] + [sep.join(r) for r in text]
+    lines[5] += " # an inline note"
+    (tmp_path / name).write_text("\n".join(lines) + "\n")
+    ts = read_region_timeseries(tmp_path / name)
+    expected = np.array([[float(c) for c in r] for r in text]).T
+    assert np.array_equal(ts.data, expected)

@@ -1,0 +1,68 @@
+"""Tangent-space reference means already fitted on the very same matrices, reused.
+
+The Riemannian mean of the training subjects' matrices (the reference point of
+:class:`~neurodx.rmt.BandTangentSpace`) is most of a tuned region route's time:
+about nine batched eigen-decompositions of every training matrix (200 x 200 for
+200 regions). The same fit is asked for again on identical input: the label
+permutation test refits the outer folds of its first repeat once per permutation,
+on the same training subjects, and the mean never sees the labels; a grid search
+refits the same steps for each grid point. Such a fit is deterministic, so it is
+looked up here by a digest of the matrices' bytes (with their shape, dtype and the
+metric) and the stored result is exactly what a new fit would compute: results do
+not depend on this memo, only the time does. Nothing is shared between different
+training sets (a different subject set is a different key), so no fold sees
+another fold's subjects through it.
+
+The memo is per process (joblib workers each keep their own) and small: one
+entry holds the fitted per-band means, ``n_bands x N x N`` floats.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections import OrderedDict
+
+import numpy as np
+
+__all__ = ["matrices_key", "REFERENCES"]
+
+
+def matrices_key(X: np.ndarray, *extra) -> bytes:
+    """Digest of an array's shape, dtype and bytes, and of ``extra`` (parameters)."""
+    X = np.ascontiguousarray(X)
+    h = hashlib.blake2b(digest_size=20)
+    h.update(repr((X.shape, X.dtype.str, extra)).encode())
+    h.update(memoryview(X).cast("B"))
+    return h.digest()
+
+
+class _FittedMemo:
+    """A bounded least-recently-used map from input digests to fitted objects."""
+
+    def __init__(self, max_entries: int = 64):
+        self.max_entries = max_entries
+        self._entries: OrderedDict = OrderedDict()
+        self.hits = self.misses = 0
+
+    def get(self, key: bytes):
+        """A private copy of the stored object (callers may modify theirs), or None."""
+        if key not in self._entries:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return copy.deepcopy(self._entries[key])
+
+    def put(self, key: bytes, fitted) -> None:
+        self._entries[key] = copy.deepcopy(fitted)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.hits = self.misses = 0
+
+
+#: Fitted per-band tangent spaces by :func:`matrices_key` of the training matrices.
+REFERENCES = _FittedMemo()
