@@ -29,6 +29,8 @@ def _saved_params(estimator) -> dict:
             out[key] = None
         elif key == "augment" and callable(value) and not isinstance(value, bool):
             out[key] = None          # only used for training
+        elif key == "slice_labels":
+            out[key] = None          # training only: a saved model never reads them
         elif key == "transform":
             out[key] = _encode_transform(value)
         else:

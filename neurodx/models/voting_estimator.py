@@ -25,8 +25,8 @@ from .augmentation import make_augment
 from .inference import INFERENCE_DTYPES, InferenceNetwork
 from .persistence import load_fitted, read_estimator_name, save_estimator
 from .subjects import subject_entries
-from .training import (TrainConfig, predict_items, resolve_device, seeded_network, torch_session,
-                       train_network)
+from .training import (TrainConfig, item_targets, predict_items, resolve_device, seeded_network,
+                       torch_session, train_network)
 from .voting import CALIBRATION_METHODS, POSITION_VOTING_METHODS, VOTING_METHODS, \
     VoteCalibration, vote
 
@@ -135,6 +135,18 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
     def _set_input_spec(self, spec: dict) -> None:
         raise NotImplementedError
 
+    def _fit_targets(self, items, ids, classes) -> np.ndarray | None:
+        """Per-item training targets when they differ from the subjects' labels (fit only).
+
+        Called by ``fit`` with the training subjects' items only; None: every item is
+        trained towards its subject's label.
+        """
+        return None
+
+    def _vote_options(self) -> dict:
+        """Extra keyword arguments of :func:`~neurodx.models.voting.vote` (fitted model)."""
+        return {}
+
     def _augmenter(self):
         return make_augment(self.augment, self._augment_kind)
 
@@ -203,6 +215,7 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
         self._reset_input()
         arrays = [self._prepare(d, sid, fitting=True) for d, sid in zip(data, ids)]
         items = self._items(arrays, ids, y_idx)
+        items.targets = self._fit_targets(items, ids, classes)
         seed = self._seed()
         network = seeded_network(lambda: self._build_network(len(classes)), seed)
         config = TrainConfig(seed=seed, checkpoint_dir=self._checkpoint_dir(ids, y),
@@ -231,7 +244,7 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
             return None
         groups = np.asarray(items.groups)
         val = np.flatnonzero(np.isin(groups, np.asarray(result.val_subjects, dtype=groups.dtype)))
-        labels = np.asarray(items.labels)[val]
+        labels = item_targets(items)[val]
         if np.unique(labels).size < 2:
             raise ConfigError(f"calibration: the inner validation subjects cover one class only "
                               f"({len(result.val_subjects)} subjects); raise "
@@ -280,9 +293,10 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
         probas = np.concatenate(probas)
         if getattr(self, "calibration_", None) is not None:
             probas = self.calibration_.transform(probas)
-        votes = vote(probas, np.concatenate(groups), self.voting,
-                     positions=None if self.voting not in POSITION_VOTING_METHODS
-                     else np.concatenate(positions))
+        options = {"method": self.voting, **self._vote_options()}
+        votes = vote(probas, np.concatenate(groups),
+                     positions=None if options["method"] not in POSITION_VOTING_METHODS
+                     else np.concatenate(positions), **options)
         return ids, explicit, votes
 
     def predict_proba(self, subjects) -> np.ndarray:
