@@ -80,13 +80,17 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["VOTING_METHODS", "CALIBRATION_METHODS", "VoteCalibration",
-           "POSITION_VOTING_METHODS", "BACKGROUND_VOTING_METHODS", "SubjectVotes", "item_votes", "vote",
+           "POSITION_VOTING_METHODS", "BACKGROUND_VOTING_METHODS", "SUBJECT_CALIBRATED_VOTES",
+           "SubjectVotes", "margins", "item_votes", "vote",
            "hard_vote", "soft_vote", "logodds_vote", "two_level_vote", "topk_vote",
            "lexicographic_argmax"]
 
 VOTING_METHODS = ("hard", "soft", "logodds", "two_level", "topk")
 #: Methods that need the background (normal) class of the items.
 BACKGROUND_VOTING_METHODS = ("topk",)
+#: Methods whose subject probabilities are calibrated again, on the validation subjects'
+#: votes (a maximum over slices is not a probability of the patient's class).
+SUBJECT_CALIBRATED_VOTES = ("topk",)
 #: Methods that need the slice position of every item.
 POSITION_VOTING_METHODS = ("two_level",)
 _EPS = 1e-6
@@ -204,6 +208,11 @@ def _aggregate(proba, groups):
     np.add.at(logit_sums, row, np.log(p) - np.log1p(-p))
     subjects = groups[first[order]]
     return subjects, n_items, counts, sums / n_items[:, None], logit_sums / n_items[:, None]
+
+
+def margins(score: np.ndarray, winner: np.ndarray) -> np.ndarray:
+    """Score of each row's winner minus the best other score (0 for a tie)."""
+    return _margin(score, winner)
 
 
 def _margin(score, winner):

@@ -9,6 +9,7 @@ subclasses say how a subject becomes items (:mod:`neurodx.models.slice_voting`,
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -28,7 +29,7 @@ from .subjects import subject_entries
 from .training import (TrainConfig, item_targets, predict_items, resolve_device, seeded_network,
                        torch_session, train_network)
 from .voting import CALIBRATION_METHODS, POSITION_VOTING_METHODS, VOTING_METHODS, \
-    VoteCalibration, vote
+    SUBJECT_CALIBRATED_VOTES, VoteCalibration, lexicographic_argmax, margins, vote
 
 __all__ = ["VotingClassifierBase", "load_estimator"]
 
@@ -239,7 +240,12 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_calibration(self, network, items, result, config) -> VoteCalibration | None:
-        """Vote calibration on the items of the inner validation subjects only (no test data)."""
+        """Vote calibration on the items of the inner validation subjects only (no test data).
+
+        Votes in :data:`~neurodx.models.voting.SUBJECT_CALIBRATED_VOTES` are calibrated
+        once more, per subject, on the same subjects (``vote_calibration_``).
+        """
+        self.vote_calibration_ = None
         if self.calibration is None:
             return None
         groups = np.asarray(items.groups)
@@ -253,7 +259,19 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
         with torch_session(config.seed, self.num_threads, deterministic=False, device=device):
             proba = predict_items(network, items, index=val, batch_size=self.eval_batch_size,
                                   device=device)
-        return VoteCalibration(self.calibration).fit(proba, labels, groups[val])
+        calibration = VoteCalibration(self.calibration).fit(proba, labels, groups[val])
+        options = self._vote_options()
+        if options.get("method", self.voting) in SUBJECT_CALIBRATED_VOTES:
+            # The vote's own threshold (a maximum over slices leans to "lesion"), fitted on
+            # the validation subjects' votes against their patient labels: one row each.
+            votes = vote(calibration.transform(proba), groups[val],
+                         **{"method": self.voting, **options})
+            subject_label = dict(zip(groups[val].tolist(), np.asarray(items.labels)[val]))
+            truth = np.array([subject_label[s] for s in votes.subjects.tolist()])
+            if np.unique(truth).size == proba.shape[1]:
+                self.vote_calibration_ = VoteCalibration(self.calibration).fit(
+                    votes.proba, truth, votes.subjects)
+        return calibration
 
     def _diagnose(self, items, train_subjects) -> dict:
         """RMT diagnostics of the fitted network (``diagnostics=True``), on training items only."""
@@ -297,6 +315,11 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
         votes = vote(probas, np.concatenate(groups),
                      positions=None if options["method"] not in POSITION_VOTING_METHODS
                      else np.concatenate(positions), **options)
+        if getattr(self, "vote_calibration_", None) is not None:
+            proba = self.vote_calibration_.transform(votes.proba)
+            predicted, tied = lexicographic_argmax(proba, votes.counts.astype(float))
+            votes = dataclasses.replace(votes, proba=proba, predicted=predicted, tied=tied,
+                                        margin=margins(proba, predicted))
         return ids, explicit, votes
 
     def predict_proba(self, subjects) -> np.ndarray:

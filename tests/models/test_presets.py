@@ -30,7 +30,8 @@ def test_full_and_fast_study_settings():
         settings = get_preset(peer)
         assert all(settings[k] == v for k, v in recipe.items()
                    if k in settings and k not in ("depth", "width", "max_width", "growth",
-                                                  "norm", "dropout", "pooling"))
+                                                  "norm", "dropout", "pooling",
+                                                  "precise_bn", "epochs"))
     zeros = __import__("numpy").zeros((4, 4))
     assert len(ct.transform.for_unit("HU")(zeros)) == 3                  # 3 HU windows
     assert len(ct.transform.for_unit("display")(zeros)) == 3             # same network input
