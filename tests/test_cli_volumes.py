@@ -185,7 +185,7 @@ SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
 @pytest.mark.parametrize("name, options, groups, expected", [
     ("fmri", ["--require-4d"], ["HC", "MA"], ["shape (as stored): 24x24x12 (all)",
                                               "frames: 90 (all)"]),
-    ("ct", [], ["normal", "infarct", "hemorrhage"], ["shape (as stored): 256x256x3 (all)",
+    ("ct", [], ["normal", "infarct", "hemorrhage"], ["shape (as stored): 128x128x4 (all)",
                                                      "frames: 1 (all)"]),
 ])
 def test_committed_sample_cohorts_are_synthetic_and_ready(capsys, name, options, groups,
