@@ -197,7 +197,7 @@ def test_committed_sample_cohorts_are_synthetic_and_ready(capsys, name, options,
     assert main(["inspect", str(root), "--summary", *options]) == 0
     text = capsys.readouterr().out
     assert all(e in text for e in expected) and "READY: no errors." in text
-    per_group = 8 if name == "fmri" else 5   # the studies' 80/20 holdout keeps 1-2 to test
+    per_group = 8 if name == "fmri" else 15  # the 80/20 holdout tests 2 (fMRI), 3 (CT) a group
     for group in groups:
         assert re.search(rf"^\s+{group}\s+{per_group}\s+{per_group}$", text, re.M), group
 
