@@ -154,3 +154,28 @@ def test_topk_vote_lets_the_most_lesion_like_slices_decide():
                                vote(proba, groups, "soft").proba)
     with pytest.raises(ValueError, match="background class index"):
         vote(proba, groups, "topk", k=1)
+
+
+def test_the_vote_threshold_is_fitted_on_validation_patients_only(tmp_path):
+    train, y, labels = cohort(16, 0)
+    test, _, _ = cohort(4, 1, prefix="new")
+    est = SliceVotingClassifier(voting="topk", vote_k=1, slice_labels=labels,
+                                calibration="logistic", **TINY).fit(train, y)
+    cal = est.vote_calibration_
+    assert cal is not None and set(cal.subjects_) == set(est.val_subjects_)
+    assert cal.n_items_ == len(est.val_subjects_)          # one row per patient
+    proba = est.predict_proba(test)
+    np.testing.assert_allclose(proba, cal.transform(
+        vote(est.calibration_.transform(_slice_proba(est, test)),
+             np.repeat([sid for sid, _ in test], 4), "topk", k=1,
+             background=est.background_).proba))
+    est.save(tmp_path / "model")
+    np.testing.assert_allclose(load_estimator(tmp_path / "model").predict_proba(test), proba,
+                               atol=1e-6)
+
+
+def _slice_proba(est, subjects):
+    from neurodx.models.training import predict_items
+    items = est._items([est._prepare(d, sid, fitting=False) for sid, d in subjects],
+                       [sid for sid, _ in subjects], None)
+    return predict_items(est.network_, items, batch_size=64, device="cpu")
