@@ -30,8 +30,12 @@ ct                 lesion-detection recipe (issue 20): 4 conv layers (16-64 filt
                    padded; trained on slice labels when the cohort has them (slices.tsv),
                    8 slices per patient and epoch, 30 epochs (cosine rate from 3e-3),
                    batches of 16; the 2 most lesion-like slices of a patient vote
-                   (``voting="topk"``) on logistic-calibrated slice probabilities
-ct_fast            the same recipe on 128x128 slices (demo, validation runs)
+                   (``voting="topk"``) on logistic-calibrated slice probabilities, with a
+                   threshold fitted on the inner validation patients. Measured in
+                   README "What the demo shows" (Head CT)
+ct_fast            the same recipe on 128x128 slices (demo, validation runs). Cost: about
+                   55 CPU-s per split for 60 training patients x 4 slices (SYNTHETIC,
+                   3-fold CV); 1026 s wall for 2 CT-ICH splits on a shared 2-core machine
 ct7                the study's published design: 7 conv layers (16-128 filters, global
                    average pooling), 256x256 slices, soft vote over slices, 40 epochs
 ct_resnet18        peer: torchvision's ResNet-18 architecture from scratch, trained with
