@@ -2,8 +2,9 @@
 
 THE DATA MADE HERE ARE SYNTHETIC. Every cohort carries a ``README.md`` saying so,
 a ``simulation.json`` with all parameters, ``synthetic = yes`` in
-``participants.tsv``, and ``lesions.tsv`` with each lesion's drawn values and
-the slices it touches. DICOM headers hold fake patient names, IDs and
+``participants.tsv``, ``lesions.tsv`` with each lesion's drawn values and
+the slices it touches, and ``slices.tsv``, the slice labels derived from them
+(:mod:`neurodx.io.slice_labels`). DICOM headers hold fake patient names, IDs and
 birthdates, planted to test that neurodx never outputs them.
 
 Phantom (per subject; coordinates in mm, DICOM LPS: +x patient left,
