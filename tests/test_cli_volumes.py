@@ -185,7 +185,7 @@ SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
 @pytest.mark.parametrize("name, options, groups, expected", [
     ("fmri", ["--require-4d"], ["HC", "MA"], ["shape (as stored): 24x24x12 (all)",
                                               "frames: 90 (all)"]),
-    ("ct", [], ["normal", "infarct", "hemorrhage"], ["shape (as stored): 256x256x3 (all)",
+    ("ct", [], ["normal", "infarct", "hemorrhage"], ["shape (as stored): 128x128x4 (all)",
                                                      "frames: 1 (all)"]),
 ])
 def test_committed_sample_cohorts_are_synthetic_and_ready(capsys, name, options, groups,
@@ -197,7 +197,7 @@ def test_committed_sample_cohorts_are_synthetic_and_ready(capsys, name, options,
     assert main(["inspect", str(root), "--summary", *options]) == 0
     text = capsys.readouterr().out
     assert all(e in text for e in expected) and "READY: no errors." in text
-    per_group = 8 if name == "fmri" else 5   # the studies' 80/20 holdout keeps 1-2 to test
+    per_group = 8 if name == "fmri" else 15  # the 80/20 holdout tests 2 (fMRI), 3 (CT) a group
     for group in groups:
         assert re.search(rf"^\s+{group}\s+{per_group}\s+{per_group}$", text, re.M), group
 

@@ -15,7 +15,10 @@ What is done (recorded in ``provenance.json``):
 * each patient becomes one folder of slices ``sub-<patient>/ct/sub-<patient>_slice-<n>.jpg``
   (numbers not zero-padded: neurodx orders slices naturally by name); the
   bytes are copied unchanged;
-* values are display grey levels of the brain window, not Hounsfield units.
+* values are display grey levels of the brain window, not Hounsfield units;
+* the per-slice labels go to ``slices.tsv`` (:mod:`neurodx.io.slice_labels`):
+  ``slice`` is the 0-based position of the image among the patient's written
+  slices in name order (what neurodx reads), ``label`` ``hemorrhage`` or ``none``.
 
     python validation/prepare_ct_ich.py MIRROR_ROOT OUT_DIR
 """
@@ -63,7 +66,7 @@ def prepare(git_dir: Path, out: Path, limit: int | None = None) -> dict:
         pos = [p for p in patients if any(v for (q, _), v in slice_labels.items() if q == p)]
         neg = [p for p in patients if p not in set(pos)]
         patients = sorted(pos[:limit] + neg[:limit])
-    rows, no_image, no_label, absent = [], 0, [], []
+    rows, no_image, no_label, absent, slice_rows = [], 0, [], [], []
     for patient in patients:
         pid = f"sub-{patient:03d}"
         folder = out / pid / "ct"
@@ -81,6 +84,8 @@ def prepare(git_dir: Path, out: Path, limit: int | None = None) -> dict:
                 continue
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{pid}_slice-{number}.jpg").write_bytes(blob)
+            slice_rows.append(f"{pid}\t{written}\t"
+                              f"{'hemorrhage' if slice_labels[(patient, number)] else 'none'}")
             written += 1
         no_label += [images[patient][n] for n in images.get(patient, {}) if n not in numbers]
         if not written:
@@ -88,6 +93,8 @@ def prepare(git_dir: Path, out: Path, limit: int | None = None) -> dict:
         hemorrhage = any(slice_labels[(patient, n)] for n in numbers)
         rows.append({"participant_id": pid, "group": "hemorrhage" if hemorrhage else "none",
                      "n_slices": written, "path": f"{pid}/ct"})
+    (out / "slices.tsv").write_text("participant_id\tslice\tlabel\n"
+                                    + "".join(r + "\n" for r in slice_rows))
     write_participants(out, rows, "CT-ICH brain-window JPG slices (prepared by neurodx)",
                        "Hssayeni et al., PhysioNet CT-ICH, via https://github.com/" + REPO)
     counts = {g: sum(r["group"] == g for r in rows) for g in ("hemorrhage", "none")}
@@ -110,8 +117,8 @@ def prepare(git_dir: Path, out: Path, limit: int | None = None) -> dict:
             "Slices are 650 x 650 8-bit display grey levels of the brain window, not Hounsfield "
             "units: neurodx reads them as unit 'display' and gives the network the grey levels "
             "scaled to [0, 1] (no HU windows), each slice resized with its aspect kept and padded.",
-            "Labels are per patient while most slices of a hemorrhage patient show no bleed: "
-            "slice-level training with patient labels (both CNNs) is a weak signal.",
+            "Most slices of a hemorrhage patient show no bleed: slices.tsv keeps the CSV's "
+            "per-slice labels, which the CNN routes train on (volume.slice_labels).",
             f"Slices per patient vary ({min(n_slices)}-{max(n_slices)}); the CNN route votes over "
             "whatever slices a patient has.",
             f"Of {counts['hemorrhage']} hemorrhage patients, {intra} have an intra-axial bleed "

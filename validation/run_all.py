@@ -67,8 +67,8 @@ STUDIES = {
         peer="peers/eeg_mne_pyriemann.py"),
     "ct_ich": dict(
         prepare="prepare_ct_ich.py", config="configs/brain_ct.yaml", routes=None,
-        sets={"routes.cnn7.preset=ct_fast": "run time: the full 'ct' preset (256 px, 40 "
-                                            "epochs) takes hours on 2 CPU cores",
+        sets={"routes.cnn7.preset=ct_fast": "run time: the full 'ct' preset (256 px) costs "
+                                            "about 4x the 128-px ct_fast on 2 CPU cores",
               **{item: "peer on the same folds (issue 22)" for item, _ in CT_CNN_PEERS.values()}},
         peer="peers/ct_plain_cnn.py"),
 }

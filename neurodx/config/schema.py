@@ -143,6 +143,9 @@ class VolumeSection(Section):
     intensity: Literal[INTENSITY_SETTINGS] = setting(
         "auto", "unit of the voxel values: auto (DICOM CT: HU, PNG/JPG: display grey "
         "levels, NIfTI: HU when it holds air), hu or display (neurodx.io.units)")
+    slice_labels: Literal["auto", "none"] = setting(
+        "auto", "slice CNNs: auto trains on the cohort's slices.tsv (what each slice of a "
+        "training scan shows) when it has one; none ignores it (neurodx.io.slice_labels)")
     atlas: Optional[str] = setting(None, "region series from 4-D runs (RMT routes): a NIfTI "
                                    "label image (0 = background), relative to the config "
                                    "file; null: a parcellation fitted in each fold")

@@ -29,6 +29,8 @@ def _saved_params(estimator) -> dict:
             out[key] = None
         elif key == "augment" and callable(value) and not isinstance(value, bool):
             out[key] = None          # only used for training
+        elif key == "slice_labels":
+            out[key] = None          # training only: a saved model never reads them
         elif key == "transform":
             out[key] = _encode_transform(value)
         else:
@@ -51,7 +53,9 @@ def save_estimator(estimator, directory: str | Path) -> Path:
         fit_subject_ids=estimator.fit_subject_ids_,
         fit_ids_are_names=estimator.fit_ids_are_names_,
         calibration=(None if getattr(estimator, "calibration_", None) is None
-                     else jsonable(estimator.calibration_.to_dict())))
+                     else jsonable(estimator.calibration_.to_dict())),
+        vote_calibration=(None if getattr(estimator, "vote_calibration_", None) is None
+                          else jsonable(estimator.vote_calibration_.to_dict())))
 
 
 def read_estimator_name(directory: str | Path) -> str | None:
@@ -83,6 +87,8 @@ def load_fitted(cls, directory: str | Path):
     est.fit_ids_are_names_ = manifest["fit_ids_are_names"]
     spec = manifest.get("calibration")
     est.calibration_ = None if spec is None else VoteCalibration.from_dict(spec)
+    spec = manifest.get("vote_calibration")
+    est.vote_calibration_ = None if spec is None else VoteCalibration.from_dict(spec)
     est._set_input_spec(manifest["input"])
     return est
 

@@ -4,8 +4,12 @@ The network is a plain VGG-style stack (Simonyan & Zisserman 2015,
 "Very deep convolutional networks for large-scale image recognition", ICLR):
 ``depth`` stages of ``convs_per_stage`` 3x3 convolutions, each followed by a
 normalisation layer and ReLU, with 2x2 max pooling after each stage while the
-feature map is at least 2 pixels wide, then global average pooling, dropout and
-one linear layer.
+feature map is at least 2 pixels wide, then global pooling, dropout and one
+linear layer. Global *average* pooling (the default) suits a pattern spread over
+the slice; global *max* pooling (``pooling="max"``) keeps the strongest response
+anywhere, which suits a small lesion: a bleed covering 1 % of the slice is
+averaged away by the 99 % of normal tissue but is the maximum of its feature map
+(Oquab et al. 2015, "Is object localization for free?", CVPR).
 
 Two presets follow the studies neurodx reproduces:
 
@@ -25,7 +29,11 @@ from torch import nn
 from ..errors import ConfigError
 from ._base import Network, make_norm
 
-__all__ = ["SliceCNN", "FMRI_SLICE_CNN", "CT_SLICE_CNN", "ct_slice_cnn", "stage_widths"]
+__all__ = ["SliceCNN", "FMRI_SLICE_CNN", "CT_SLICE_CNN", "ct_slice_cnn", "stage_widths",
+           "GLOBAL_POOLINGS"]
+
+#: ``pooling`` of :class:`SliceCNN`: the global pooling before the classifier.
+GLOBAL_POOLINGS = ("avg", "max")
 
 #: One network of the fMRI per-slice-position ensemble (64x64 slices, one frame).
 FMRI_SLICE_CNN = dict(input_size=(64, 64), in_channels=1, depth=4, width=16, growth=2.0,
@@ -89,6 +97,8 @@ class SliceCNN(Network):
         Normalisation after each convolution.
     dropout : float
         Dropout before the linear classifier.
+    pooling : {"avg", "max"}
+        Global pooling of the last feature maps (module docstring).
 
     Notes
     -----
@@ -100,10 +110,13 @@ class SliceCNN(Network):
     def __init__(self, n_classes: int, input_size: Sequence[int] = (64, 64), in_channels: int = 1,
                  depth: int = 4, width: int = 16, growth: float = 2.0, max_width: int = 256,
                  convs_per_stage: int = 1, kernel_size: int = 3, norm: str = "batch",
-                 dropout: float = 0.3):
+                 dropout: float = 0.3, pooling: str = "avg"):
         super().__init__()
         if n_classes < 2:
             raise ConfigError(f"n_classes must be at least 2, got {n_classes}")
+        if pooling not in GLOBAL_POOLINGS:
+            raise ConfigError(f"pooling must be one of {', '.join(GLOBAL_POOLINGS)}, "
+                              f"got {pooling!r}")
         input_size = tuple(int(s) for s in input_size)
         if len(input_size) != 2 or min(input_size) < 1:
             raise ConfigError(f"input_size must be (height, width), got {input_size}")
@@ -113,12 +126,13 @@ class SliceCNN(Network):
                             in_channels=int(in_channels), depth=int(depth), width=int(width),
                             growth=float(growth), max_width=int(max_width),
                             convs_per_stage=int(convs_per_stage), kernel_size=int(kernel_size),
-                            norm=norm, dropout=float(dropout))
+                            norm=norm, dropout=float(dropout), pooling=pooling)
         self.input_shape = (int(in_channels), *input_size)
         widths = stage_widths(depth, width, growth, max_width)
         self.features = build_features(in_channels, input_size, widths, convs_per_stage,
                                        kernel_size, norm)
-        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        pool = nn.AdaptiveMaxPool2d(1) if pooling == "max" else nn.AdaptiveAvgPool2d(1)
+        self.pool = nn.Sequential(pool, nn.Flatten())
         self.n_features = widths[-1]
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(widths[-1], n_classes))
 

@@ -10,6 +10,13 @@ streaming :class:`~neurodx.preprocessing.slicing.SliceDataset` uses too. Every
 volume has an intensity unit (:mod:`neurodx.io.units`: HU, display grey levels,
 unknown); display images are scaled to [0, 1], the CT presets' transform is chosen by
 the unit, and the model keeps the unit it was fit on (``input_unit_``).
+
+Slice labels (``slice_labels``, a cohort's ``slices.tsv``: :mod:`neurodx.io.slice_labels`)
+say what each slice of a training scan shows; most slices of a patient with a lesion
+show none, and training them towards the patient's label teaches the network the
+patient, not the lesion. They are read in ``fit`` for the training subjects only and
+change what slices are trained towards; the decision stays one label per patient
+(``voting="topk"``: the patient's most lesion-like slices decide).
 """
 from __future__ import annotations
 
@@ -17,7 +24,9 @@ import os
 
 import numpy as np
 
+from .._logging import logger
 from ..errors import ConfigError, RecordingError
+from ..io.slice_labels import check_slice_labels, read_slice_labels
 from ..io.units import (DISPLAY, INTENSITY_SETTINGS, UNKNOWN, describe_unit, display_full_scale,
                         resolve_unit, volume_unit)
 from ..io.volumes import read_volume
@@ -27,8 +36,9 @@ from ..preprocessing.slicing import NORMALIZATIONS, VolumeSlicer
 from .items import SliceStackItems
 from .peers import PlainCNN, ResNet18
 from .shared_slice_cnn import SharedSliceCNN
-from .slice_cnn import SliceCNN
+from .slice_cnn import GLOBAL_POOLINGS, SliceCNN
 from .slice_ensemble import PerPositionSliceEnsemble
+from .voting import BACKGROUND_VOTING_METHODS
 from .voting_estimator import VotingClassifierBase
 
 __all__ = ["SliceVotingClassifier", "SLICE_MODES", "SLICE_ARCHITECTURES"]
@@ -71,12 +81,30 @@ class SliceVotingClassifier(VotingClassifierBase):
         (:class:`~neurodx.models.SharedSliceCNN`); ``"pooled"``: one
         :class:`~neurodx.models.SliceCNN` for every slice, position ignored (the CT
         study; subjects may have different numbers of slices).
-    voting : {"hard", "soft", "logodds", "two_level"}
+    voting : {"hard", "soft", "logodds", "two_level", "topk"}
         How slice probabilities become a subject label (:mod:`neurodx.models.voting`).
         ``"two_level"``: each slice position's frames are majority-voted into one
         result per position, then the positions vote (the fMRI study's design for
         ``mode="ensemble"``); ``"hard"``: one flat majority vote over every slice
-        and frame.
+        and frame; ``"topk"``: the ``vote_k`` slices least like ``background_class``
+        are soft-voted (lesion detection: a patient is normal when even its most
+        lesion-like slices look normal).
+    vote_k : int
+        Slices that decide under ``voting="topk"``.
+    background_class : str, optional
+        The lesion-free class (e.g. ``"normal"``) for ``voting="topk"``; None: the one
+        group that ``slice_labels`` gives to slices of patients of other groups, and
+        without slice labels every slice votes (``"soft"``).
+    slice_labels : path or mapping, optional
+        What each slice of a training scan shows: a ``slices.tsv``
+        (:mod:`neurodx.io.slice_labels`) or ``{subject_id: {slice_index: label}}``.
+        Read in ``fit`` for the training subjects only (never at prediction, never
+        for a test subject); listed slices are trained towards their own label,
+        unlisted ones towards the patient's. Config: a cohort's ``slices.tsv`` is
+        used when present (``volume.slice_labels``). Not saved with the model.
+    pooling : {"avg", "max"}
+        Global pooling of :class:`~neurodx.models.SliceCNN` (``mode="pooled"``);
+        ``"max"`` keeps a small lesion's response.
     slice_axis : {0, 1, 2}
     slices : sequence of int, optional
         Slice indices to use (all by default); positions are their order.
@@ -174,6 +202,10 @@ class SliceVotingClassifier(VotingClassifierBase):
         Slice positions (``None`` for ``mode="pooled"``).
     input_unit_ : {"HU", "display", "unknown"}
         Intensity unit of the training scans; scans in another unit are refused.
+    background_ : int or None
+        Index of the background class in ``classes_`` (``voting="topk"``).
+    n_slice_labels_ : int
+        Training slices whose target came from ``slice_labels`` (0 without them).
     diagnostics_ : dict
         Only with ``diagnostics``: see that parameter (JSON-able).
     """
@@ -187,7 +219,9 @@ class SliceVotingClassifier(VotingClassifierBase):
                  intensity: str = "auto", depth: int = 4, width: int = 16,
                  growth: float = 2.0, max_width: int = 128,
                  convs_per_stage: int = 1, norm: str = "batch", dropout: float = 0.3,
-                 position_mode: str = "embedding", position_dim: int = 8, **shared):
+                 position_mode: str = "embedding", position_dim: int = 8,
+                 pooling: str = "avg", vote_k: int = 3, background_class=None,
+                 slice_labels=None, **shared):
         super().__init__(**shared)
         self.mode = mode
         self.voting = voting
@@ -209,6 +243,10 @@ class SliceVotingClassifier(VotingClassifierBase):
         self.dropout = dropout
         self.position_mode = position_mode
         self.position_dim = position_dim
+        self.pooling = pooling
+        self.vote_k = vote_k
+        self.background_class = background_class
+        self.slice_labels = slice_labels
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -228,16 +266,26 @@ class SliceVotingClassifier(VotingClassifierBase):
         if self.architecture != "neurodx" and self.mode != "pooled":
             raise ConfigError(f"architecture {self.architecture!r} is one network for every "
                               "slice: set mode to pooled")
+        if self.pooling not in GLOBAL_POOLINGS:
+            raise ConfigError(f"pooling must be one of {', '.join(GLOBAL_POOLINGS)}, "
+                              f"got {self.pooling!r}")
+        if self.pooling != "avg" and (self.mode != "pooled" or self.architecture != "neurodx"):
+            raise ConfigError("pooling: max applies to neurodx's network with mode pooled")
+        if not isinstance(self.vote_k, (int, np.integer)) or self.vote_k < 1:
+            raise ConfigError(f"vote_k must be an integer >= 1, got {self.vote_k!r}")
 
     def _reset_input(self) -> None:
         self.input_shape_ = None
         self.n_positions_ = None
         self.input_unit_ = None
+        self.background_ = None
+        self.n_slice_labels_ = 0
         self._first_subject = None
 
     def _input_spec(self) -> dict:
         return {"input_shape": list(self.input_shape_), "n_positions": self.n_positions_,
                 "slice_axis": self.slice_axis, "item": "slice", "unit": self.input_unit_,
+                "background": self.background_,
                 "stack_layout": "(n_positions, n_frames, channels, height, width)"}
 
     def _set_input_spec(self, spec: dict) -> None:
@@ -245,6 +293,7 @@ class SliceVotingClassifier(VotingClassifierBase):
         self.n_positions_ = spec["n_positions"]
         # Models saved before units were recorded have none: their scans are not compared.
         self.input_unit_ = spec.get("unit")
+        self.background_ = spec.get("background")
         self._first_subject = None
 
     def _unit(self, found: str, vol: np.ndarray, sid: str) -> str:
@@ -303,6 +352,71 @@ class SliceVotingClassifier(VotingClassifierBase):
                                       "needs the same slice grid for every subject)")
         return stack
 
+    # -- slice labels (training only) ------------------------------------------------------
+    def _read_slice_labels(self, ids) -> tuple[dict, str]:
+        """The slice labels of subjects ``ids`` only, and where they came from."""
+        if isinstance(self.slice_labels, (str, os.PathLike)):
+            return read_slice_labels(self.slice_labels, ids), str(self.slice_labels)
+        wanted = set(ids)
+        return ({str(sid): {int(k): str(v) for k, v in per.items()}
+                 for sid, per in dict(self.slice_labels).items() if str(sid) in wanted},
+                "slice_labels")
+
+    def _fit_targets(self, items, ids, classes):
+        """Slice targets from ``slice_labels`` (training subjects only) and ``background_``."""
+        names = [str(c) for c in classes]
+        labels, source = ({}, "") if self.slice_labels is None else self._read_slice_labels(ids)
+        targets = None
+        if labels:
+            # A position is a slice index unless a subset of slices was chosen.
+            slice_of = (np.arange(max(len(st) for st in items.stacks)) if self.slices is None
+                        else np.asarray(self.slices))
+            n_slices = {sid: len(st) for sid, st in zip(ids, items.stacks)} \
+                if self.slices is None else {}
+            check_slice_labels(labels, names, n_slices, source)
+            index = {name: i for i, name in enumerate(names)}
+            targets = np.asarray(items.labels, dtype=np.int64).copy()
+            slice_index = slice_of[items.positions]
+            for i, (sid, k) in enumerate(zip(items.groups, slice_index)):
+                label = labels.get(str(sid), {}).get(int(k))
+                if label is not None:
+                    targets[i] = index[label]
+            self.n_slice_labels_ = int(sum(len(v) for v in labels.values()))
+        if self.voting in BACKGROUND_VOTING_METHODS:
+            self.background_ = self._background(names, labels, ids, items)
+        return targets
+
+    def _background(self, names, labels, ids, items) -> int:
+        """Index of the lesion-free class: ``background_class``, or the slice labels' one."""
+        if self.background_class is not None:
+            if str(self.background_class) not in names:
+                raise ConfigError(f"background_class {self.background_class!r} is not one of "
+                                  f"the groups {', '.join(names)} (routes.<name>."
+                                  "background_class)")
+            return names.index(str(self.background_class))
+        group_of = dict(zip(map(str, items.groups), (names[i] for i in items.labels)))
+        found = sorted({lab for sid, per in labels.items() for lab in per.values()
+                        if lab != group_of.get(sid)})
+        if not found:
+            # Nothing says which class is lesion-free: every slice votes, as before slice labels.
+            logger.info("voting topk: no background_class and no slice labels naming one; "
+                        "every slice votes (soft)")
+            return None
+        if len(found) != 1:
+            raise ConfigError(f"voting topk needs the lesion-free class: set "
+                              f"routes.<name>.background_class to one of {', '.join(names)} "
+                              f"(slice labels name {len(found)} candidate(s)"
+                              f"{': ' + ', '.join(found) if found else ''}; a cohort's "
+                              "slices.tsv names it), or routes.<name>.voting to soft")
+        return names.index(found[0])
+
+    def _vote_options(self) -> dict:
+        if self.voting not in BACKGROUND_VOTING_METHODS:
+            return {}
+        if self.background_ is None:            # no lesion-free class known (see fit)
+            return {"method": "soft"}
+        return {"k": int(self.vote_k), "background": self.background_}
+
     def _items(self, arrays, ids, labels):
         return SliceStackItems(arrays, ids, labels)
 
@@ -311,6 +425,8 @@ class SliceVotingClassifier(VotingClassifierBase):
                     depth=self.depth, width=self.width, growth=self.growth,
                     max_width=self.max_width, convs_per_stage=self.convs_per_stage,
                     norm=self.norm, dropout=self.dropout)
+        if self.pooling != "avg":
+            arch["pooling"] = self.pooling
         if self.architecture == "resnet18":
             return ResNet18(n_classes, arch["input_size"], arch["in_channels"])
         if self.architecture == "plain":

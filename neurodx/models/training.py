@@ -36,6 +36,12 @@ and resume), :class:`~neurodx.models.callbacks.LRSchedule`,
   layers keep theirs.
 * **Class weighting** (``class_weight="balanced"``): item-level weights
   ``n_items / (n_classes * n_items_of_class)`` computed on the training subjects.
+* **Item targets** (optional ``targets`` of the items, see :func:`item_targets`):
+  what each item is trained towards when it differs from its subject's label (CT
+  slice labels: a hemorrhage patient's slices without blood are trained as the
+  normal class). The inner split, and the subject accuracy of the validation record,
+  stay on the subjects' labels (``labels``); the loss, class weights and item accuracy
+  use the targets.
 * **Augmentation**: a callable ``aug(x, generator)`` (see
   :mod:`neurodx.models.augmentation`) applied to training batches only.
 * **Devices**: CUDA with mixed precision (``torch.autocast`` + gradient scaling)
@@ -83,7 +89,8 @@ from .voting import vote
 
 __all__ = ["TrainConfig", "TrainResult", "ItemSource", "ArrayItems", "train_network",
            "predict_items", "inner_split", "class_weights", "seeded_network", "resolve_device",
-           "epoch_lr", "recalibrate_batchnorm", "CHECKPOINT_NAME", "LR_SCHEDULES"]
+           "epoch_lr", "recalibrate_batchnorm", "item_targets", "CHECKPOINT_NAME",
+           "LR_SCHEDULES"]
 
 CHECKPOINT_NAME = "last.safetensors"
 #: ``lr_schedule`` settings of :class:`TrainConfig`.
@@ -104,6 +111,9 @@ class ItemSource(Protocol):
     ----------
     labels : ndarray of int (n_items,)
         Class index of each item (the label of its subject).
+    targets : ndarray of int (n_items,), optional
+        What each item is trained towards, when it differs from ``labels`` (read
+        through :func:`item_targets`; absent or None: ``labels``).
     groups : ndarray (n_items,)
         Subject ID of each item.
     positions : ndarray of int (n_items,) or None
@@ -358,6 +368,18 @@ def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return weights
 
 
+def item_targets(items: ItemSource) -> np.ndarray:
+    """The class each item is trained towards: ``items.targets`` when set, else ``labels``."""
+    targets = getattr(items, "targets", None)
+    labels = np.asarray(items.labels, dtype=np.int64)
+    if targets is None:
+        return labels
+    targets = np.asarray(targets, dtype=np.int64)
+    if targets.shape != labels.shape:
+        raise ValueError(f"targets need one entry per item ({len(labels)}), got {targets.shape}")
+    return targets
+
+
 def _subject_labels(items: ItemSource) -> tuple[np.ndarray, np.ndarray]:
     groups = np.asarray(items.groups)
     labels = np.asarray(items.labels)
@@ -484,10 +506,11 @@ def _evaluate(network, items, index, loss_fn, device, config, uses_position, sub
     network.eval()
     total, weight_sum, correct = 0.0, 0.0, 0
     probas = []
+    targets = item_targets(items)
     with torch.inference_mode():
         for batch in _batches(index, config.eval_batch_size):
             x, pos = batch_to_device(items, batch, device, uses_position)
-            y = torch.from_numpy(np.asarray(items.labels)[batch]).to(device)
+            y = torch.from_numpy(targets[batch]).to(device)
             with torch.autocast(device.type, enabled=config.amp and device.type == "cuda"):
                 logits = network(x, pos)
             logits = logits.float()
@@ -646,7 +669,7 @@ class _InnerSplit:
                                                                          dtype=self.groups.dtype)))
         self.val_idx = np.flatnonzero(np.isin(self.groups, np.asarray(self.val,
                                                                        dtype=self.groups.dtype)))
-        self.labels = np.asarray(items.labels, dtype=np.int64)
+        self.labels = item_targets(items)        # what items are trained towards
         self.weights = None
         if config.class_weight == "balanced":
             self.weights = class_weights(self.labels[self.train_idx], n_classes)

@@ -36,6 +36,15 @@ Methods
     positions won 10-0 by class B give A (3 positions to 2) under ``"two_level"``
     but B (32 items to 18) under ``"hard"``.
 
+``"topk"``
+    Lesion detection (CT): most slices of a patient with a lesion show none, so a
+    mean over slices dilutes the few that do. The ``k`` items least like the
+    *background* class (the normal class, ``background=``; ranked by ``1 -
+    p_background``) are soft-voted: the subject's probabilities are their mean
+    probability vector. ``k=1`` is the max rule (the most lesion-like slice decides);
+    a patient is normal when even its most lesion-like slices look normal. Subjects
+    with fewer than ``k`` items use all of them. Ties as for ``"soft"``.
+
 In every method the predicted class has the largest subject probability, and
 ``margin`` is its probability minus the best other class's (0 for a tie).
 
@@ -71,10 +80,17 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["VOTING_METHODS", "CALIBRATION_METHODS", "VoteCalibration",
-           "POSITION_VOTING_METHODS", "SubjectVotes", "item_votes", "vote",
-           "hard_vote", "soft_vote", "logodds_vote", "two_level_vote", "lexicographic_argmax"]
+           "POSITION_VOTING_METHODS", "BACKGROUND_VOTING_METHODS", "SUBJECT_CALIBRATED_VOTES",
+           "SubjectVotes", "margins", "item_votes", "vote",
+           "hard_vote", "soft_vote", "logodds_vote", "two_level_vote", "topk_vote",
+           "lexicographic_argmax"]
 
-VOTING_METHODS = ("hard", "soft", "logodds", "two_level")
+VOTING_METHODS = ("hard", "soft", "logodds", "two_level", "topk")
+#: Methods that need the background (normal) class of the items.
+BACKGROUND_VOTING_METHODS = ("topk",)
+#: Methods whose subject probabilities are calibrated again, on the validation subjects'
+#: votes (a maximum over slices is not a probability of the patient's class).
+SUBJECT_CALIBRATED_VOTES = ("topk",)
 #: Methods that need the slice position of every item.
 POSITION_VOTING_METHODS = ("two_level",)
 _EPS = 1e-6
@@ -194,6 +210,11 @@ def _aggregate(proba, groups):
     return subjects, n_items, counts, sums / n_items[:, None], logit_sums / n_items[:, None]
 
 
+def margins(score: np.ndarray, winner: np.ndarray) -> np.ndarray:
+    """Score of each row's winner minus the best other score (0 for a tie)."""
+    return _margin(score, winner)
+
+
 def _margin(score, winner):
     rows = np.arange(score.shape[0])
     others = score.copy()
@@ -202,15 +223,19 @@ def _margin(score, winner):
 
 
 def vote(proba: np.ndarray, groups: Sequence, method: str = "hard",
-         positions: Sequence[int] | None = None) -> SubjectVotes:
+         positions: Sequence[int] | None = None, *, k: int = 1,
+         background: int | None = None) -> SubjectVotes:
     """Vote items into subjects with ``method`` in :data:`VOTING_METHODS` (see module).
 
     ``positions`` (the slice position of each item) is needed by ``"two_level"``
-    and ignored by the flat methods.
+    and ignored by the flat methods; ``k`` and ``background`` (class index) are
+    ``"topk"``'s.
     """
     if method not in VOTING_METHODS:
         raise ValueError(f"voting method must be one of {', '.join(VOTING_METHODS)}, "
                          f"got {method!r}")
+    if method == "topk":
+        return topk_vote(proba, groups, k, background)
     if method == "two_level":
         if positions is None:
             raise ValueError("two_level voting needs the slice position of every item")
@@ -231,6 +256,28 @@ def vote(proba: np.ndarray, groups: Sequence, method: str = "hard",
                         mean_proba=mean_proba, mean_logodds=mean_logodds, proba=subject_proba,
                         predicted=predicted, margin=_margin(subject_proba, predicted),
                         tied=tied, method=method)
+
+
+def topk_vote(proba: np.ndarray, groups: Sequence, k: int, background: int) -> SubjectVotes:
+    """Soft vote of each subject's ``k`` items least like class ``background`` (module)."""
+    proba, groups = _check(proba, groups)
+    if background is None or not 0 <= int(background) < proba.shape[1]:
+        raise ValueError(f"topk voting needs the background class index in "
+                         f"[0, {proba.shape[1]}), got {background!r}")
+    if int(k) < 1:
+        raise ValueError(f"topk voting needs k >= 1, got {k!r}")
+    subjects, n_items, counts, mean_proba, mean_logodds = _aggregate(proba, groups)
+    subject_proba = np.empty_like(mean_proba)
+    for row, subject in enumerate(subjects):
+        block = proba[groups == subject]
+        # stable sort: among equally lesion-like items the first ones are kept
+        top = np.argsort(block[:, int(background)], kind="stable")[:int(k)]
+        subject_proba[row] = block[top].mean(axis=0)
+    predicted, tied = lexicographic_argmax(subject_proba, counts.astype(float))
+    return SubjectVotes(subjects=subjects, n_items=n_items, counts=counts,
+                        mean_proba=mean_proba, mean_logodds=mean_logodds, proba=subject_proba,
+                        predicted=predicted, margin=_margin(subject_proba, predicted),
+                        tied=tied, method="topk")
 
 
 def hard_vote(proba: np.ndarray, groups: Sequence) -> SubjectVotes:

@@ -9,6 +9,7 @@ subclasses say how a subject becomes items (:mod:`neurodx.models.slice_voting`,
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -25,10 +26,10 @@ from .augmentation import make_augment
 from .inference import INFERENCE_DTYPES, InferenceNetwork
 from .persistence import load_fitted, read_estimator_name, save_estimator
 from .subjects import subject_entries
-from .training import (TrainConfig, predict_items, resolve_device, seeded_network, torch_session,
-                       train_network)
+from .training import (TrainConfig, item_targets, predict_items, resolve_device, seeded_network,
+                       torch_session, train_network)
 from .voting import CALIBRATION_METHODS, POSITION_VOTING_METHODS, VOTING_METHODS, \
-    VoteCalibration, vote
+    SUBJECT_CALIBRATED_VOTES, VoteCalibration, lexicographic_argmax, margins, vote
 
 __all__ = ["VotingClassifierBase", "load_estimator"]
 
@@ -135,6 +136,18 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
     def _set_input_spec(self, spec: dict) -> None:
         raise NotImplementedError
 
+    def _fit_targets(self, items, ids, classes) -> np.ndarray | None:
+        """Per-item training targets when they differ from the subjects' labels (fit only).
+
+        Called by ``fit`` with the training subjects' items only; None: every item is
+        trained towards its subject's label.
+        """
+        return None
+
+    def _vote_options(self) -> dict:
+        """Extra keyword arguments of :func:`~neurodx.models.voting.vote` (fitted model)."""
+        return {}
+
     def _augmenter(self):
         return make_augment(self.augment, self._augment_kind)
 
@@ -203,6 +216,7 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
         self._reset_input()
         arrays = [self._prepare(d, sid, fitting=True) for d, sid in zip(data, ids)]
         items = self._items(arrays, ids, y_idx)
+        items.targets = self._fit_targets(items, ids, classes)
         seed = self._seed()
         network = seeded_network(lambda: self._build_network(len(classes)), seed)
         config = TrainConfig(seed=seed, checkpoint_dir=self._checkpoint_dir(ids, y),
@@ -226,12 +240,17 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_calibration(self, network, items, result, config) -> VoteCalibration | None:
-        """Vote calibration on the items of the inner validation subjects only (no test data)."""
+        """Vote calibration on the items of the inner validation subjects only (no test data).
+
+        Votes in :data:`~neurodx.models.voting.SUBJECT_CALIBRATED_VOTES` are calibrated
+        once more, per subject, on the same subjects (``vote_calibration_``).
+        """
+        self.vote_calibration_ = None
         if self.calibration is None:
             return None
         groups = np.asarray(items.groups)
         val = np.flatnonzero(np.isin(groups, np.asarray(result.val_subjects, dtype=groups.dtype)))
-        labels = np.asarray(items.labels)[val]
+        labels = item_targets(items)[val]
         if np.unique(labels).size < 2:
             raise ConfigError(f"calibration: the inner validation subjects cover one class only "
                               f"({len(result.val_subjects)} subjects); raise "
@@ -240,7 +259,19 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
         with torch_session(config.seed, self.num_threads, deterministic=False, device=device):
             proba = predict_items(network, items, index=val, batch_size=self.eval_batch_size,
                                   device=device)
-        return VoteCalibration(self.calibration).fit(proba, labels, groups[val])
+        calibration = VoteCalibration(self.calibration).fit(proba, labels, groups[val])
+        options = self._vote_options()
+        if options.get("method", self.voting) in SUBJECT_CALIBRATED_VOTES:
+            # The vote's own threshold (a maximum over slices leans to "lesion"), fitted on
+            # the validation subjects' votes against their patient labels: one row each.
+            votes = vote(calibration.transform(proba), groups[val],
+                         **{"method": self.voting, **options})
+            subject_label = dict(zip(groups[val].tolist(), np.asarray(items.labels)[val]))
+            truth = np.array([subject_label[s] for s in votes.subjects.tolist()])
+            if np.unique(truth).size == proba.shape[1]:
+                self.vote_calibration_ = VoteCalibration(self.calibration).fit(
+                    votes.proba, truth, votes.subjects)
+        return calibration
 
     def _diagnose(self, items, train_subjects) -> dict:
         """RMT diagnostics of the fitted network (``diagnostics=True``), on training items only."""
@@ -280,9 +311,15 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
         probas = np.concatenate(probas)
         if getattr(self, "calibration_", None) is not None:
             probas = self.calibration_.transform(probas)
-        votes = vote(probas, np.concatenate(groups), self.voting,
-                     positions=None if self.voting not in POSITION_VOTING_METHODS
-                     else np.concatenate(positions))
+        options = {"method": self.voting, **self._vote_options()}
+        votes = vote(probas, np.concatenate(groups),
+                     positions=None if options["method"] not in POSITION_VOTING_METHODS
+                     else np.concatenate(positions), **options)
+        if getattr(self, "vote_calibration_", None) is not None:
+            proba = self.vote_calibration_.transform(votes.proba)
+            predicted, tied = lexicographic_argmax(proba, votes.counts.astype(float))
+            votes = dataclasses.replace(votes, proba=proba, predicted=predicted, tied=tied,
+                                        margin=margins(proba, predicted))
         return ids, explicit, votes
 
     def predict_proba(self, subjects) -> np.ndarray:

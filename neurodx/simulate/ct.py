@@ -2,8 +2,9 @@
 
 THE DATA MADE HERE ARE SYNTHETIC. Every cohort carries a ``README.md`` saying so,
 a ``simulation.json`` with all parameters, ``synthetic = yes`` in
-``participants.tsv``, and ``lesions.tsv`` with each lesion's drawn values and
-the slices it touches. DICOM headers hold fake patient names, IDs and
+``participants.tsv``, ``lesions.tsv`` with each lesion's drawn values and
+the slices it touches, and ``slices.tsv``, the slice labels derived from them
+(:mod:`neurodx.io.slice_labels`). DICOM headers hold fake patient names, IDs and
 birthdates, planted to test that neurodx never outputs them.
 
 Phantom (per subject; coordinates in mm, DICOM LPS: +x patient left,
@@ -350,6 +351,24 @@ def _write_subject(out: Path, pid: str, group: str, lesion: str, fmt: str, param
     return row, {"participant_id": pid, "group": group, **truth}
 
 
+def _write_slice_labels(out: Path, rows, truths, groups, mapping, n_slices: int) -> None:
+    """``slices.tsv`` (:mod:`neurodx.io.slice_labels`): what every slice of a patient shows.
+
+    A slice the lesion touches carries the patient's group, the others the group without
+    lesions; without such a group only the lesion slices are listed.
+    """
+    normal = next((g for g in groups if mapping[g] == "none"), None)
+    table = []
+    for row, truth in zip(rows, truths):
+        touched = set(truth["lesion_slices"])
+        for k in range(n_slices):
+            if k in touched or normal is not None:
+                table.append({"participant_id": row["participant_id"], "slice": k,
+                              "label": row["group"] if k in touched else normal})
+    pd.DataFrame(table, columns=["participant_id", "slice", "label"]).to_csv(
+        out / "slices.tsv", sep="\t", index=False)
+
+
 def simulate_ct_cohort(out: str | Path,
                        groups: Sequence[str] = ("normal", "infarct", "hemorrhage"),
                        subjects_per_group: int = 30, *, fmt: str = "dicom",
@@ -357,7 +376,8 @@ def simulate_ct_cohort(out: str | Path,
                        slice_thickness: float = 5.0, seed: int = 0, effect_size: float = 1.0,
                        subdural_fraction: float = 0.25,
                        lesions: Mapping[str, str] | None = None, n_jobs: int = 1) -> Path:
-    """Write a synthetic head-CT cohort: images, ``participants.tsv``, ``lesions.tsv``, README.
+    """Write a synthetic head-CT cohort: images, ``participants.tsv``, ``lesions.tsv``,
+    ``slices.tsv`` (slice labels: the slices each lesion touches), README.
 
     Parameters
     ----------
@@ -425,6 +445,7 @@ def simulate_ct_cohort(out: str | Path,
         row["lesion_slices"] = ";".join(map(str, t["lesion_slices"]))
         lesion_rows.append(row)
     pd.DataFrame(lesion_rows).to_csv(out / "lesions.tsv", sep="\t", index=False, na_rep="n/a")
+    _write_slice_labels(out, rows, truths, groups, mapping, shape[2])
 
     from .. import __version__
     meta = {"synthetic": True, "generator": "neurodx.simulate.simulate_ct_cohort",
@@ -452,7 +473,9 @@ def simulate_ct_cohort(out: str | Path,
         + ".\n\n"
         "The phantom and lesion model are documented in `neurodx/simulate/ct.py`; all "
         "parameters are in `simulation.json`; each lesion's drawn values and the slices it "
-        "touches (0 = lowest slice) are in `lesions.tsv`.\n\n"
+        "touches (0 = lowest slice) are in `lesions.tsv`; `slices.tsv` labels every slice "
+        "with what it shows (the patient's group where the lesion touches it, else the group "
+        "without lesions), the slice labels neurodx's CT CNN trains on.\n\n"
         "Regenerate with (from the directory the cohort was written from):\n\n"
         f"    python -c \"from neurodx.simulate.ct import simulate_ct_cohort; {call}\"\n")
     return out

@@ -23,6 +23,7 @@ from sklearn.pipeline import Pipeline
 from ..errors import ConfigError, RecordingError
 from ..io import (EEGSpec, RegionSpec, VolumeSpec, check_eeg_file, check_region_file,
                   check_volume_file, load_eeg, read_region_timeseries)
+from ..io.slice_labels import SLICE_LABELS_FILE
 from ..io.units import UNKNOWN, check_intensity_setting, describe_unit, resolve_unit
 from ..preprocessing import preprocess_raw
 from ..preprocessing.regions_from_volume import RegionsFromVolume
@@ -111,8 +112,8 @@ class Modality:
         """The rate recordings are resampled to when loaded (None: kept as recorded)."""
         return None
 
-    def slice_settings(self, config) -> dict:
-        """Settings a slice CNN takes from the config (nothing by default)."""
+    def slice_settings(self, config, cohort_root=None) -> dict:
+        """Settings a slice CNN takes from the config and cohort (nothing by default)."""
         return {}
 
     def expected_input(self, context, config, *, volume_shape=None, estimator=None) -> dict:
@@ -298,9 +299,15 @@ class Volume(Modality):
         return replace(route, estimator=estimator, stateless_steps=n_stateless,
                        description=f"{route.description} [region series: {source}; {unit}]")
 
-    def slice_settings(self, config) -> dict:
-        # Slice routes read the volumes' unit as the config's volume section says.
-        return {"intensity": config["volume"].get("intensity", "auto")}
+    def slice_settings(self, config, cohort_root=None) -> dict:
+        # Slice routes read the volumes' unit as the config's volume section says, and
+        # train on the cohort's slice labels when it has them (volume.slice_labels).
+        settings = {"intensity": config["volume"].get("intensity", "auto")}
+        labels = Path(cohort_root) / SLICE_LABELS_FILE if cohort_root is not None else None
+        if config["volume"].get("slice_labels", "auto") == "auto" and labels is not None \
+                and labels.is_file():
+            settings["slice_labels"] = str(labels)
+        return settings
 
     def check_features_config(self, config) -> None:
         if not config["volume"].get("atlas"):

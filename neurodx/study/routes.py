@@ -321,7 +321,7 @@ def _cnn_route(name: str, params: dict, context) -> Route:
             del params[key]          # the preset's own value, said out loud in the config
             settings = {k: v for k, v in settings.items() if k != key}
     params.update(_windows(params, settings, context))
-    fixed = get_modality(context.modality).slice_settings(context.config) \
+    fixed = get_modality(context.modality).slice_settings(context.config, context.cohort_root) \
         if cls_name == "SliceVotingClassifier" else {}
     return build_preset_route(name, params, seed=context.seed, context=context, **fixed)
 

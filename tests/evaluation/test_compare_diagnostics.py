@@ -22,7 +22,7 @@ def test_diagnostics_are_collected_per_fold_and_reported(tmp_path):
     cohort = simulate_ct_cohort(tmp_path / "ct", ["normal", "hemorrhage"], 4, fmt="nifti",
                                 shape=(48, 48, 2), seed=2)
     diag = {"hessian_seconds": 120, "hessian_items": 8, "lanczos_steps": 4, "slq_vectors": 1}
-    tiny = {"kind": "cnn", "preset": "ct_fast", "epochs": 1, "slice_shape": [32, 32]}
+    tiny = {"kind": "cnn", "preset": "ct7", "epochs": 1, "slice_shape": [32, 32]}
     over = {"cohort": {"path": str(cohort)},
             "cv": {"scheme": "holdout", "n_repeats": 2, "test_size": 0.5},
             "statistics": {"bootstrap": 20, "permutations": 0},

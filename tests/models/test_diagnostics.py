@@ -144,9 +144,9 @@ def _volumes(n=6, shape=(16, 16, 3)):
 
 def test_estimator_with_diagnostics_stores_a_json_able_record():
     subjects, y = _volumes()
-    # the ct_fast network (7 convolutional stages, 4-16 filters) on small slices
-    params = get_preset("ct_fast", transform=None, slice_shape=(32, 32), epochs=1,
-                        num_threads=1, val_fraction=0.0,
+    # the published CT network (7 convolutional stages, 16-128 filters) on small slices
+    params = get_preset("ct7", transform=None, slice_shape=(32, 32), epochs=1,
+                        num_threads=1, val_fraction=0.0, calibration=None, progress=False,
                         diagnostics={"hessian_seconds": 20, "hessian_items": 16,
                                      "lanczos_steps": 8, "slq_vectors": 2})
     est = SliceVotingClassifier(**params).fit(subjects, y)

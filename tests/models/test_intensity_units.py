@@ -142,7 +142,8 @@ def test_cnn_route_scores_a_size_only_cohort_at_chance(size_only_cohort, tmp_pat
             "cv": {"scheme": "stratified_kfold", "n_splits": 4, "n_repeats": 1},
             "statistics": {"bootstrap": 500, "permutations": 0},
             "routes": {"cnn7": {"preset": "ct_fast", "epochs": 10, "depth": 4, "norm": "group",
-                                "val_fraction": 0.0, "slice_shape": [32, 32],
+                                "val_fraction": 0.0, "calibration": None,
+                                "slice_shape": [32, 32],
                                 "num_threads": 1}}}
     config = load_config(ROOT / "configs" / "brain_ct.yaml", overrides=over)
     metrics = run_comparison(config, tmp_path / "run").metrics["routes"]["cnn7"]

@@ -20,8 +20,18 @@ def test_full_and_fast_study_settings():
     assert fmri["voting"] == "two_level"           # each position votes, then the 31 vote
     assert get_preset("fmri_ma_fast")["frame_stride"] > 1
     assert get_preset("fmri_ma_fast")["voting"] == "two_level"
+    ct7 = make_estimator("ct7")                       # the published 7-layer design
+    assert ct7.depth == 7 and ct7.slice_shape == (256, 256) and ct7.voting == "soft"
     ct = make_estimator("ct")
-    assert ct.depth == 7 and ct.slice_shape == (256, 256) and ct.mode == "pooled"
+    assert ct.slice_shape == (256, 256) and ct.mode == "pooled" and ct.pooling == "max"
+    # one recipe for neurodx's CT network and the peers: only the network differs
+    recipe = {k: v for k, v in get_preset("ct_fast").items() if k != "transform"}
+    for peer in ("ct_plain", "ct_resnet18"):
+        settings = get_preset(peer)
+        assert all(settings[k] == v for k, v in recipe.items()
+                   if k in settings and k not in ("depth", "width", "max_width", "growth",
+                                                  "norm", "dropout", "pooling",
+                                                  "precise_bn", "epochs"))
     zeros = __import__("numpy").zeros((4, 4))
     assert len(ct.transform.for_unit("HU")(zeros)) == 3                  # 3 HU windows
     assert len(ct.transform.for_unit("display")(zeros)) == 3             # same network input
