@@ -40,9 +40,13 @@ eeg_hc_fes_chr     shallow log-power CNN (``EEG_SHALLOW``: 40 temporal filters o
                    stopping after 6), batch-norm statistics re-estimated before each
                    validation, soft vote on logistic-calibrated window probabilities.
                    Cost: an epoch trains 6 x n_subjects windows and evaluates every window
-                   of the validation subjects (validation/README.md has measured fold times)
+                   of the validation subjects; measured on the 120-subject ADHD cohort
+                   (90 training subjects, 19 channels at 128 Hz, 2 shared CPU cores):
+                   about 4 min per fold, of which 1 min is the RMT diagnostics
+                   (``diagnostics: false`` skips them; validation/README.md)
 eeg_deep7          the study's 7-layer Deep4Net-style CNN (``EEG_DEEP7``, dense head over
-                   time) with the same recipe
+                   time) with the same recipe; about 2 min per fold on the same cohort
+                   (1 min of it diagnostics)
 eeg_fast           the shallow log-power CNN with 20 filters of 13 samples, 2-s windows,
                    6 epochs, hard vote, at the recordings' own rate (sample_data)
 =================  ==========================================================================
