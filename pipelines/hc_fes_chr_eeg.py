@@ -10,8 +10,9 @@ Routes (each one estimator over a list of preprocessed recordings, mne Raw):
   scaler -> classifier.
 * ``tangent_space`` -- the field's baseline: pyRiemann ``Covariances`` per band ->
   tangent space -> scaler -> classifier.
-* ``eeg_cnn``       -- 7-layer Deep4Net-style window CNN, windows voted per subject
-  (:class:`neurodx.models.WindowVotingClassifier`, a model preset). It resamples each
+* ``eeg_cnn``       -- window CNN, windows voted per subject
+  (:class:`neurodx.models.WindowVotingClassifier`, a model preset: ``eeg_hc_fes_chr``
+  the shallow log-power network, ``eeg_deep7`` the study's 7-layer Deep4Net-style one). It resamples each
   recording to the preset's rate (or ``preprocessing.sfreq`` when the config sets it).
 * ``kind: braindecode`` (``model: ShallowFBCSPNet`` / ``EEGNet`` / ``Deep4Net``) -- the
   field's EEG networks as peers, trained and voted like ``eeg_cnn``; left out with a

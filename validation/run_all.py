@@ -44,10 +44,18 @@ CT_CNN_PEERS = {"resnet18": ("routes.resnet18={kind: cnn, preset: ct_resnet18}",
                              "ResNet-18 from scratch (peer)"),
                 "plain_cnn2d": ("routes.plain_cnn2d={kind: cnn, preset: ct_plain}",
                                 "plain 2-D CNN (peer)")}
-PEER_KINDS = {name: kind for name, (_, kind) in {**EEG_CNN_PEERS, **CT_CNN_PEERS}.items()}
-_EEG_PEER_SETS = {item: "peer on the same folds (issue 22); needs the braindecode extra"
-                  for item, _ in EEG_CNN_PEERS.values()}
-EEG_ALL_ROUTES = [*EEG_ROUTES, "eeg_cnn", *EEG_CNN_PEERS]
+# neurodx's other EEG network beside the shipped eeg_cnn (the shallow log-power CNN): the
+# study's 7-layer design, same recipe and windows (issue 22).
+EEG_NEURODX_CNNS = {"eeg_deep7": ("routes.eeg_deep7={kind: cnn, preset: eeg_deep7, "
+                                  "window: preset, overlap: preset}",
+                                  "neurodx 7-layer Deep4Net-style (the study's design)")}
+PEER_KINDS = {name: kind for name, (_, kind) in {**EEG_CNN_PEERS, **CT_CNN_PEERS,
+                                                 **EEG_NEURODX_CNNS}.items()}
+_EEG_PEER_SETS = {**{item: "peer on the same folds (issue 22); needs the braindecode extra"
+                     for item, _ in EEG_CNN_PEERS.values()},
+                  **{item: "neurodx's 7-layer network on the same folds (issue 22)"
+                     for item, _ in EEG_NEURODX_CNNS.values()}}
+EEG_ALL_ROUTES = [*EEG_ROUTES, "eeg_cnn", *EEG_NEURODX_CNNS, *EEG_CNN_PEERS]
 # name: prepare script, config, routes (None: the config's), --set values (each with why), peer
 STUDIES = {
     "adhd": dict(

@@ -28,7 +28,7 @@ from .callbacks import (Callback, Checkpoint, EarlyStopping, HistoryLogger, LRSc
                         ProgressBar)
 from .checkpoint import (NETWORKS, build_network, load_network, load_pretrained, read_checkpoint,
                          read_manifest, save_checkpoint, save_network)
-from .eeg_window_cnn import EEG_DEEP7, EEGWindowCNN, min_input_samples
+from .eeg_window_cnn import EEG_DEEP7, EEG_SHALLOW, EEGWindowCNN, min_input_samples
 from .estimators import SLICE_MODES, SliceVotingClassifier, WindowVotingClassifier, load_estimator
 from .items import DatasetItems, SliceStackItems, WindowItems
 from .presets import PRESETS, get_preset, make_estimator
@@ -43,7 +43,8 @@ from .voting import (CALIBRATION_METHODS, VOTING_METHODS, SubjectVotes, VoteCali
 __all__ = [
     # networks
     "SliceCNN", "ct_slice_cnn", "FMRI_SLICE_CNN", "CT_SLICE_CNN", "PerPositionSliceEnsemble",
-    "SharedSliceCNN", "EEGWindowCNN", "EEG_DEEP7", "min_input_samples", "NETWORKS", "build_network",
+    "SharedSliceCNN", "EEGWindowCNN", "EEG_DEEP7", "EEG_SHALLOW", "min_input_samples",
+    "NETWORKS", "build_network",
     # voting
     "vote", "hard_vote", "soft_vote", "logodds_vote", "two_level_vote", "SubjectVotes",
     "VOTING_METHODS", "VoteCalibration", "CALIBRATION_METHODS",

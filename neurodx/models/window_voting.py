@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import ConfigError, RecordingError
 from ..io import pick_eeg_channels, read_eeg
 from .augmentation import WindowAugment, make_augment
-from .eeg_window_cnn import EEGWindowCNN, min_input_samples
+from .eeg_window_cnn import HEADS, EEGWindowCNN, min_input_samples
 from .items import WindowItems
 from .peers import BRAINDECODE_MODELS, BraindecodeNetwork
 from .voting import POSITION_VOTING_METHODS
@@ -49,8 +49,9 @@ class WindowVotingClassifier(VotingClassifierBase):
     normalize : {"channel", None}
         ``"channel"``: z-score each channel over the whole recording (EEG in volts
         becomes unit-free); ``None``: as given.
-    n_filters_time, n_filters_spat, filter_time_length, block_filters, filter_length, pool_length, pool_stride, dropout, block_padding
-        Network (:class:`~neurodx.models.EEGWindowCNN`; default: the 7-layer network).
+    n_filters_time, n_filters_spat, filter_time_length, block_filters, filter_length, pool_length, pool_stride, dropout, block_padding, head
+        Network (:class:`~neurodx.models.EEGWindowCNN`; default: the 7-layer network
+        with its dense head; ``head="logpower"`` or ``"mean"`` pools over time).
     architecture : {"neurodx", "ShallowFBCSPNet", "Deep4Net", "EEGNet"}
         ``"neurodx"``: :class:`~neurodx.models.EEGWindowCNN`; otherwise braindecode's
         network of that name (:class:`~neurodx.models.peers.BraindecodeNetwork`,
@@ -85,7 +86,8 @@ class WindowVotingClassifier(VotingClassifierBase):
                  n_filters_time: int = 25, n_filters_spat: int = 25,
                  filter_time_length: int = 10, block_filters=(50, 100, 200, 200),
                  filter_length: int = 10, pool_length: int = 3, pool_stride: int = 3,
-                 dropout: float = 0.5, block_padding: str = "same", **shared):
+                 dropout: float = 0.5, block_padding: str = "same", head: str = "dense",
+                 **shared):
         super().__init__(**shared)
         self.voting = voting
         self.sfreq = sfreq
@@ -101,6 +103,7 @@ class WindowVotingClassifier(VotingClassifierBase):
         self.pool_stride = pool_stride
         self.dropout = dropout
         self.block_padding = block_padding
+        self.head = head
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -113,6 +116,9 @@ class WindowVotingClassifier(VotingClassifierBase):
         if self.voting in POSITION_VOTING_METHODS:
             raise ConfigError(f"voting={self.voting!r} votes per slice position; EEG windows "
                               "have none: use hard, soft or logodds")
+        if self.head not in HEADS:
+            raise ConfigError(f"head must be one of {', '.join(HEADS)} (routes.<name>.head), "
+                              f"got {self.head!r}")
         if self.architecture not in WINDOW_ARCHITECTURES:
             raise ConfigError(f"architecture must be one of {', '.join(WINDOW_ARCHITECTURES)}, "
                               f"got {self.architecture!r}")
@@ -261,4 +267,4 @@ class WindowVotingClassifier(VotingClassifierBase):
                             block_filters=tuple(self.block_filters),
                             filter_length=self.filter_length, pool_length=self.pool_length,
                             pool_stride=self.pool_stride, dropout=self.dropout,
-                            block_padding=self.block_padding)
+                            block_padding=self.block_padding, head=self.head)

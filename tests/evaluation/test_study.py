@@ -49,9 +49,9 @@ def test_eeg_cnn_rate_precedence_route_then_preprocessing_then_preset(small_eeg_
 
 
 @pytest.mark.parametrize("route, rate, seconds", [
-    ({"preset": "eeg_hc_fes_chr", "window": 1.0}, None, 250),      # 250 samples at 250 Hz
-    ({"preset": "eeg_fast", "window": 1.5}, None, 128),            # 192 samples at 128 Hz
-    ({"preset": "eeg_hc_fes_chr"}, 60.0, 60),                      # 4 s at 60 Hz: 240
+    ({"preset": "eeg_deep7", "window": 1.0}, None, 250),           # 250 samples at 250 Hz
+    ({"preset": "eeg_deep7", "window": 1.5}, 128.0, 128),          # 192 samples at 128 Hz
+    ({"preset": "eeg_deep7"}, 60.0, 60),                           # 4 s at 60 Hz: 240
 ])
 def test_windows_too_short_for_the_network_name_the_config_setting(small_eeg_cohort, route,
                                                                    rate, seconds):

@@ -189,8 +189,9 @@ def test_window_classifier_diagnostics(one_thread):
     y = np.array([0, 1] * 3)
     subjects = [rng.standard_normal((4, 2048)) + (lab * np.sin(np.arange(2048) / 2.0))
                 for lab in y]
-    params = get_preset("eeg_fast", sfreq=64.0, window=4.0, epochs=1, num_threads=1,
-                        val_fraction=0.0,
+    params = get_preset("eeg_deep7", sfreq=64.0, window=4.0, epochs=1, num_threads=1,
+                        val_fraction=0.0, n_filters_time=4, n_filters_spat=4,
+                        block_filters=(8, 8, 8, 8), calibration=None, precise_bn=False,
                         diagnostics={"hessian_items": 8, "lanczos_steps": 3,
                                      "slq_vectors": 1})
     est = WindowVotingClassifier(**params).fit(subjects, y)

@@ -294,3 +294,22 @@ def test_window_classifier_save_load(recordings, tmp_path):
     loaded = load_estimator(tmp_path / "eeg")
     assert loaded.block_filters == (8, 8) and loaded.window_samples_ == 64
     assert np.array_equal(loaded.predict_proba(data), est.predict_proba(data))
+
+
+def test_window_classifier_logpower_head_clones_learns_and_round_trips(recordings, tmp_path):
+    data, y = recordings
+    shallow = dict(TINY_EEG, block_filters=(), pool_length=1, pool_stride=1, head="logpower")
+    est = WindowVotingClassifier(sfreq=64.0, voting="soft", **shallow)
+    assert clone(est).get_params()["head"] == "logpower"
+    est.fit(data, y)
+    twin = clone(est).fit(data, y)
+    assert np.array_equal(est.predict_proba(data), twin.predict_proba(data))   # deterministic
+    rng = np.random.default_rng(8)
+    assert est.predict([eeg_subject(i % 2, rng) for i in range(4)]).tolist() == \
+        ["HC", "FES", "HC", "FES"]
+    est.save(tmp_path / "eeg")
+    loaded = load_estimator(tmp_path / "eeg")
+    assert loaded.head == "logpower" and loaded.block_filters == ()
+    assert np.array_equal(loaded.predict_proba(data), est.predict_proba(data))
+    with pytest.raises(ConfigError, match=r"head must be one of .*routes.<name>.head"):
+        WindowVotingClassifier(sfreq=64.0, **{**TINY_EEG, "head": "max"}).fit(data, y)

@@ -35,11 +35,22 @@ def test_full_and_fast_study_settings():
     zeros = __import__("numpy").zeros((4, 4))
     assert len(ct.transform.for_unit("HU")(zeros)) == 3                  # 3 HU windows
     assert len(ct.transform.for_unit("display")(zeros)) == 3             # same network input
-    eeg = make_estimator("eeg_hc_fes_chr")
-    assert len(eeg.block_filters) == 4        # 2 first-layer convs + 4 blocks + dense = 7
-    net = make_estimator("eeg_fast")
-    net.n_channels_, net.window_samples_ = 64, 256
-    layers = [m for m in net._build_network(3).modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    assert len(layers) == 7
+    deep7 = make_estimator("eeg_deep7")       # the published design stays available by name
+    deep7.n_channels_, deep7.window_samples_ = 64, 1000
+    layers = [m for m in deep7._build_network(3).modules()
+              if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert len(layers) == 7 and deep7.head == "dense"   # 2 first-layer convs + 4 blocks + dense
+    for name, samples in (("eeg_hc_fes_chr", 1000), ("eeg_fast", 256)):
+        eeg = make_estimator(name)              # shallow log-power design (issue 22)
+        assert eeg.head == "logpower" and tuple(eeg.block_filters) == ()
+        eeg.n_channels_, eeg.window_samples_ = 64, samples
+        assert eeg._build_network(3)(__import__("torch").zeros(2, 64, samples)).shape == (2, 3)
+    full = get_preset("eeg_hc_fes_chr")
+    assert {k: v for k, v in get_preset("eeg_deep7").items() if k in full and k not in
+            {"n_filters_time", "n_filters_spat", "filter_time_length", "block_filters",
+             "pool_length", "pool_stride", "head"}} == \
+        {k: v for k, v in full.items() if k in get_preset("eeg_deep7") and k not in
+         {"n_filters_time", "n_filters_spat", "filter_time_length", "block_filters",
+          "pool_length", "pool_stride", "head"}}        # one training recipe for both
     with pytest.raises(ConfigError, match="unknown preset"):
         get_preset("fmri")
