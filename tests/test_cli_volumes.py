@@ -197,11 +197,13 @@ def test_committed_sample_cohorts_are_synthetic_and_ready(capsys, name, options,
     assert main(["inspect", str(root), "--summary", *options]) == 0
     text = capsys.readouterr().out
     assert all(e in text for e in expected) and "READY: no errors." in text
-    per_group = 8 if name == "fmri" else 15  # the 80/20 holdout tests 2 (fMRI), 3 (CT) a group
+    per_group = 8 if name == "fmri" else 30  # the demo tests every subject (k-fold CV)
     for group in groups:
         assert re.search(rf"^\s+{group}\s+{per_group}\s+{per_group}$", text, re.M), group
 
 
 def test_sample_data_stays_within_its_size_budget():
     size = sum(p.stat().st_size for p in SAMPLE_DATA.rglob("*") if p.is_file())
-    assert size <= 20 * 2 ** 20, f"sample_data/ is {size / 2 ** 20:.1f} MB, budget 20 MB"
+    # 24 MiB: the CT sample holds 90 patients because the CT recipe needs about 60
+    # training patients to learn its lesions (README, "What the demo shows").
+    assert size <= 24 * 2 ** 20, f"sample_data/ is {size / 2 ** 20:.1f} MiB, budget 24 MiB"
