@@ -383,10 +383,10 @@ class SliceVotingClassifier(VotingClassifierBase):
                     targets[i] = index[label]
             self.n_slice_labels_ = int(sum(len(v) for v in labels.values()))
         if self.voting in BACKGROUND_VOTING_METHODS:
-            self.background_ = self._background(names, labels, ids, items)
+            self.background_ = self._background(names, labels, items)
         return targets
 
-    def _background(self, names, labels, ids, items) -> int:
+    def _background(self, names, labels, items) -> int | None:
         """Index of the lesion-free class: ``background_class``, or the slice labels' one."""
         if self.background_class is not None:
             if str(self.background_class) not in names:
@@ -405,8 +405,8 @@ class SliceVotingClassifier(VotingClassifierBase):
         if len(found) != 1:
             raise ConfigError(f"voting topk needs the lesion-free class: set "
                               f"routes.<name>.background_class to one of {', '.join(names)} "
-                              f"(slice labels name {len(found)} candidate(s)"
-                              f"{': ' + ', '.join(found) if found else ''}; a cohort's "
+                              f"(slice labels name {len(found)} candidates: "
+                              f"{', '.join(found)}; a cohort's "
                               "slices.tsv names it), or routes.<name>.voting to soft")
         return names.index(found[0])
 

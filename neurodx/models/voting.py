@@ -212,10 +212,6 @@ def _aggregate(proba, groups):
 
 def margins(score: np.ndarray, winner: np.ndarray) -> np.ndarray:
     """Score of each row's winner minus the best other score (0 for a tie)."""
-    return _margin(score, winner)
-
-
-def _margin(score, winner):
     rows = np.arange(score.shape[0])
     others = score.copy()
     others[rows, winner] = -np.inf
@@ -254,7 +250,7 @@ def vote(proba: np.ndarray, groups: Sequence, method: str = "hard",
         predicted, tied = lexicographic_argmax(mean_logodds, counts.astype(float))
     return SubjectVotes(subjects=subjects, n_items=n_items, counts=counts,
                         mean_proba=mean_proba, mean_logodds=mean_logodds, proba=subject_proba,
-                        predicted=predicted, margin=_margin(subject_proba, predicted),
+                        predicted=predicted, margin=margins(subject_proba, predicted),
                         tied=tied, method=method)
 
 
@@ -276,7 +272,7 @@ def topk_vote(proba: np.ndarray, groups: Sequence, k: int, background: int) -> S
     predicted, tied = lexicographic_argmax(subject_proba, counts.astype(float))
     return SubjectVotes(subjects=subjects, n_items=n_items, counts=counts,
                         mean_proba=mean_proba, mean_logodds=mean_logodds, proba=subject_proba,
-                        predicted=predicted, margin=_margin(subject_proba, predicted),
+                        predicted=predicted, margin=margins(subject_proba, predicted),
                         tied=tied, method="topk")
 
 
@@ -337,7 +333,7 @@ def two_level_vote(proba: np.ndarray, groups: Sequence, positions: Sequence[int]
                                            mean_proba)
     return SubjectVotes(subjects=subjects, n_items=n_items, counts=counts,
                         mean_proba=mean_proba, mean_logodds=mean_logodds, proba=subject_proba,
-                        predicted=predicted, margin=_margin(subject_proba, predicted),
+                        predicted=predicted, margin=margins(subject_proba, predicted),
                         tied=tied, method="two_level")
 
 
