@@ -1,7 +1,10 @@
 """riemann_mean: pyRiemann's Riemannian-mean iteration in the Cholesky frame."""
 import numpy as np
 import pytest
-from pyriemann.geometry.mean import mean_riemann
+try:   # pyRiemann >= 0.10 moved the means to pyriemann.geometry (as relative_spectra)
+    from pyriemann.geometry.mean import mean_riemann
+except ImportError:   # the lowest supported pyRiemann (0.6)
+    from pyriemann.utils.mean import mean_riemann
 
 from neurodx.rmt.riemann_mean import riemann_mean
 
