@@ -58,8 +58,11 @@ voxels the FOV is 240 x 240 x 124 mm.
   - *structural*: the white-matter hyperintensity rate is multiplied by
     ``1 + 2 x effect_size`` (1 -> 3 foci on average), after the higher prevalence
     of white-matter hyperintensities in methamphetamine users (Bae et al. 2006,
-    Drug Alcohol Depend. 81:83). This is the volume-level effect a slice CNN can
-    see in single frames, in the slices the foci fall in.
+    Drug Alcohol Depend. 81:83). This is the effect that is visible in single frames,
+    in the slices the foci fall in; both groups have foci (1 vs 3 on average), so a
+    single slice says little about its subject's group. On the 10-mm sample grid a
+    slice CNN trained on subject labels does not learn it (README, "What the demo
+    shows").
 
   ``effect_size=0`` draws all groups from one distribution (a null cohort). The
   magnitudes are the simulator's choices of the reported directions, not values
@@ -478,7 +481,7 @@ def simulate_fmri_cohort(out: str | Path, groups: Sequence[str] = ("HC", "MA"),
         f"{coupling:g} (reduced functional connectivity), and white-matter "
         f"hyperintensities are {1 + 2 * effect_size:g} times as frequent "
         f"({lesion_rate * (1 + 2 * effect_size):g} instead of {lesion_rate:g} per run on "
-        "average; static bright foci a slice CNN can see). The model and its sources are "
+        "average; static bright foci, present in both groups). The model and its sources are "
         "documented in `neurodx/simulate/fmri.py`; all parameters and each subject's drawn "
         "values are in `simulation.json`.\n\n"
         "`atlas.nii.gz` is the ground-truth label image in the runs' space (1-2: left and "
