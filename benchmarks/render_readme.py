@@ -165,6 +165,8 @@ def section_cohort(doc) -> list[str]:
                   f"fastest configuration measured ({ex['best']}), assuming throughput stays "
                   "linear in the number of recordings (it is per-recording work with no shared "
                   "state).", ""]
+    if doc.get("targets"):
+        lines += [_targets(doc["targets"]), ""]
     lines.append(f"Scaling over recording length (one recording each, {doc['length_repeats']} "
                  "interleaved repetitions in one warm process, medians):")
     lines.append("")
