@@ -20,6 +20,7 @@ started it (see ``common.run_child``).
 """
 from __future__ import annotations
 
+from functools import partial
 import sys
 import time
 
@@ -28,7 +29,7 @@ T_START = time.perf_counter()
 from common import (BANDS, OVERLAP, SFREQ, WINDOW, child_result, peak_rss_mb,  # noqa: E402
                     rss_mb)
 
-VARIANTS = ("neurodx", "floor", "peer", "imports")
+VARIANTS = ("neurodx", "neurodx_no_ring", "floor", "peer", "imports")
 
 
 class Phases:
@@ -48,13 +49,21 @@ class Phases:
         return sum(self.times.values())
 
 
-def neurodx_features(path, *, bands=BANDS, window=WINDOW, overlap=OVERLAP) -> dict:
-    """neurodx end to end on one recording; returns phase times and output shapes."""
+def neurodx_features(path, *, bands=BANDS, window=WINDOW, overlap=OVERLAP,
+                     ring_law: bool = True) -> dict:
+    """neurodx end to end on one recording; returns phase times and output shapes.
+
+    ``ring_law=False`` drops the ring-law entries (``msr_l1``, ``msr_l5``) from the
+    published LES bank: what everything else costs (benchmark 1 states why).
+    """
     from sklearn.base import clone
 
     from neurodx.io import EEGSpec, load_eeg, read_eeg
     from neurodx.preprocessing import preprocess_raw
     from neurodx.rmt import RMTCovariances, make_les_pipeline, shared_band_scatter
+    from neurodx.rmt.bank import DEFAULT_TEST_FUNCTIONS
+
+    bank = None if ring_law else [f for f in DEFAULT_TEST_FUNCTIONS if not f.startswith("msr_")]
 
     ph = Phases()
     names = read_eeg(path).ch_names       # header only, as the harness learns the channel set
@@ -63,7 +72,8 @@ def neurodx_features(path, *, bands=BANDS, window=WINDOW, overlap=OVERLAP) -> di
     pre = preprocess_raw(raw, reference="average", l_freq=1.0, h_freq=45.0, copy=False)
     del raw
     ph.lap("preprocess")
-    steps = clone(make_les_pipeline(bands=bands, window=window, overlap=overlap)[:3])
+    steps = clone(make_les_pipeline(bands=bands, window=window, overlap=overlap,
+                                    test_functions=bank)[:3])
     cov_step = RMTCovariances(method="nonlinear", kind="covariance", bands=bands,
                               window=window, overlap=overlap)
     # as compare and features do: one band pass of the recording shared by both steps
@@ -182,7 +192,7 @@ def peer_features(path, *, bands=BANDS, window=WINDOW, overlap=OVERLAP) -> dict:
 
 
 def _imports(variant):
-    if variant == "neurodx":
+    if variant in ("neurodx", "neurodx_no_ring"):
         import sklearn.base  # noqa: F401
 
         import neurodx.io  # noqa: F401
@@ -242,7 +252,8 @@ def main(argv):
     rss_import = rss_mb()
     result = {"variant": variant, "import_s": import_s, "rss_after_import_mb": rss_import}
     if variant != "imports":
-        func = {"neurodx": neurodx_features, "floor": floor_features, "peer": peer_features}
+        func = {"neurodx": neurodx_features, "floor": floor_features, "peer": peer_features,
+                "neurodx_no_ring": partial(neurodx_features, ring_law=False)}
         if profile:
             result.update(profile_top(func[variant], path))
         else:
