@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.multiclass import check_classification_targets
 
+from .._logging import logger
 from ..errors import ConfigError, NeurodxError, RecordingError
 from .augmentation import make_augment
 from .inference import INFERENCE_DTYPES, InferenceNetwork
@@ -39,6 +40,9 @@ _TRAIN_PARAMS = ("epochs", "batch_size", "lr", "weight_decay", "val_fraction", "
 # Parameters that do not change what is learnt (left out of the checkpoint run name).
 _RUNTIME_PARAMS = {"device", "num_threads", "progress", "eval_batch_size", "inference_dtype",
                    "resume", "checkpoint_dir", "callbacks", "diagnostics"}
+# Largest spread of the validation subjects' vote probabilities that counts as "all
+# identical": no threshold can be fitted on them (see _fit_calibration).
+_NO_SPREAD = 1e-9
 # Estimator classes by name, for load_estimator (filled as subclasses are defined).
 _ESTIMATORS: dict[str, type] = {}
 
@@ -268,7 +272,16 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
                          **{"method": self.voting, **options})
             subject_label = dict(zip(groups[val].tolist(), np.asarray(items.labels)[val]))
             truth = np.array([subject_label[s] for s in votes.subjects.tolist()])
-            if np.unique(truth).size == proba.shape[1]:
+            if np.unique(truth).size != proba.shape[1]:
+                pass
+            elif np.ptp(votes.proba, axis=0).max() <= _NO_SPREAD:
+                # Identical votes (e.g. every validation subject's top slices saturated):
+                # a threshold fitted on them is a constant 0.5 that ties every subject and
+                # hands it to the first class. The uncalibrated vote is what the network says.
+                logger.warning("vote threshold not fitted: the %d inner validation subjects' "
+                               "votes are identical (the network does not separate them)",
+                               len(votes.subjects))
+            else:
                 self.vote_calibration_ = VoteCalibration(self.calibration).fit(
                     votes.proba, truth, votes.subjects)
         return calibration

@@ -179,3 +179,27 @@ def _slice_proba(est, subjects):
     items = est._items([est._prepare(d, sid, fitting=False) for sid, d in subjects],
                        [sid for sid, _ in subjects], None)
     return predict_items(est.network_, items, batch_size=64, device="cpu")
+
+
+def test_identical_validation_votes_fit_no_threshold(monkeypatch, caplog):
+    # A network whose every slice says the same (saturated): a threshold fitted on the
+    # validation patients' identical votes would be a constant 0.5 that ties everyone
+    # and hands every patient to the first class. It is not fitted, and the log says so.
+    import neurodx.models.voting_estimator as ve
+
+    def constant(network, items, index=None, **kwargs):
+        n = len(items) if index is None else len(index)
+        return np.tile([0.02, 0.98], (n, 1)).astype(np.float32)
+
+    monkeypatch.setattr(ve, "predict_items", constant)
+    train, y, labels = cohort(16, 0)
+    with caplog.at_level("WARNING", logger="neurodx"):
+        est = SliceVotingClassifier(voting="topk", vote_k=1, slice_labels=labels,
+                                    calibration="logistic", **TINY).fit(train, y)
+    assert est.vote_calibration_ is None
+    assert "votes are identical" in caplog.text
+    # a network that does separate the validation patients still gets its threshold
+    monkeypatch.undo()
+    est = SliceVotingClassifier(voting="topk", vote_k=1, slice_labels=labels,
+                                calibration="logistic", **TINY).fit(train, y)
+    assert est.vote_calibration_ is not None
