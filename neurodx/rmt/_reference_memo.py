@@ -15,6 +15,17 @@ another fold's subjects through it.
 
 The memo is per process (joblib workers each keep their own) and small: one
 entry holds the fitted per-band means, ``n_bands x N x N`` floats.
+
+:data:`TANGENT_VECTORS` keeps the last few tangent-vector arrays by the digest of the
+matrices and of the reference means they were mapped at: a grid search scores each
+grid point on the same validation subjects with the same fitted tangent space, and
+refits the same steps on the same inner training subjects, so each array is computed
+once per inner fold instead of once per grid point. Again the stored array is
+exactly what a new computation returns (a deterministic function of those bytes).
+Entries are large (``n_subjects x n_bands N (N + 1) / 2`` floats, 19-57 MB for a
+region fold of 200 regions), hence a budget of 8 entries and 400 MB: a grid search
+fits the same inner training sets grid point after grid point, so one grid point's
+worth (each inner fold's training and validation vectors) must fit.
 """
 from __future__ import annotations
 
@@ -24,7 +35,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-__all__ = ["matrices_key", "REFERENCES"]
+__all__ = ["matrices_key", "REFERENCES", "TANGENT_VECTORS"]
 
 
 def matrices_key(X: np.ndarray, *extra) -> bytes:
@@ -37,10 +48,12 @@ def matrices_key(X: np.ndarray, *extra) -> bytes:
 
 
 class _FittedMemo:
-    """A bounded least-recently-used map from input digests to fitted objects."""
+    """A bounded least-recently-used map from input digests to fitted objects (at most
+    ``max_entries`` of them and, when set, ``max_bytes`` of stored arrays)."""
 
-    def __init__(self, max_entries: int = 64):
+    def __init__(self, max_entries: int = 64, max_bytes: int | None = None):
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self._entries: OrderedDict = OrderedDict()
         self.hits = self.misses = 0
 
@@ -56,7 +69,10 @@ class _FittedMemo:
     def put(self, key: bytes, fitted) -> None:
         self._entries[key] = copy.deepcopy(fitted)
         self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
+        while len(self._entries) > self.max_entries or (
+                self.max_bytes is not None and len(self._entries) > 1
+                and sum(getattr(v, "nbytes", 0) for v in self._entries.values())
+                > self.max_bytes):
             self._entries.popitem(last=False)
 
     def clear(self) -> None:
@@ -66,3 +82,6 @@ class _FittedMemo:
 
 #: Fitted per-band tangent spaces by :func:`matrices_key` of the training matrices.
 REFERENCES = _FittedMemo()
+
+#: Tangent vectors by :func:`matrices_key` of the matrices and of the reference means.
+TANGENT_VECTORS = _FittedMemo(max_entries=8, max_bytes=400 * 2**20)
