@@ -54,9 +54,13 @@ def _fit_fold(route: Route, X: list, y: np.ndarray, fold, diagnostics: bool = Tr
 
 def _grid_sets_only_the_classifier(est) -> bool:
     """A nested search (GridSearchCV over a Pipeline) whose grid only sets the last step,
-    with earlier steps of importable classes (the cache pickles them)."""
+    with earlier steps of importable classes (the cache pickles them), none of which
+    already reuses its fits in memory (``BandTangentSpace``: hashing and writing its
+    inputs and outputs to the disk cache cost ~6 % of a region fold, measured)."""
     if not isinstance(est, GridSearchCV) or not isinstance(est.estimator, Pipeline) \
             or len(est.estimator.steps) < 2 or est.estimator.memory is not None:
+        return False
+    if any(getattr(step, "_memoizes_fits", False) for _, step in est.estimator.steps[:-1]):
         return False
     last = est.estimator.steps[-1][0]
     grids = est.param_grid if isinstance(est.param_grid, list) else [est.param_grid]

@@ -26,6 +26,11 @@ Entries are large (``n_subjects x n_bands N (N + 1) / 2`` floats, 19-57 MB for a
 region fold of 200 regions), hence a budget of 8 entries and 400 MB: a grid search
 fits the same inner training sets grid point after grid point, so one grid point's
 worth (each inner fold's training and validation vectors) must fit.
+
+:data:`MATRIX_LOGS` keeps each subject's matrix logarithm (a per-subject, unfitted
+transform: it depends on that one matrix only) for the log-Euclidean start of
+:func:`~neurodx.rmt.riemann_mean.riemann_mean`: every fold's mean starts from the
+mean of its own training subjects' logarithms, each computed once per process.
 """
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-__all__ = ["matrices_key", "REFERENCES", "TANGENT_VECTORS"]
+__all__ = ["matrices_key", "REFERENCES", "TANGENT_VECTORS", "MATRIX_LOGS"]
 
 
 def matrices_key(X: np.ndarray, *extra) -> bytes:
@@ -55,6 +60,7 @@ class _FittedMemo:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._entries: OrderedDict = OrderedDict()
+        self._bytes = 0
         self.hits = self.misses = 0
 
     def get(self, key: bytes):
@@ -67,16 +73,18 @@ class _FittedMemo:
         return copy.deepcopy(self._entries[key])
 
     def put(self, key: bytes, fitted) -> None:
+        if key in self._entries:
+            self._bytes -= getattr(self._entries.pop(key), "nbytes", 0)
         self._entries[key] = copy.deepcopy(fitted)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries or (
+        self._bytes += getattr(fitted, "nbytes", 0)
+        while self._entries and (len(self._entries) > self.max_entries or (
                 self.max_bytes is not None and len(self._entries) > 1
-                and sum(getattr(v, "nbytes", 0) for v in self._entries.values())
-                > self.max_bytes):
-            self._entries.popitem(last=False)
+                and self._bytes > self.max_bytes)):
+            self._bytes -= getattr(self._entries.popitem(last=False)[1], "nbytes", 0)
 
     def clear(self) -> None:
         self._entries.clear()
+        self._bytes = 0
         self.hits = self.misses = 0
 
 
@@ -85,3 +93,7 @@ REFERENCES = _FittedMemo()
 
 #: Tangent vectors by :func:`matrices_key` of the matrices and of the reference means.
 TANGENT_VECTORS = _FittedMemo(max_entries=8, max_bytes=400 * 2**20)
+
+#: Matrix logarithms of single SPD matrices by :func:`matrices_key` of the matrix (320 kB
+#: each for 200 regions: 448 subjects of two routes take ~290 MB).
+MATRIX_LOGS = _FittedMemo(max_entries=4096, max_bytes=512 * 2**20)

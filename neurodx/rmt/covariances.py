@@ -345,6 +345,10 @@ class BandTangentSpace(TransformerMixin, BaseEstimator):
     n_bands_, n_channels_ : int
     """
 
+    #: Fits and tangent vectors are reused in memory for the very same inputs (see
+    #: ``_reference_memo``): a nested search needs no Pipeline cache on disk for them.
+    _memoizes_fits = True
+
     def __init__(self, metric="riemann", band_names=None):
         self.metric = metric
         self.band_names = band_names

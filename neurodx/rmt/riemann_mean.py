@@ -48,6 +48,7 @@ import numpy as np
 from scipy.linalg import blas, lapack, solve_triangular
 
 from ..errors import ConfigError
+from ._reference_memo import MATRIX_LOGS, matrices_key
 
 __all__ = ["riemann_mean", "tangent_vectors"]
 
@@ -167,12 +168,32 @@ def _hessian_solve(frame: _Frame, w: np.ndarray, J: np.ndarray, rtol: float,
     return (xi + xi.T) / 2
 
 
+def _matrix_logs(X: np.ndarray) -> np.ndarray:
+    """``logm(X_i)`` of every matrix, each computed once per process (a per-matrix,
+    unfitted transform: see :data:`~neurodx.rmt._reference_memo.MATRIX_LOGS`); the
+    same values whether they come from the memo or not."""
+    keys = [matrices_key(x) for x in X]
+    logs = np.empty_like(X)
+    missing = []
+    for i, key in enumerate(keys):
+        stored = MATRIX_LOGS.get(key)
+        if stored is None:
+            missing.append(i)
+        else:
+            logs[i] = stored
+    if missing:
+        lam, V = np.linalg.eigh(X[missing])
+        if lam[:, 0].min() <= 0:
+            raise ConfigError("Riemannian mean: a matrix is not positive definite")
+        for i, vectors, values in zip(missing, V, lam):
+            logs[i] = (vectors * np.log(values)) @ vectors.T
+            MATRIX_LOGS.put(keys[i], logs[i])
+    return logs
+
+
 def _log_euclidean_start(X: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``expm(sum_i w_i logm(X_i))``: uses nothing but the matrices themselves."""
-    lam, V = np.linalg.eigh(X)
-    if lam[:, 0].min() <= 0:
-        raise ConfigError("Riemannian mean: a matrix is not positive definite")
-    return _sym_fun(_weighted_sum(V, w[:, None] * np.log(lam)), np.exp)
+    return _sym_fun(np.einsum("i,ijk->jk", w, _matrix_logs(X)), np.exp)
 
 
 def _karcher_newton(X, *, tol: float, maxiter: int, sample_weight=None) -> _Frame:

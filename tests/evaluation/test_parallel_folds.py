@@ -51,6 +51,13 @@ def test_a_classifier_grid_fits_the_steps_before_it_once_per_inner_fold_same_res
     other = Route("t2", pipe, param_grid={"standardscaler__with_mean": [True, False]},
                   inner_splits=2)
     assert not _grid_sets_only_the_classifier(other.cv_estimator)
+    # a tangent space reuses its fits and vectors in memory: no disk cache on top
+    from neurodx.rmt import BandTangentSpace
+
+    tangent = Route("t3", make_pipeline(BandTangentSpace(), StandardScaler(),
+                                        make_classifier("logreg")),
+                    param_grid={"rowspacelogisticregression__C": [0.1, 1.0]}, inner_splits=2)
+    assert not _grid_sets_only_the_classifier(tangent.cv_estimator)
 
 
 def test_routes_pooled_on_two_workers_predict_as_route_by_route():

@@ -112,3 +112,18 @@ def test_tangent_vectors_are_pyriemanns(n_matrices, n, spread, seed, condition):
 def test_too_few_iterations_are_reported():
     with pytest.warns(UserWarning, match="convergence not reached"):
         riemann_mean(spd(8, 5, 2.0, 5), maxiter=1)
+
+
+def test_same_mean_whether_the_matrix_logarithms_are_stored_or_not():
+    from neurodx.rmt._reference_memo import MATRIX_LOGS
+
+    X = spd(30, 12, 2.0, 1)
+    MATRIX_LOGS.clear()
+    cold = riemann_mean(X[:20])
+    warm = riemann_mean(X[:20])                  # every logarithm from the memo
+    MATRIX_LOGS.clear()
+    riemann_mean(X[10:])                         # half of them stored
+    mixed = riemann_mean(X[:20])
+    assert MATRIX_LOGS.hits >= 10
+    assert np.array_equal(cold, warm) and np.array_equal(cold, mixed)
+    MATRIX_LOGS.clear()
