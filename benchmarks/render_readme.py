@@ -368,7 +368,10 @@ def _section_region_full(doc, full) -> list[str]:
             "on the 448 x 200 cohort, fresh processes"
             + (f", with `--set {' --set '.join(settings)}`" if settings else "")
             + ". CPU s are the process's and its joblib workers' (user + system); "
-            "*features s* is loading and featurising every subject after the cohort check. "
+            "*features s* is loading and featurising every subject after the cohort check; "
+            "*CV s* of a route is its wall time when the routes ran one after another, and "
+            "the sum of its folds' fit+predict seconds when every route's folds share one "
+            "pool of workers (neurodx since issue 17: the routes' folds overlap in time). "
             "The column with the config's permutations replaces the measured permutation "
             "seconds by the config's count, run --jobs at a time, at the measured seconds "
             "per such wave (extrapolated unless the counts agree; an upper estimate, since "
