@@ -29,9 +29,11 @@ it fitted once per inner fold). ``--subjects N`` uses N evenly spaced subjects o
 the cohort (the tangent space's reference mean is most of the time, and grows with
 the training subjects).
 
-"before" runs without the memo of fitted reference means
-(``neurodx.rmt._reference_memo``) and with pyRiemann's ``mean_riemann`` in place of
-``neurodx.rmt.riemann_mean``, as before issue 17; "after" starts with the memo empty.
+"before" runs without the memos of fitted reference means and tangent vectors
+(``neurodx.rmt._reference_memo``) and with pyRiemann's ``mean_riemann`` and log map in
+place of ``neurodx.rmt.riemann_mean``'s, as before issue 17; "after" starts with the
+memos empty. Then one inner fold's reference mean both ways: evaluations (each an
+eigen-decomposition of every matrix), CPU seconds and the distance between the means.
 
 ``--full`` also times the whole ``neurodx compare`` of the study (fresh processes,
 ``--jobs 2``; wall, CPU seconds of the process and its workers, accuracy per route):
@@ -41,7 +43,7 @@ config overrides to both runs; with fewer label permutations than the config's, 
 config's count is extrapolated from the measured seconds per permutation (stated as
 such in the table).
 
-    .venv/bin/python benchmarks/bench_region.py [--repeats 3] [--subjects 448]
+    .venv/bin/python benchmarks/bench_region.py [--repeats 3] [--subjects 448] [--cohort DIR]
         [--full [--before-tree DIR] [--set statistics.permutations=2]]
 """
 from __future__ import annotations
@@ -62,8 +64,10 @@ TARGET_STUDY_MIN = 3.0
 CONFIG = "configs/region_timeseries.yaml"
 
 
-def cohort() -> Path:
-    folder = DATA / f"regions_{2 * N_PER_GROUP}x{N_REGIONS}"
+def cohort(folder: Path | None = None) -> Path:
+    """The SYNTHETIC cohort, written by ``neurodx simulate regions`` when missing (into
+    ``benchmarks/.data/`` unless ``folder`` is given)."""
+    folder = folder or DATA / f"regions_{2 * N_PER_GROUP}x{N_REGIONS}"
     if not (folder / "participants.tsv").is_file():
         res = run_process([sys.executable, "-m", "neurodx.cli", "simulate", "regions", "--out",
                            str(folder), "--subjects-per-group", str(N_PER_GROUP), "--regions",
@@ -106,6 +110,84 @@ def search_time(clf, grid, Z, y, Zt, inner_splits):
     return time.perf_counter() - tic, search.predict(Zt), search.best_params_["C"]
 
 
+_OWN = {}
+
+
+def _tangent_code(variant: str) -> None:
+    """Point ``BandTangentSpace`` at pyRiemann's mean and log map without memos
+    ("before", as before issue 17) or at neurodx's own with empty memos ("after")."""
+    from pyriemann.geometry.mean import mean_riemann
+    from pyriemann.geometry.tangentspace import tangent_space
+
+    import neurodx.rmt.covariances as cov
+    from neurodx.rmt._reference_memo import REFERENCES, TANGENT_VECTORS
+
+    names = ("riemann_mean", "riemann_mean_and_vectors", "tangent_vectors")
+    _OWN.setdefault("code", {k: getattr(cov, k) for k in names})
+    if variant == "after":
+        for k, v in _OWN["code"].items():
+            setattr(cov, k, v)
+    else:
+        cov.riemann_mean = mean_riemann
+        cov.riemann_mean_and_vectors = lambda X: (lambda M: (M, tangent_space(X, M)))(
+            mean_riemann(X))
+        cov.tangent_vectors = tangent_space
+    for memo, size in ((REFERENCES, 64), (TANGENT_VECTORS, 8)):
+        memo.clear()
+        memo.max_entries = size if variant == "after" else 0
+
+
+def mean_iterations(route, X, fold) -> list[dict]:
+    """One inner fold's reference mean (2/3 of the outer fold's training subjects, the
+    ``tangent_space`` route's matrices): pyRiemann's ``mean_riemann`` against
+    ``neurodx.rmt.riemann_mean``, evaluations of the mean log map (each one
+    eigen-decomposition of every matrix) and CPU seconds, with the affine-invariant
+    distance between the two means."""
+    import pyriemann.geometry.mean as theirs_module
+
+    import neurodx.rmt.riemann_mean as own
+    from neurodx._threads import single_threaded_blas
+
+    # the stateless step's output: (n_subjects, n_bands, N, N); band 0 (one band here)
+    M = np.stack([X[i] for i in fold.train[: 2 * len(fold.train) // 3]])[:, 0]
+    rows = []
+    with single_threaded_blas():
+        # pyRiemann's iterations: one logm of the whitened stack each
+        their_calls = []
+        logm = theirs_module.logm
+        theirs_module.logm = lambda A: their_calls.append(1) or logm(A)
+        try:
+            cpu = time.process_time()
+            theirs = theirs_module.mean_riemann(M)
+            their_s = time.process_time() - cpu
+        finally:
+            theirs_module.logm = logm
+        n_their = len(their_calls)
+        calls = []
+        evaluate = own._evaluate
+        own._evaluate = lambda *a: calls.append(1) or evaluate(*a)
+        try:
+            cpu = time.process_time()
+            ours = own.riemann_mean(M)
+            our_s = time.process_time() - cpu
+        finally:
+            own._evaluate = evaluate
+    lam, V = np.linalg.eigh(ours)
+    isqrt = (V / np.sqrt(lam)) @ V.T
+    dist = float(np.linalg.norm(np.log(np.linalg.eigvalsh(isqrt @ theirs @ isqrt))))
+    rows.append({"variant": "before", "method": "pyRiemann mean_riemann (damped gradient, "
+                 "arithmetic-mean start)", "matrices": len(M), "evaluations": n_their,
+                 "cpu_s": their_s, "distance": None})
+    rows.append({"variant": "after", "method": "neurodx riemann_mean (Newton-CG, "
+                 "log-Euclidean start)", "matrices": len(M),
+                 # + 1: the log-Euclidean start decomposes every matrix once too
+                 "evaluations": len(calls) + 1,
+                 "cpu_s": our_s, "distance": dist})
+    print(f"  one inner-fold mean: pyRiemann {n_their} iterations {their_s:.1f} s, neurodx "
+          f"{len(calls) + 1} evaluations {our_s:.1f} s, distance {dist:.1e}", flush=True)
+    return rows
+
+
 def compare_wall(tree: Path, folder: Path, out: Path, settings=()) -> dict:
     """``neurodx compare`` of the study with the code of ``tree``, in a fresh process
     (``settings``: ``--set KEY=VALUE`` overrides of the config)."""
@@ -114,7 +196,9 @@ def compare_wall(tree: Path, folder: Path, out: Path, settings=()) -> dict:
                        *[arg for kv in settings for arg in ("--set", kv)],
                        # another checkout's study module lies outside this tree's pipelines/
                        *(["--allow-code"] if tree.resolve() != REPO.resolve() else [])],
-                      timeout=4 * 3600, env={"PYTHONPATH": str(tree)})
+                      # run inside the tree: `python -m` puts the working directory
+                      # before PYTHONPATH, so from this repository it ran this code
+                      timeout=4 * 3600, env={"PYTHONPATH": str(tree)}, cwd=tree)
     if res["returncode"] != 0:
         raise RuntimeError(f"compare with {tree} failed: {res['output'][-2000:]}")
     import json
@@ -142,6 +226,18 @@ def full_run_target(doc) -> dict:
     also pays the outer folds' reference means, which later ones take from the memo.
     """
     n_perm = doc["config_permutations"]
+    after = doc["full"]["after"]
+    if after["permutations"] == 0:
+        # measured as asked (e.g. --set statistics.permutations=0): the target row is the
+        # run's own settings, nothing extrapolated
+        for run in doc["full"].values():
+            run["config_wall_s"] = None
+        minutes = after["wall_s"] / 60
+        settings = ", ".join(doc.get("full_settings") or [])
+        return {"target": "region study `neurodx compare --jobs 2`, minutes"
+                          + (f" ({settings})" if settings else ""),
+                "goal": f"<= {TARGET_STUDY_MIN:g}", "measured": minutes,
+                "met": minutes <= TARGET_STUDY_MIN, "factor_off": minutes / TARGET_STUDY_MIN}
     for run in doc["full"].values():
         waves_run = max(math.ceil(run["permutations"] / JOBS), 1)
         per_wave = (run["permutation_s"] or 0.0) / waves_run
@@ -182,6 +278,9 @@ def main(argv=None):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         dest="settings", help="with --full: config override for both runs "
                         "(e.g. statistics.permutations=2; the full count is extrapolated)")
+    parser.add_argument("--cohort", type=Path, default=None,
+                        help="the SYNTHETIC cohort's folder (written there when missing; "
+                        "default benchmarks/.data/regions_448x200)")
     parser.add_argument("--rederive", action="store_true",
                         help="only recompute the derived figures of results/region.json")
     args = parser.parse_args(argv)
@@ -198,9 +297,9 @@ def main(argv=None):
     from neurodx._threads import single_threaded_blas
     from neurodx.evaluation.folds import make_folds
 
-    folder = cohort()
+    folder = cohort(args.cohort)
     print(f"== benchmark 5: region study, SYNTHETIC {2 * N_PER_GROUP} subjects x {N_REGIONS} "
-          f"regions ({folder.relative_to(REPO)})", flush=True)
+          f"regions ({folder})", flush=True)
     tic = time.perf_counter()
     route, X, y, cfg = route_inputs(folder, args.jobs, args.subjects)
     extract_s = time.perf_counter() - tic
@@ -237,21 +336,12 @@ def main(argv=None):
 
         old_search = clone(route.cv_estimator).set_params(estimator__clf=before)
         X_test = [X[i] for i in fold.test]
-        from pyriemann.geometry.mean import mean_riemann as pyriemann_mean
-
-        import neurodx.rmt.covariances as tangent_mean
-        from neurodx.rmt._reference_memo import REFERENCES
-
-        own_mean = tangent_mean.riemann_mean
-
         fold_rows = []
         for name in ("before", "after"):
             # Nothing fitted above may serve this fold (the tangent fit of the training
-            # subjects is in the memo); "before" runs without the memo, as before issue 17.
-            REFERENCES.clear()
-            REFERENCES.max_entries = 64 if name == "after" else 0
-            # "before": pyRiemann's own mean_riemann, as BandTangentSpace used it
-            tangent_mean.riemann_mean = own_mean if name == "after" else pyriemann_mean
+            # subjects is in the memo); "before" runs without the memos and with pyRiemann's
+            # mean and log map, as before issue 17.
+            _tangent_code(name)
             tic, cpu = time.perf_counter(), time.process_time()
             fitted = (_fit_fold(route, X, y, fold) if name == "after" else
                       clone(old_search).fit([X[i] for i in fold.train], y[fold.train]))
@@ -262,6 +352,8 @@ def main(argv=None):
                               "balanced_accuracy": balanced_accuracy_score(
                                   y[fold.test], fitted.predict(X_test))})
             print(f"  route fold fit ({name}): {dt:.0f} s", flush=True)
+        _tangent_code("after")
+        mean_rows = mean_iterations(route, X, fold)
     rows = []
     for name in ("before", "after"):
         pred, best_c = preds[name]
@@ -277,6 +369,7 @@ def main(argv=None):
            "tangent_fit_s": prep_s, "rows": rows, "speedup": speedup,
            "prediction_agreement": agreement, "raw": raw, "fold_rows": fold_rows,
            "fold_speedup": fold_rows[0]["fold_s"] / fold_rows[1]["fold_s"],
+           "mean_rows": mean_rows,
            "load_average": os.getloadavg()}
     targets = [{"target": "one outer fold of a tuned route (tangent space + classifier, "
                           "nested C search), before / after",

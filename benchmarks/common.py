@@ -133,16 +133,17 @@ def _proc_status_mb(key: str) -> float:
 
 # ---------------------------------------------------------------------------- children
 def run_process(cmd: list[str], *, timeout: float = 900.0, env: dict | None = None,
-                stream: bool = False) -> dict:
+                stream: bool = False, cwd: Path | None = None) -> dict:
     """Run a command to completion; wall time, exit code, output, peak RSS and CPU time.
 
     Peak resident memory and CPU seconds come from ``wait4`` on that very process
     (for memory: the largest of it and the descendants it waited for), so
     consecutive runs never share a high-water mark. ``stream`` echoes the output
-    line by line as it comes.
+    line by line as it comes. ``cwd``: the working directory (default the repository;
+    ``python -m`` puts it first on ``sys.path``, before ``PYTHONPATH``).
     """
     tic = time.perf_counter()
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=REPO,
+    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=cwd or REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks = []
 

@@ -305,14 +305,28 @@ def section_region(doc) -> list[str]:
         ("balanced_accuracy", "balanced accuracy (outer test)")]))
     if doc.get("fold_rows"):
         lines += ["", "One outer fold of the tuned route as `neurodx compare` fits it (tangent "
-                  "space -> scaling -> classifier, nested C search; before: every grid point "
-                  "refits the tangent space, lbfgs on all features; after: steps before the "
-                  "classifier fitted once per inner fold, row-space classifier):", "",
+                  "space -> scaling -> classifier, nested C search; before, as before issue "
+                  "17: every grid point refits the tangent space, pyRiemann's mean and log "
+                  "map, lbfgs on all features; after: neurodx's fold fit, steps before the "
+                  "classifier fitted once per inner fold, `riemann_mean` (Newton) with the "
+                  "training vectors from its last iteration, validation vectors computed "
+                  "once per inner fold, row-space classifier):", "",
                   table(doc["fold_rows"], [
                       ("variant", "variant"), ("fold_s", "one outer fold s"),
                       *([("cpu_s", "CPU s")] if "cpu_s" in doc["fold_rows"][0] else []),
                       ("per_route_s", "x outer folds, s per route"), ("best_C", "C chosen"),
                       ("balanced_accuracy", "balanced accuracy (outer test)")])]
+    if doc.get("mean_rows"):
+        lines += ["", "One inner fold's reference mean (the Riemannian mean of "
+                  f"{doc['mean_rows'][0]['matrices']} training subjects' 200 x 200 matrices, "
+                  "stopping rule ||J||_F <= 1e-8 for both; one evaluation = one "
+                  "eigen-decomposition of every matrix, neurodx's log-Euclidean start "
+                  "counted as one; distance: affine-invariant, between "
+                  "the two means; single-threaded BLAS, one process):", "",
+                  table(doc["mean_rows"], [
+                      ("variant", "variant"), ("method", "method"),
+                      ("evaluations", "evaluations"), ("cpu_s", "CPU s"),
+                      ("distance", "distance to pyRiemann's mean")])]
     full = doc.get("full")
     if full and "cpu_s" not in next(iter(full.values())):
         parts = [f"{k}: {v['wall_s'] / 60:.1f} min (features {v['extract_s']:.0f} s; "
@@ -336,7 +350,8 @@ def _section_region_full(doc, full) -> list[str]:
                "cpu_per_wall": v["cpu_s"] / v["wall_s"], "extract_s": v["extract_s"],
                "perm": f"{v['permutations']} ({v['permutation_route']}): "
                        f"{v['permutation_s'] or 0:.0f} s",
-               "config_min": v["config_wall_s"] / 60,
+               "config_min": (v["config_wall_s"] / 60 if v.get("config_wall_s") is not None
+                              else "not run"),
                "load": ", ".join(f"{x:.1f}" for x in v["load_average_after"])}
         for route, x in v["routes"].items():
             row[f"{route}_s"] = x["fit_predict_s"]
@@ -355,7 +370,10 @@ def _section_region_full(doc, full) -> list[str]:
             "on the 448 x 200 cohort, fresh processes"
             + (f", with `--set {' --set '.join(settings)}`" if settings else "")
             + ". CPU s are the process's and its joblib workers' (user + system); "
-            "*features s* is loading and featurising every subject after the cohort check. "
+            "*features s* is loading and featurising every subject after the cohort check; "
+            "*CV s* of a route is its wall time when the routes ran one after another, and "
+            "the sum of its folds' fit+predict seconds when every route's folds share one "
+            "pool of workers (neurodx since issue 17: the routes' folds overlap in time). "
             "The column with the config's permutations replaces the measured permutation "
             "seconds by the config's count, run --jobs at a time, at the measured seconds "
             "per such wave (extrapolated unless the counts agree; an upper estimate, since "

@@ -37,7 +37,7 @@ from ..config import Config
 from ..errors import ConfigError, Problem
 from ..study import (PreparedStudy, Route, extract_subject, first_spectra_step, git_commit,
                      input_hashes, is_synthetic, prepare_study, versions)
-from .cross_validation import cross_validate
+from .cross_validation import cross_validate_routes
 from .folds import make_folds
 from .permutation import permutation_pvalue
 from .report import write_report
@@ -154,14 +154,12 @@ def _cross_validate_routes(study: PreparedStudy, extracted, y, folds, n_jobs: in
     all_routes, classes = study.routes, study.context.classes
     rows, results = [], {}
     bar = progress(desc="routes x folds", total=len(all_routes) * len(folds), unit="fit")
-    for k, route in enumerate(all_routes):
-        X = [subject[k] for subject in extracted]
-        t0 = time.perf_counter()
-        bar.set_postfix_str(route.name)
-        route_rows, scores, diag, records = cross_validate(route, X, y, folds, classes, bar,
-                                                           n_jobs=n_jobs)
+    Xs = [[subject[k] for subject in extracted] for k in range(len(all_routes))]
+    for route, (route_rows, scores, diag, records, seconds) in zip(
+            all_routes, cross_validate_routes(all_routes, Xs, y, folds, classes, bar,
+                                              n_jobs=n_jobs)):
         results[route.name] = {"split_scores": scores, "records": records, "diagnostics": diag,
-                               "seconds": time.perf_counter() - t0}
+                               "seconds": seconds}
         rows += route_rows
     bar.close()
     predictions = pd.DataFrame(rows)

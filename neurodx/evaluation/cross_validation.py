@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..study.routes import Route
 from .metrics import classification_metrics
 
-__all__ = ["cross_validate", "fit_predict"]
+__all__ = ["cross_validate", "cross_validate_routes", "fit_predict"]
 
 
 def _fit_fold(route: Route, X: list, y: np.ndarray, fold, diagnostics: bool = True):
@@ -54,9 +54,13 @@ def _fit_fold(route: Route, X: list, y: np.ndarray, fold, diagnostics: bool = Tr
 
 def _grid_sets_only_the_classifier(est) -> bool:
     """A nested search (GridSearchCV over a Pipeline) whose grid only sets the last step,
-    with earlier steps of importable classes (the cache pickles them)."""
+    with earlier steps of importable classes (the cache pickles them), none of which
+    already reuses its fits in memory (``BandTangentSpace``: hashing and writing its
+    inputs and outputs to the disk cache cost ~6 % of a region fold, measured)."""
     if not isinstance(est, GridSearchCV) or not isinstance(est.estimator, Pipeline) \
             or len(est.estimator.steps) < 2 or est.estimator.memory is not None:
+        return False
+    if any(getattr(step, "_memoizes_fits", False) for _, step in est.estimator.steps[:-1]):
         return False
     last = est.estimator.steps[-1][0]
     grids = est.param_grid if isinstance(est.param_grid, list) else [est.param_grid]
@@ -142,11 +146,7 @@ def _run_folds(route: Route, X: list, y: np.ndarray, folds, classes, n_jobs: int
             delayed(_fold_outcome)(route, X, y, f, classes) for f in folds)
 
 
-def cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
-                   bar=None, n_jobs: int = 1) -> tuple[list, list, list, list]:
-    """Every fold of one route: prediction rows, per-fold balanced accuracy, CNN
-    diagnostics and fold records (time, training history), in fold order."""
-    rows, split_scores, diagnostics, records = [], [], [], []
+def _check_inner_splits(route: Route, y: np.ndarray, folds) -> None:
     if route.param_grid:
         smallest = min(int(np.min(np.unique(y[f.train], return_counts=True)[1])) for f in folds)
         if smallest < route.inner_splits:
@@ -154,8 +154,66 @@ def cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
                               f"inner_splits={route.inner_splits} training subjects per class, "
                               f"but a fold has only {smallest}; lower tune.inner_splits or "
                               "use fewer outer folds")
-    for f, (pred, proba, diag, record) in zip(
-            folds, _run_folds(route, X, y, folds, classes, n_jobs)):
+
+
+def cross_validate(route: Route, X: list, y: np.ndarray, folds, classes,
+                   bar=None, n_jobs: int = 1) -> tuple[list, list, list, list]:
+    """Every fold of one route: prediction rows, per-fold balanced accuracy, CNN
+    diagnostics and fold records (time, training history), in fold order."""
+    _check_inner_splits(route, y, folds)
+    return _collect(route, y, folds, classes, _run_folds(route, X, y, folds, classes, n_jobs),
+                    bar)
+
+
+def cross_validate_routes(routes: list, Xs: list, y: np.ndarray, folds, classes, bar=None,
+                          n_jobs: int = 1) -> list:
+    """:func:`cross_validate` of every route (``Xs[k]``: route ``k``'s inputs), the RMT
+    routes' folds in one pool of ``n_jobs`` workers.
+
+    Route after route, each route's last wave of folds left workers idle (5 folds on 2
+    workers: 3 waves); one pool over every (route, fold) keeps both busy, the tuned
+    routes' folds (nested searches, the longest) dispatched first. Each fit is the same
+    independent, seeded fit as in :func:`cross_validate`, so the predictions do not
+    change. Returns, per route in ``routes`` order, :func:`cross_validate`'s tuple and
+    the route's seconds: wall time when its folds ran alone, else the sum of its folds'
+    fit+predict seconds (their wall times overlap with other routes' folds).
+    """
+    for route in routes:
+        _check_inner_splits(route, y, folds)
+    pooled = [k for k, r in enumerate(routes) if n_jobs > 1 and not _runs_torch(r)]
+    out: dict = {}
+    if len(pooled) > 1:
+        order = sorted(pooled, key=lambda k: not routes[k].param_grid)   # tuned first
+        tasks = [(k, j) for k in order for j in range(len(folds))]
+        outcomes = {k: [None] * len(folds) for k in pooled}
+        with workers_end_with_this_process():
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(_fold_outcome)(routes[k], Xs[k], y, folds[j], classes)
+                for k, j in tasks)
+            for (k, j), outcome in zip(tasks, results):
+                outcomes[k][j] = outcome
+                if bar is not None:
+                    bar.set_postfix_str(routes[k].name)
+                    bar.update(1)
+        for k in pooled:
+            collected = _collect(routes[k], y, folds, classes, outcomes[k])
+            out[k] = (*collected, float(sum(r["seconds"] for r in collected[3])))
+    for k, route in enumerate(routes):
+        if k in out:
+            continue
+        if bar is not None:
+            bar.set_postfix_str(route.name)
+        t0 = time.perf_counter()
+        collected = _collect(route, y, folds, classes,
+                             _run_folds(route, Xs[k], y, folds, classes, n_jobs), bar)
+        out[k] = (*collected, time.perf_counter() - t0)
+    return [out[k] for k in range(len(routes))]
+
+
+def _collect(route: Route, y: np.ndarray, folds, classes, outcomes, bar=None):
+    """Prediction rows, split scores, diagnostics and records from fold outcomes."""
+    rows, split_scores, diagnostics, records = [], [], [], []
+    for f, (pred, proba, diag, record) in zip(folds, outcomes):
         records.append(record)
         if diag is not None:
             diagnostics.append(diag)

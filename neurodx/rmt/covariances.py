@@ -33,10 +33,10 @@ from sklearn.utils.validation import check_is_fitted
 from ..errors import ConfigError
 from ._inputs import (check_dtype, check_params_common, check_subjects, subject_band_scatter,
                       subject_band_windows)
-from ._reference_memo import REFERENCES, matrices_key
+from ._reference_memo import REFERENCES, TANGENT_VECTORS, matrices_key
 from .cleaning import clip_spectrum, shrink_spectrum
 from .inverse_shrinkage import INVERSE_SHRINKAGE_METHODS, shrink_spectrum_inverse
-from .riemann_mean import riemann_mean
+from .riemann_mean import riemann_mean, riemann_mean_and_vectors, tangent_vectors
 
 __all__ = ["RMTCovariances", "BandCovariances", "BandTangentSpace", "clean_correlation"]
 
@@ -345,6 +345,10 @@ class BandTangentSpace(TransformerMixin, BaseEstimator):
     n_bands_, n_channels_ : int
     """
 
+    #: Fits and tangent vectors are reused in memory for the very same inputs (see
+    #: ``_reference_memo``): a nested search needs no Pipeline cache on disk for them.
+    _memoizes_fits = True
+
     def __init__(self, metric="riemann", band_names=None):
         self.metric = metric
         self.band_names = band_names
@@ -361,7 +365,28 @@ class BandTangentSpace(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        self._fit(_check_band_matrices(X))
+        return self
+
+    def fit_transform(self, X, y=None):
+        """``fit(X).transform(X)``, bit for bit; for ``"riemann"``, the training
+        subjects' tangent vectors come from the mean's last iteration (no second
+        eigen-decomposition of every matrix).
+
+        Returns
+        -------
+        features : ndarray, shape (n_subjects, n_bands * N (N + 1) / 2)
+        """
         X = _check_band_matrices(X)
+        features = self._fit(X, with_features=self.metric == "riemann")
+        if features is None:
+            return self.transform(X)
+        TANGENT_VECTORS.put(self._vectors_key(X), features)
+        return features
+
+    def _fit(self, X, with_features=False):
+        """Fit on checked matrices; with ``with_features`` and no stored fit, also
+        return the training tangent vectors of all bands (else None)."""
         if self.band_names is not None and len(self.band_names) != X.shape[1]:
             raise ConfigError(f"band_names has {len(self.band_names)} names for "
                               f"{X.shape[1]} bands (already windowed input is one band: "
@@ -371,20 +396,37 @@ class BandTangentSpace(TransformerMixin, BaseEstimator):
         # test's outer folds, grid points) take the stored fit (see _reference_memo).
         key = matrices_key(X, "BandTangentSpace", self.metric)
         self.tangent_spaces_ = REFERENCES.get(key)
-        if self.tangent_spaces_ is None:
+        if self.tangent_spaces_ is not None:
+            return None
+        features = None
+        if with_features:
+            fitted = [self._fit_band_with_features(X[:, b]) for b in range(self.n_bands_)]
+            self.tangent_spaces_ = [ts for ts, _ in fitted]
+            features = np.hstack([f for _, f in fitted])
+        else:
             self.tangent_spaces_ = [self._fit_band(X[:, b]) for b in range(self.n_bands_)]
-            REFERENCES.put(key, self.tangent_spaces_)
-        return self
+        REFERENCES.put(key, self.tangent_spaces_)
+        return features
 
     def _fit_band(self, X):
         """pyRiemann's ``TangentSpace`` of one band; its ``reference_`` is the mean that
         ``fit`` would compute (for ``"riemann"``, by :func:`~neurodx.rmt.riemann_mean.
-        riemann_mean`: the same iteration with fewer flops, the same mean to rounding)."""
+        riemann_mean`: the same mean, to its tolerance, in fewer iterations)."""
         ts = TangentSpace(metric=self.metric)
         if self.metric != "riemann":
             return ts.fit(X)
         ts.reference_ = riemann_mean(X)      # all that TangentSpace.fit learns
         return ts
+
+    def _fit_band_with_features(self, X):
+        ts = TangentSpace(metric=self.metric)
+        ts.reference_, features = riemann_mean_and_vectors(X)
+        return ts, features
+
+    def _vectors_key(self, X) -> bytes:
+        references = np.stack([ts.reference_ for ts in self.tangent_spaces_])
+        return matrices_key(X, "BandTangentSpace.transform", self.metric,
+                            matrices_key(references))
 
     def transform(self, X):
         """Tangent vectors of all bands, side by side.
@@ -398,7 +440,21 @@ class BandTangentSpace(TransformerMixin, BaseEstimator):
         if X.shape[1:3] != (self.n_bands_, self.n_channels_):
             raise ConfigError(f"expected {self.n_bands_} bands of {self.n_channels_} x "
                               f"{self.n_channels_} matrices, got shape {X.shape}")
-        return np.hstack([ts.transform(X[:, b]) for b, ts in enumerate(self.tangent_spaces_)])
+        # A grid search scores every grid point on the same validation subjects with the
+        # same fitted steps: the vectors are computed once (see _reference_memo).
+        key = self._vectors_key(X)
+        features = TANGENT_VECTORS.get(key)
+        if features is None:
+            features = np.hstack([self._transform_band(X[:, b], ts)
+                                  for b, ts in enumerate(self.tangent_spaces_)])
+            TANGENT_VECTORS.put(key, features)
+        return features
+
+    def _transform_band(self, X, ts):
+        if self.metric != "riemann":
+            return ts.transform(X)
+        # pyRiemann's log map to rounding, computed as the fit's last iteration does
+        return tangent_vectors(X, ts.reference_)
 
     def get_feature_names_out(self, input_features=None):
         """Names ``"<band>_ts<k>"``, ``k`` indexing the upper triangle row by row."""

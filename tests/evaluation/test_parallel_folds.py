@@ -51,3 +51,28 @@ def test_a_classifier_grid_fits_the_steps_before_it_once_per_inner_fold_same_res
     other = Route("t2", pipe, param_grid={"standardscaler__with_mean": [True, False]},
                   inner_splits=2)
     assert not _grid_sets_only_the_classifier(other.cv_estimator)
+    # a tangent space reuses its fits and vectors in memory: no disk cache on top
+    from neurodx.rmt import BandTangentSpace
+
+    tangent = Route("t3", make_pipeline(BandTangentSpace(), StandardScaler(),
+                                        make_classifier("logreg")),
+                    param_grid={"rowspacelogisticregression__C": [0.1, 1.0]}, inner_splits=2)
+    assert not _grid_sets_only_the_classifier(tangent.cv_estimator)
+
+
+def test_routes_pooled_on_two_workers_predict_as_route_by_route():
+    from neurodx.evaluation.cross_validation import cross_validate_routes
+
+    rng = np.random.default_rng(2)
+    y = np.array(["HC", "SZ"] * 12, dtype=object)
+    X = list(rng.standard_normal((24, 200)) + 0.4 * (y == "SZ")[:, None])   # SYNTHETIC
+    routes = [Route("plain", make_pipeline(StandardScaler(), make_classifier("logreg"))),
+              Route("tuned", make_pipeline(StandardScaler(), make_classifier("logreg")),
+                    param_grid={"rowspacelogisticregression__C": [0.1, 1.0]}, inner_splits=2)]
+    folds = make_folds(y, scheme="stratified_kfold", n_splits=3, seed=0)
+    pooled = cross_validate_routes(routes, [X, X], y, folds, ["HC", "SZ"], n_jobs=2)
+    for route, result in zip(routes, pooled):
+        alone = _cross_validate(route, X, y, folds, ["HC", "SZ"], n_jobs=1)
+        assert result[0] == alone[0] and result[1] == alone[1]     # rows, split scores
+        assert [r["fold"] for r in result[3]] == [f.fold for f in folds]
+        assert result[4] > 0                                       # the route's seconds
