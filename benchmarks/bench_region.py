@@ -137,6 +137,20 @@ def _tangent_code(variant: str) -> None:
         memo.max_entries = size if variant == "after" else 0
 
 
+def _counted(module, name: str, func, M):
+    """``func(M)``, its CPU seconds, and how often it called ``module.<name>`` (patched
+    for the call only)."""
+    calls = []
+    original = getattr(module, name)
+    setattr(module, name, lambda *a: calls.append(1) or original(*a))
+    try:
+        cpu = time.process_time()
+        out = func(M)
+        return out, time.process_time() - cpu, len(calls)
+    finally:
+        setattr(module, name, original)
+
+
 def mean_iterations(route, X, fold) -> list[dict]:
     """One inner fold's reference mean (2/3 of the outer fold's training subjects, the
     ``tangent_space`` route's matrices): pyRiemann's ``mean_riemann`` against
@@ -152,26 +166,9 @@ def mean_iterations(route, X, fold) -> list[dict]:
     M = np.stack([X[i] for i in fold.train[: 2 * len(fold.train) // 3]])[:, 0]
     rows = []
     with single_threaded_blas():
-        # pyRiemann's iterations: one logm of the whitened stack each
-        their_calls = []
-        logm = theirs_module.logm
-        theirs_module.logm = lambda A: their_calls.append(1) or logm(A)
-        try:
-            cpu = time.process_time()
-            theirs = theirs_module.mean_riemann(M)
-            their_s = time.process_time() - cpu
-        finally:
-            theirs_module.logm = logm
-        n_their = len(their_calls)
-        calls = []
-        evaluate = own._evaluate
-        own._evaluate = lambda *a: calls.append(1) or evaluate(*a)
-        try:
-            cpu = time.process_time()
-            ours = own.riemann_mean(M)
-            our_s = time.process_time() - cpu
-        finally:
-            own._evaluate = evaluate
+        # pyRiemann's iterations: one logm of the whitened stack each; ours: one _evaluate
+        theirs, their_s, n_their = _counted(theirs_module, "logm", theirs_module.mean_riemann, M)
+        ours, our_s, n_ours = _counted(own, "_evaluate", own.riemann_mean, M)
     lam, V = np.linalg.eigh(ours)
     isqrt = (V / np.sqrt(lam)) @ V.T
     dist = float(np.linalg.norm(np.log(np.linalg.eigvalsh(isqrt @ theirs @ isqrt))))
@@ -181,10 +178,10 @@ def mean_iterations(route, X, fold) -> list[dict]:
     rows.append({"variant": "after", "method": "neurodx riemann_mean (Newton-CG, "
                  "log-Euclidean start)", "matrices": len(M),
                  # + 1: the log-Euclidean start decomposes every matrix once too
-                 "evaluations": len(calls) + 1,
+                 "evaluations": n_ours + 1,
                  "cpu_s": our_s, "distance": dist})
     print(f"  one inner-fold mean: pyRiemann {n_their} iterations {their_s:.1f} s, neurodx "
-          f"{len(calls) + 1} evaluations {our_s:.1f} s, distance {dist:.1e}", flush=True)
+          f"{n_ours + 1} evaluations {our_s:.1f} s, distance {dist:.1e}", flush=True)
     return rows
 
 
