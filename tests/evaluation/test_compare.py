@@ -88,6 +88,10 @@ def test_outputs_and_identical_folds(study):
     assert manifest["seed"] == 3 and manifest["config_sha256"]
     assert len(manifest["inputs_sha256"]) == 7  # participants.tsv + 6 EDF files
     assert manifest["versions"]["mne"] and manifest["finished"]
+    # thread counts, on which a CNN's float rounding (and so its training) can depend
+    threads = manifest["platform"]["threads"]
+    assert threads["torch_intra_op"] is None or threads["torch_intra_op"] >= 1
+    assert all(n >= 1 for _, n in threads["blas"]) and threads["blas"]
     assert res.report.is_file()
 
 
