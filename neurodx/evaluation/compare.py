@@ -36,7 +36,7 @@ from .._threads import single_threaded_blas
 from ..config import Config
 from ..errors import ConfigError, Problem
 from ..study import (PreparedStudy, Route, extract_subject, first_spectra_step, git_commit,
-                     input_hashes, is_synthetic, prepare_study, versions)
+                     input_hashes, is_synthetic, prepare_study, thread_counts, versions)
 from .cross_validation import cross_validate_routes
 from .folds import make_folds
 from .permutation import permutation_pvalue
@@ -204,18 +204,6 @@ def _metrics(cfg, study, predictions, cv_results, y, folds, extracted, perm_rout
     }
 
 
-def _thread_counts() -> dict:
-    """Threads the run's numerical libraries use by default. Float rounding, and so a
-    trained CNN, can depend on torch's intra-op thread count: the same seed on another
-    count is not guaranteed to give the same predictions."""
-    from threadpoolctl import threadpool_info
-
-    torch = sys.modules.get("torch")              # only when a route imported it
-    return {"torch_intra_op": torch.get_num_threads() if torch is not None else None,
-            "blas": sorted({(i.get("internal_api"), i.get("num_threads"))
-                            for i in threadpool_info()}, key=str)}
-
-
 def _manifest(cfg, study, metrics, folds, started, argv) -> dict:
     """``manifest.json``: command, code, config, inputs, platform and the folds."""
     cohort, context, check = study.cohort, study.context, study.check
@@ -228,7 +216,7 @@ def _manifest(cfg, study, metrics, folds, started, argv) -> dict:
         "cohort": str(cohort.root), "synthetic_data": metrics["synthetic_data"],
         "inputs_sha256": input_hashes(cohort), "versions": versions(),
         "platform": {"system": platform.platform(), "machine": platform.machine(),
-                     "cpu_count": os.cpu_count(), "threads": _thread_counts()},
+                     "cpu_count": os.cpu_count(), "threads": thread_counts()},
         "channel_names": context.channel_names,
         "sfreq": context.data_rate, "n_regions": context.n_regions,
         "flat_dropped": check.flat_dropped, "bad_channels_dropped": check.bads_dropped,

@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .._hashing import sha256_file
 from ..io.text_eeg import TEXT_EEG_FORMATS, text_eeg_sidecars
 
-__all__ = ["PACKAGES", "versions", "git_commit", "input_hashes", "is_synthetic"]
+__all__ = ["PACKAGES", "versions", "thread_counts", "git_commit", "input_hashes",
+           "is_synthetic"]
 
 #: Distributions whose versions are recorded in every manifest.
 PACKAGES = ("neurodx", "numpy", "scipy", "scikit-learn", "pandas", "mne", "pyriemann", "torch",
@@ -31,6 +33,18 @@ def versions() -> dict:
         except PackageNotFoundError:
             out[pkg] = None
     return out
+
+
+def thread_counts() -> dict:
+    """Threads the run's numerical libraries use by default. Float rounding, and so a
+    trained CNN, can depend on torch's intra-op thread count: the same seed on another
+    count is not guaranteed to give the same predictions."""
+    from threadpoolctl import threadpool_info
+
+    torch = sys.modules.get("torch")              # only when a route imported it
+    return {"torch_intra_op": torch.get_num_threads() if torch is not None else None,
+            "blas": sorted({(i.get("internal_api"), i.get("num_threads"))
+                            for i in threadpool_info()}, key=str)}
 
 
 def git_commit() -> str | None:
