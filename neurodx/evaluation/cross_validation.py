@@ -204,8 +204,7 @@ def cross_validate_routes(routes: list, Xs: list, y: np.ndarray, folds, classes,
         if bar is not None:
             bar.set_postfix_str(route.name)
         t0 = time.perf_counter()
-        collected = _collect(route, y, folds, classes,
-                             _run_folds(route, Xs[k], y, folds, classes, n_jobs), bar)
+        collected = cross_validate(route, Xs[k], y, folds, classes, bar, n_jobs=n_jobs)
         out[k] = (*collected, time.perf_counter() - t0)
     return [out[k] for k in range(len(routes))]
 
