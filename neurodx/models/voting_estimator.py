@@ -272,9 +272,9 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
                          **{"method": self.voting, **options})
             subject_label = dict(zip(groups[val].tolist(), np.asarray(items.labels)[val]))
             truth = np.array([subject_label[s] for s in votes.subjects.tolist()])
-            if np.unique(truth).size != proba.shape[1]:
-                pass
-            elif np.ptp(votes.proba, axis=0).max() <= _NO_SPREAD:
+            if np.unique(truth).size < proba.shape[1]:
+                return calibration           # a threshold needs every class among them
+            if np.ptp(votes.proba, axis=0).max() <= _NO_SPREAD:
                 # Identical votes (e.g. every validation subject's top slices saturated):
                 # a threshold fitted on them is a constant 0.5 that ties every subject and
                 # hands it to the first class. The uncalibrated vote is what the network says.
