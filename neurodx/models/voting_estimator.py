@@ -303,6 +303,25 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit "
                                  "or load a saved model")
 
+    def _inference_network(self) -> InferenceNetwork:
+        """The inference copy of ``network_`` (batch norm folded, channels_last, dtype),
+        built once per network and weights state.
+
+        Building it (a deep copy, then folding) takes ~0.2 s for the 31-member fMRI
+        ensemble, a tenth of scoring one subject, and ``neurodx score`` predicts subject
+        by subject. The key holds the network object itself and every parameter's and
+        buffer's in-place version counter, so a refit, a load or an in-place weight
+        change builds a new copy.
+        """
+        net = self.network_
+        key = (self.inference_dtype,
+               tuple(t._version for t in (*net.parameters(), *net.buffers())))
+        cached = self.__dict__.get("_inference_cache")
+        if cached is None or cached[0] is not net or cached[1] != key:
+            cached = (net, key, InferenceNetwork(net, self.inference_dtype))
+            self._inference_cache = cached
+        return cached[2]
+
     def _votes(self, subjects):
         self._check_fitted()
         ids, data, explicit = subject_entries(subjects)
@@ -310,8 +329,7 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
             raise ConfigError("no subjects to predict")
         device = resolve_device(self.device)
         probas, groups, positions = [], [], []
-        # One inference copy for all subjects (batch norm folded, channels_last, dtype).
-        network = InferenceNetwork(self.network_, self.inference_dtype)
+        network = self._inference_network()
         with torch_session(self.seed_, self.num_threads, deterministic=False, device=device):
             for i, (d, sid) in enumerate(zip(data, ids)):
                 items = self._items([self._prepare(d, sid, fitting=False)], [sid], None)

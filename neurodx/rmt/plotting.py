@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from .band_summary import band_summary
 from .les import check_spectra
 from .marchenko_pastur import marchenko_pastur_pdf
-from .ring_law import mean_spectral_radius, ring_eigenvalues, ring_law_msr, ring_radii
+from .ring_law import ring_eigenvalues, ring_law_msr, ring_radii
 
 __all__ = ["plot_spectra_vs_mp", "plot_les_distributions", "plot_ring_law"]
 
@@ -312,8 +312,9 @@ def plot_ring_law(spectra, groups=None, *, n_factors=(1, 5), band: int = 0,
                        0, s.n_windows - 1, min(s.n_windows, max_windows)).astype(int))]
                    for s, gi in zip(spectra, groups) if gi == g]
             lam = np.concatenate(lam)
-            z = ring_eigenvalues(lam, c, L).ravel()
-            msr = float(mean_spectral_radius(lam, c, L).mean())
+            z = ring_eigenvalues(lam, c, L)
+            msr = float(np.abs(z).mean())     # mean_spectral_radius of these eigenvalues
+            z = z.ravel()
             ax.scatter(z.real, z.imag, s=2, alpha=0.3, color=f"C{k}", lw=0,
                        label=f"{g}: MSR {msr:.3f}")
         inner, outer = ring_radii(c, L)

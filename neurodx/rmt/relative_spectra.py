@@ -24,10 +24,6 @@ schizophrenia, the same as the full bank: not the default.
 from __future__ import annotations
 
 import numpy as np
-try:   # pyRiemann >= 0.10 moved the means to pyriemann.geometry
-    from pyriemann.geometry.mean import gmean
-except ImportError:   # pragma: no cover - older pyRiemann
-    from pyriemann.utils.mean import mean_covariance as gmean
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -37,8 +33,19 @@ from ..errors import ConfigError
 from .covariances import RMTCovariances, _check_band_matrices
 from .classifiers import make_classifier
 
+
 __all__ = ["RELATIVE_STATISTICS", "relative_eigenvalues", "relative_statistics",
            "ClassRelativeSpectra", "make_les_relative_pipeline"]
+
+
+def _gmean(X, metric):
+    # pyRiemann imported where it is used (it imports torch: ~2 s of every process start)
+    try:   # pyRiemann >= 0.10 moved the means to pyriemann.geometry
+        from pyriemann.geometry.mean import gmean
+    except ImportError:   # pragma: no cover - older pyRiemann
+        from pyriemann.utils.mean import mean_covariance as gmean
+    return gmean(X, metric=metric)
+
 
 #: Statistics of the log relative spectrum ``l = log lambda(M^-1/2 C M^-1/2)``.
 RELATIVE_STATISTICS = ("mean_log", "mean_log2", "mean", "mean_inv", "min_log", "max_log")
@@ -144,7 +151,7 @@ class ClassRelativeSpectra(TransformerMixin, BaseEstimator):
             raise ConfigError(f"need at least 2 classes in the training subjects, got "
                               f"{self.classes_.tolist()}")
         self.references_ = np.stack([
-            np.stack([gmean(X[y == k, b], metric=self.metric)
+            np.stack([_gmean(X[y == k, b], metric=self.metric)
                       for b in range(X.shape[1])]) for k in self.classes_])
         self.n_bands_ = X.shape[1]
         return self

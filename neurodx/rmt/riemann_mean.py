@@ -130,21 +130,31 @@ def _evaluate(X: np.ndarray, M: np.ndarray, work: np.ndarray) -> _Frame:
     return _Frame(M, L, np.swapaxes(work, -1, -2), np.log(lam))
 
 
+class _HessianWork:
+    """The float32 stacks of the Hessian products, allocated once per mean.
+
+    New temporaries of this size (tens of MB each) at every solve cost page faults on
+    first touch: measured, a third of a solve's time went to system time.
+    """
+
+    def __init__(self, shape):
+        self.K, self.U, self.Ut, self.a, self.b = (np.empty(shape, dtype=np.float32)
+                                                   for _ in range(5))
+
+
 def _hessian_solve(frame: _Frame, w: np.ndarray, J: np.ndarray, rtol: float,
-                   max_steps: int = 10) -> np.ndarray:
+                   work: _HessianWork, max_steps: int = 10) -> np.ndarray:
     """Conjugate-gradient solution of ``H xi = J`` to relative residual ``rtol``."""
     logs = frame.logs.astype(np.float32)
-    K = logs[:, :, None] - logs[:, None, :]
+    K, U, Ut, a, b = work.K, work.U, work.Ut, work.a, work.b
+    np.subtract(logs[:, :, None], logs[:, None, :], out=K)
     K *= 0.5
     with np.errstate(invalid="ignore", divide="ignore"):
-        K /= np.tanh(K)                                   # h(x) = (x/2) coth(x/2)
+        np.divide(K, np.tanh(K, out=a), out=K)            # h(x) = (x/2) coth(x/2)
     K[np.isnan(K)] = 1.0                                  # h(0) = 1 (0/0 above)
     K *= w.astype(np.float32)[:, None, None]
-    U = frame.U.astype(np.float32)
-    Ut = np.ascontiguousarray(np.swapaxes(U, -1, -2))
-    # two work stacks for every product: new temporaries of this size (tens of MB) cost
-    # page faults at each allocation (measured: a fifth of the CPU time as system time)
-    a, b = np.empty_like(U), np.empty_like(U)
+    U[...] = frame.U
+    Ut[...] = np.swapaxes(U, -1, -2)
 
     def hess(v):
         np.matmul(Ut, v.astype(np.float32), out=a)
@@ -205,7 +215,7 @@ def _karcher_newton(X, *, tol: float, maxiter: int, sample_weight=None) -> _Fram
     # goes to the one the best point so far does not use
     works = [np.empty_like(X), np.empty_like(X)]
     frame = _evaluate(X, _log_euclidean_start(X, w), works[0])
-    best, step = None, 1.0
+    best, step, hessian_work = None, 1.0, None
     for _ in range(maxiter):
         J = _weighted_sum(frame.U, w[:, None] * frame.logs)
         crit = np.linalg.norm(J)
@@ -218,7 +228,10 @@ def _karcher_newton(X, *, tol: float, maxiter: int, sample_weight=None) -> _Fram
         else:
             # forcing term ||J||: quadratic convergence; no tighter than the stopping
             # test needs (float32 Hessian products would not give it anyway)
-            xi = _hessian_solve(frame, w, J, rtol=min(0.1, max(crit, 0.1 * tol / crit, 1e-4)))
+            if hessian_work is None:
+                hessian_work = _HessianWork(X.shape)
+            xi = _hessian_solve(frame, w, J, rtol=min(0.1, max(crit, 0.1 * tol / crit, 1e-4)),
+                                work=hessian_work)
             best, step = (frame, J, crit, xi), 1.0
         M = frame.L @ _sym_fun(step * xi, np.exp) @ frame.L.T
         work = works[1] if np.shares_memory(best[0].U, works[0]) else works[0]

@@ -92,9 +92,11 @@ Sources
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from ..errors import ConfigError
 
@@ -222,20 +224,42 @@ def _ring_scales(lam, c):
     return np.sqrt(lam / np.where(mean > 0, mean, 1.0))
 
 
+def _blas_threads() -> int:
+    """Threads the BLAS may use in this process (neurodx's entry points limit it to one
+    per worker, :mod:`neurodx._threads`; a script calling the library keeps the machine's)."""
+    counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+    return max(1, min(counts)) if counts else 1
+
+
 def _product_eigenvalues(s, idx, n_factors, seed):
     """Eigenvalues of ``S_(idx[k,0]) W_1 ... S_(idx[k,L-1]) W_L`` for each row ``k``."""
     n = s.shape[-1]
     w = _factors(n, n_factors, int(seed))
     out = np.empty((idx.shape[0], n), dtype=np.complex128)
-    # bounded chunks of windows: a cohort's windows at once would not fit in memory
-    step = max(1, _CHUNK_ELEMENTS // (n * n))
-    for start in range(0, idx.shape[0], step):
-        rows = idx[start:start + step]
+
+    def products(start, stop):
+        rows = idx[start:stop]
         # scale the rows of W_i by s (S W_i), then multiply the factors in order
         z = s[rows[:, 0], :, None] * w[0][None]
         for i in range(1, n_factors):
             z = z @ (s[rows[:, i], :, None] * w[i][None])
-        out[start:start + step] = np.linalg.eigvals(z)
+        out[start:stop] = np.linalg.eigvals(z)
+
+    # bounded chunks of windows (a cohort's windows at once would not fit in memory),
+    # at least one per allowed BLAS thread: LAPACK solves each small non-symmetric
+    # problem on one thread, so the chunks run side by side in threads (numpy releases
+    # the GIL), each with a single-threaded BLAS (the same arithmetic whatever the
+    # thread count); the ring-law entries are most of the LES bank's time.
+    threads = min(_blas_threads(), idx.shape[0])
+    step = max(1, min(_CHUNK_ELEMENTS // (n * n), -(-idx.shape[0] // max(threads, 1))))
+    bounds = [(a, min(a + step, idx.shape[0])) for a in range(0, idx.shape[0], step)]
+    with threadpool_limits(limits=1, user_api="blas"):
+        if threads > 1 and len(bounds) > 1:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(lambda b: products(*b), bounds))
+        else:
+            for b in bounds:
+                products(*b)
     return out
 
 

@@ -76,6 +76,24 @@ def test_bfloat16_is_off_by_default_and_only_an_option(volumes):
         est.set_params(inference_dtype="float16").predict_proba(subjects)
 
 
+def test_inference_copy_is_reused_until_the_weights_change(volumes):
+    subjects, y = volumes
+    est = SliceVotingClassifier(depth=2, width=4, epochs=1, progress=False, num_threads=1,
+                                val_fraction=0.25, patience=None, normalize=None,
+                                augment=False, voting="soft").fit(subjects, y)
+    first = est.predict_proba(subjects)
+    copy = est._inference_network()
+    assert est._inference_network() is copy                # built once, not per call
+    with torch.no_grad():                                   # an in-place weight change
+        next(est.network_.parameters()).mul_(3.0)
+    assert est._inference_network() is not copy
+    changed = est.predict_proba(subjects)
+    assert not np.allclose(changed, first)                  # the new weights are used
+    est.fit(subjects, y)                                    # a refit: a new network
+    assert est._inference_network() is not copy
+    assert est.set_params(inference_dtype="bfloat16")._inference_network().dtype == "bfloat16"
+
+
 @pytest.fixture
 def volumes(volume):
     rng = np.random.default_rng(0)

@@ -108,3 +108,13 @@ def test_msr_any_l_by_name_and_bad_l():
         get_test_function("msr_l0")
     with pytest.raises(ConfigError):
         ring_radii(0.5, 0)
+
+
+def test_ring_law_plot_reports_the_mean_spectral_radius_of_its_eigenvalues():
+    # the legend's MSR comes from the plotted eigenvalues (not a second decomposition)
+    from neurodx.rmt.ring_law import mean_spectral_radius, ring_eigenvalues
+
+    lam = np.random.default_rng(3).gamma(2.0, 0.5, size=(9, 12))
+    z = ring_eigenvalues(lam, 0.4, 3)
+    np.testing.assert_allclose(np.abs(z).mean(), mean_spectral_radius(lam, 0.4, 3).mean(),
+                               rtol=1e-12)
