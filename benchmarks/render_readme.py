@@ -134,6 +134,32 @@ def section_recording(doc) -> list[str]:
                          f"{ring['cumulative_s'] / prof['profiled_total_s']:.0%}): non-symmetric"
                          " eigenvalue problems per window, `neurodx/rmt/ring_law.py`."
                          if ring else ""), ""]
+        no_ring = next((r for r in doc["rows"] if r["variant"] == "neurodx_no_ring"), None)
+        if ours and floor and no_ring:
+            ring_s = ours["work_s"] - no_ring["work_s"]
+            f = floor["work_s"]
+            lines += [f"**Which targets are within reach.** The ring-law entries alone (neurodx "
+                      f"minus neurodx_no_ring, same run) take {ring_s:.2f} s, "
+                      f"{ring_s / f:.1f}x the floor: non-symmetric eigenvalue problems of "
+                      f"64 x 64 products, {2 * no_ring.get('n_windows', 0) * rec['bands']:,} for "
+                      f"the recording's windows (2 products per window and band) plus 2 per "
+                      f"band for each draw of the white-noise null (`n_draws`, 200 by "
+                      f"default), solved by LAPACK's "
+                      f"`dgeev` on the allowed BLAS threads. Whatever else an implementation "
+                      f"does costs at least the floor ({f:.2f} s), so with the published bank "
+                      f"the 3x-floor target would need the eigenvalue problems in under "
+                      f"{2 * f:.2f} s (2x the floor): out of reach while they take "
+                      f"{ring_s:.2f} s. The peer target (5x) leaves "
+                      f"{_peer_budget(doc):.2f} s for everything; the ring law takes "
+                      f"{ring_s:.2f} s of it, so it is not ruled out by this argument, only "
+                      f"missed. Without the ring-law entries the remaining gap to 3x is the "
+                      f"study's preprocessing: the floor does no filtering, while neurodx runs "
+                      f"MNE's 1-45 Hz FIR filter on the float64 recording (phase "
+                      f"*preprocess*, {no_ring['phases'].get('preprocess', 0):.2f} s) before "
+                      f"the band pass (without that phase: "
+                      f"{(no_ring['work_s'] - no_ring['phases'].get('preprocess', 0)) / f:.1f}x "
+                      f"the floor); composing that filter into the band pass's single FFT "
+                      f"(each band's response times the 1-45 Hz one) is the step left.", ""]
         if bw and neff:
             repeat = 0.5 * (bw["cumulative_s"] + neff["cumulative_s"])
             lines += [f"Band filtering and windowing (`band_windows`) take "
@@ -144,6 +170,12 @@ def section_recording(doc) -> list[str]:
                       f"the repeat is about {repeat:.1f} s "
                       f"({repeat / prof['profiled_total_s']:.0%} of the recording's time).", ""]
     return lines
+
+
+def _peer_budget(doc) -> float:
+    """Seconds neurodx may take to be 5x faster than the peer (the peer's median work)."""
+    peer = next(r for r in doc["rows"] if r["variant"] == "peer")
+    return peer["work_s"] / 5.0
 
 
 def section_cohort(doc) -> list[str]:
@@ -279,7 +311,12 @@ def section_features(doc) -> list[str]:
         ("variant", "variant"), ("wall_s", "wall s"), ("s_per_recording", "s per recording"),
         ("peak_rss_mb", "peak RSS MB"), ("cpu_s", "CPU s")]))
     lines += ["", f"**peer / neurodx {doc['ratios']['peer_over_neurodx']:.2f}x**", "",
-              _targets(doc["targets"]), ""]
+              _targets(doc["targets"]),
+              "", "The peer script computes band covariances and their eigenvalues only; "
+              "`neurodx features` also computes the published LES bank, whose ring-law "
+              "entries are most of its work (benchmark 1, *Which targets are within "
+              "reach*), and pays its own start-up, cohort check and output in each "
+              "process.", ""]
     return lines
 
 
