@@ -169,12 +169,12 @@ def main(argv=None):
                        f"(extrapolated from {args.n_recordings} measured, {best['kind']} x "
                        f"{best['workers']})",
              "goal": f"<= {STUDY_GOAL_MIN:g}", "measured": best["extrapolated_study_min"],
-             "met": "yes" if best["extrapolated_study_min"] <= STUDY_GOAL_MIN else "no",
+             "met": best["extrapolated_study_min"] <= STUDY_GOAL_MIN,
              "factor_off": (best["extrapolated_study_min"] / STUDY_GOAL_MIN
                             if best["extrapolated_study_min"] > STUDY_GOAL_MIN else None)},
             {"target": "recordings measured", "goal": f">= {MIN_MEASURED}",
              "measured": args.n_recordings,
-             "met": "yes" if args.n_recordings >= MIN_MEASURED else "no",
+             "met": args.n_recordings >= MIN_MEASURED,
              "factor_off": (MIN_MEASURED / args.n_recordings
                             if args.n_recordings < MIN_MEASURED else None)}],
         "length_curve": curve, "length_fit": fit, "length_repeats": args.repeats,
