@@ -40,8 +40,8 @@ _TRAIN_PARAMS = ("epochs", "batch_size", "lr", "weight_decay", "val_fraction", "
 # Parameters that do not change what is learnt (left out of the checkpoint run name).
 _RUNTIME_PARAMS = {"device", "num_threads", "progress", "eval_batch_size", "inference_dtype",
                    "resume", "checkpoint_dir", "callbacks", "diagnostics"}
-# Largest spread of the validation subjects' vote probabilities that counts as "all
-# identical": no threshold can be fitted on them (see _fit_calibration).
+# Largest spread of the validation subjects' item or vote probabilities that counts as
+# "all identical": no calibration or threshold can be fitted on them (_fit_calibration).
 _NO_SPREAD = 1e-9
 # Estimator classes by name, for load_estimator (filled as subclasses are defined).
 _ESTIMATORS: dict[str, type] = {}
@@ -263,6 +263,14 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
         with torch_session(config.seed, self.num_threads, deterministic=False, device=device):
             proba = predict_items(network, items, index=val, batch_size=self.eval_batch_size,
                                   device=device)
+        if np.ptp(proba, axis=0).max() <= _NO_SPREAD:
+            # Every validation item scored alike: a calibration fitted on them maps every
+            # item to one constant (the class balance), which ties every subject and hands
+            # it to the first class. The uncalibrated output is what the network says.
+            logger.warning("vote calibration not fitted: the %d inner validation subjects' "
+                           "items are all scored alike (the network does not separate them)",
+                           len(result.val_subjects))
+            return None
         calibration = VoteCalibration(self.calibration).fit(proba, labels, groups[val])
         options = self._vote_options()
         if options.get("method", self.voting) in SUBJECT_CALIBRATED_VOTES:

@@ -182,9 +182,10 @@ def _slice_proba(est, subjects):
 
 
 def test_identical_validation_votes_fit_no_threshold(monkeypatch, caplog):
-    # A network whose every slice says the same (saturated): a threshold fitted on the
-    # validation patients' identical votes would be a constant 0.5 that ties everyone
-    # and hands every patient to the first class. It is not fitted, and the log says so.
+    # A network whose every slice says the same (saturated): a calibration or threshold
+    # fitted on the validation patients' identical items would map everyone to one
+    # constant (0.5) that ties every patient and hands them to the first class. Neither
+    # is fitted, the log says so, and the network's own output decides.
     import neurodx.models.voting_estimator as ve
 
     def constant(network, items, index=None, **kwargs):
@@ -196,10 +197,41 @@ def test_identical_validation_votes_fit_no_threshold(monkeypatch, caplog):
     with caplog.at_level("WARNING", logger="neurodx"):
         est = SliceVotingClassifier(voting="topk", vote_k=1, slice_labels=labels,
                                     calibration="logistic", **TINY).fit(train, y)
-    assert est.vote_calibration_ is None
-    assert "votes are identical" in caplog.text
+    assert est.calibration_ is None and est.vote_calibration_ is None
+    assert "scored alike" in caplog.text
+    proba = est.predict_proba(train[:4])
+    assert np.all(proba[:, 1] > proba[:, 0])          # no ties: the network's 0.98 decides
     # a network that does separate the validation patients still gets its threshold
     monkeypatch.undo()
     est = SliceVotingClassifier(voting="topk", vote_k=1, slice_labels=labels,
                                 calibration="logistic", **TINY).fit(train, y)
     assert est.vote_calibration_ is not None
+
+
+def test_saturated_top_votes_fit_no_threshold(monkeypatch, caplog):
+    # Items that differ, so the item calibration is fitted, but every patient's top slice
+    # of each class is saturated alike: the top-1 votes are identical, and a threshold
+    # fitted on them would tie every patient. It is not fitted; the log says so.
+    import neurodx.models.voting_estimator as ve
+
+    def saturated_top(network, items, index=None, **kwargs):
+        from neurodx.models.training import item_targets
+
+        index = np.arange(len(items)) if index is None else np.asarray(index)
+        # lesion probability (column 0: classes are sorted) following the slice labels;
+        # each patient's first slice saturated for one class, its second for the other
+        lesion = item_targets(items)[index] == 0
+        p = np.where(lesion, 0.6, 0.4) + np.random.default_rng(0).uniform(-0.05, 0.05,
+                                                                          len(index))
+        groups = np.asarray(items.groups)[index]
+        first = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+        p[first], p[first + 1] = 0.98, 0.02   # every patient's top slice of each class
+        return np.column_stack([p, 1 - p]).astype(np.float32)
+
+    monkeypatch.setattr(ve, "predict_items", saturated_top)
+    train, y, labels = cohort(16, 0)
+    with caplog.at_level("WARNING", logger="neurodx"):
+        est = SliceVotingClassifier(voting="topk", vote_k=1, slice_labels=labels,
+                                    calibration="logistic", **TINY).fit(train, y)
+    assert est.calibration_ is not None and est.vote_calibration_ is None
+    assert "votes are identical" in caplog.text
