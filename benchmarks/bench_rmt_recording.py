@@ -14,7 +14,7 @@ import argparse
 import time
 
 from common import (CHANNELS, OVERLAP, SFREQ, STUDY_DURATION, WINDOW, eeg_recordings, median,
-                    run_child, table, write_result)
+                    run_child, table, target_row, write_result)
 
 VARIANTS = ("floor", "neurodx", "peer", "neurodx_no_ring")
 #: Targets for one recording on 2 cores (seconds: issue 9; the rest: issue 17).
@@ -38,19 +38,11 @@ def measure(path, repeats: int) -> dict:
     return {"runs": runs, "imports_only": base, "profile": profile}
 
 
-def _target(name: str, measured: float, goal: float, *, at_most: bool = True,
-            unit: str = "") -> dict:
-    """One row of the targets table; ``factor_off`` > 1: missed by that factor."""
-    return {"target": name, "goal": f"{'<=' if at_most else '>='} {goal}{unit}",
-            "measured": measured, "met": measured <= goal if at_most else measured >= goal,
-            "factor_off": measured / goal if at_most else goal / measured}
-
-
 def _speed_targets(prefix: str, peer_speedup: float, floor_ratio: float):
     return [
-        _target(f"{prefix}speed-up over the peer stack", peer_speedup, TARGET_PEER_SPEEDUP,
+        target_row(f"{prefix}speed-up over the peer stack", peer_speedup, TARGET_PEER_SPEEDUP,
                 at_most=False, unit="x"),
-        _target(f"{prefix}time over the physical floor", floor_ratio, TARGET_FLOOR_RATIO,
+        target_row(f"{prefix}time over the physical floor", floor_ratio, TARGET_FLOOR_RATIO,
                 unit="x"),
     ]
 
@@ -67,7 +59,7 @@ def all_targets(by: dict, ratios: dict) -> list[dict]:
     ours = by["neurodx"]
     return [
         *_speed_targets("", ratios["peer_over_neurodx"], ratios["neurodx_over_floor"]),
-        _target("working RSS (peak - after imports) over float64 size",
+        target_row("working RSS (peak - after imports) over float64 size",
                 ours["working_over_recording"], TARGET_MEMORY_RATIO, unit="x"),
         *_speed_targets("without the ring-law entries: ", ratios["peer_over_no_ring"],
                         ratios["no_ring_over_floor"]),

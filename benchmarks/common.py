@@ -292,6 +292,14 @@ def fmt(value, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+def target_row(name: str, measured: float, goal: float, *, at_most: bool = True,
+               unit: str = "") -> dict:
+    """One row of a targets table; ``factor_off`` > 1: missed by that factor."""
+    return {"target": name, "goal": f"{'<=' if at_most else '>='} {goal}{unit}",
+            "measured": measured, "met": measured <= goal if at_most else measured >= goal,
+            "factor_off": measured / goal if at_most else goal / measured}
+
+
 def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
     """A Markdown table (also readable in a terminal) of ``rows`` for ``(key, title)``."""
     head = "| " + " | ".join(t for _, t in columns) + " |"

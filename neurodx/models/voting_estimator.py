@@ -43,6 +43,11 @@ _RUNTIME_PARAMS = {"device", "num_threads", "progress", "eval_batch_size", "infe
 # Largest spread of the validation subjects' item or vote probabilities that counts as
 # "all identical": no calibration or threshold can be fitted on them (_fit_calibration).
 _NO_SPREAD = 1e-9
+
+
+def _all_alike(proba: np.ndarray) -> bool:
+    """Whether every row of ``proba`` is the same, to ``_NO_SPREAD``."""
+    return bool(np.ptp(proba, axis=0).max() <= _NO_SPREAD)
 # Estimator classes by name, for load_estimator (filled as subclasses are defined).
 _ESTIMATORS: dict[str, type] = {}
 
@@ -263,7 +268,7 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
         with torch_session(config.seed, self.num_threads, deterministic=False, device=device):
             proba = predict_items(network, items, index=val, batch_size=self.eval_batch_size,
                                   device=device)
-        if np.ptp(proba, axis=0).max() <= _NO_SPREAD:
+        if _all_alike(proba):
             # Every validation item scored alike: a calibration fitted on them maps every
             # item to one constant (the class balance), which ties every subject and hands
             # it to the first class. The uncalibrated output is what the network says.
@@ -282,7 +287,7 @@ class VotingClassifierBase(ClassifierMixin, BaseEstimator):
             truth = np.array([subject_label[s] for s in votes.subjects.tolist()])
             if np.unique(truth).size < proba.shape[1]:
                 return calibration           # a threshold needs every class among them
-            if np.ptp(votes.proba, axis=0).max() <= _NO_SPREAD:
+            if _all_alike(votes.proba):
                 # Identical votes (e.g. every validation subject's top slices saturated):
                 # a threshold fitted on them is a constant 0.5 that ties every subject and
                 # hands it to the first class. The uncalibrated vote is what the network says.
